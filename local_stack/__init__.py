@@ -1,0 +1,1 @@
+"""The embedded local stack: Kafka-protocol broker, Redis Stack, tritonserver, chdb archive."""

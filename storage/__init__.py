@@ -1,0 +1,1 @@
+"""Redis (real-time frame index) and ClickHouse (embedding archive)."""

@@ -1,0 +1,129 @@
+"""The ClickHouse embedding archive, through clickhouse-connect.
+
+``CLICKHOUSE_DSN`` picks the engine: ``chdb:///abs/dir`` is the embedded engine (one process at a
+time may open a directory), ``http://host:8123`` a real server. The SQL is the same.
+
+Writes are idempotent, so replaying ``publish-video`` never adds a second row:
+- a video already archived with the same features version is skipped (point lookup on the key);
+- each insert carries an ``insert_deduplication_token``, so a retried block is dropped by ClickHouse;
+- tables are ReplacingMergeTree on their natural key, so any race still collapses to one row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+import pyarrow as pa
+
+VIDEOS_DDL = """
+CREATE TABLE IF NOT EXISTS videos (
+    video_id String,
+    features_version LowCardinality(String),
+    channel_id String,
+    published_at DateTime64(3, 'UTC'),
+    duration_s Float32,
+    title String,
+    verdict LowCardinality(String),
+    duplicate_of Nullable(String),
+    frame_count UInt32,
+    text_embedding Array(Float32) CODEC(LZ4),
+    archived_at DateTime64(3, 'UTC')
+) ENGINE = ReplacingMergeTree(archived_at)
+ORDER BY (video_id, features_version)
+SETTINGS non_replicated_deduplication_window = 10000
+"""
+
+FRAMES_DDL = """
+CREATE TABLE IF NOT EXISTS video_frames (
+    video_id String,
+    features_version LowCardinality(String),
+    frame_index UInt32,
+    t_s Float32,
+    pdq_hex FixedString(64),
+    pdq_quality UInt8
+) ENGINE = ReplacingMergeTree
+ORDER BY (video_id, features_version, frame_index)
+SETTINGS non_replicated_deduplication_window = 10000
+"""
+
+
+@dataclass(frozen=True)
+class ArchiveRecord:
+    """Everything archived for one processed video."""
+
+    video_id: str
+    features_version: str
+    channel_id: str
+    published_at: datetime
+    duration_s: float
+    title: str
+    verdict: str
+    duplicate_of: str | None
+    text_embedding: np.ndarray
+    frame_times_s: list[float]
+    frame_pdq_hex: list[str]
+    frame_pdq_quality: list[int]
+
+
+class Archive:
+    def __init__(self, dsn: str) -> None:
+        import clickhouse_connect
+
+        self.dsn = dsn
+        self.client = clickhouse_connect.get_client(dsn=dsn)
+
+    def create_schema(self) -> None:
+        self.client.command(VIDEOS_DDL)
+        self.client.command(FRAMES_DDL)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def has_video(self, video_id: str, features_version: str) -> bool:
+        result = self.client.query(
+            "SELECT count() FROM videos WHERE video_id = {v:String} AND features_version = {f:String}",
+            parameters={"v": video_id, "f": features_version},
+        )
+        return result.result_rows[0][0] > 0
+
+    def archive(self, record: ArchiveRecord) -> bool:
+        """Store one video; returns False when it was already archived (a replay)."""
+        if self.has_video(record.video_id, record.features_version):
+            return False
+        token = f"{record.video_id}:{record.features_version}"
+        n = len(record.frame_times_s)
+        if n:
+            frames = pa.table({
+                "video_id": [record.video_id] * n,
+                "features_version": [record.features_version] * n,
+                "frame_index": pa.array(range(n), type=pa.uint32()),
+                "t_s": pa.array(record.frame_times_s, type=pa.float32()),
+                "pdq_hex": record.frame_pdq_hex,
+                "pdq_quality": pa.array(record.frame_pdq_quality, type=pa.uint8()),
+            })
+            self.client.insert_arrow("video_frames", frames, settings={"insert_deduplication_token": token})
+        # The videos row goes last: its presence marks the whole record as archived.
+        video = pa.table({
+            "video_id": [record.video_id],
+            "features_version": [record.features_version],
+            "channel_id": [record.channel_id],
+            "published_at": pa.array([record.published_at], type=pa.timestamp("ms", tz="UTC")),
+            "duration_s": pa.array([record.duration_s], type=pa.float32()),
+            "title": [record.title],
+            "verdict": [record.verdict],
+            "duplicate_of": pa.array([record.duplicate_of], type=pa.string()),
+            "frame_count": pa.array([n], type=pa.uint32()),
+            "text_embedding": pa.array([record.text_embedding.astype(np.float32)], type=pa.list_(pa.float32())),
+            "archived_at": pa.array([datetime.now(timezone.utc)], type=pa.timestamp("ms", tz="UTC")),
+        })
+        self.client.insert_arrow("videos", video, settings={"insert_deduplication_token": token})
+        return True
+
+    def counts(self) -> dict[str, int]:
+        """Physical row counts (not FINAL): what a duplicate insert would show up in."""
+        return {
+            table: self.client.query(f"SELECT count() FROM {table}").result_rows[0][0]
+            for table in ("videos", "video_frames")
+        }

@@ -1,0 +1,26 @@
+"""Create the pipeline's Kafka topics up front, so producers never auto-create them with one partition."""
+
+from __future__ import annotations
+
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from settings import Settings
+
+
+def topic_names(cfg: Settings) -> list[str]:
+    return [cfg.topic_publish, cfg.topic_verdict, cfg.topic_enriched, cfg.topic_dead_letter]
+
+
+def ensure_topics(cfg: Settings) -> list[str]:
+    """Create missing topics with ``cfg.topic_partitions`` partitions; returns the names created."""
+    admin = AdminClient({"bootstrap.servers": cfg.kafka_bootstrap})
+    existing = set(admin.list_topics(timeout=10).topics)
+    missing = [name for name in topic_names(cfg) if name not in existing]
+    if not missing:
+        return []
+    futures = admin.create_topics(
+        [NewTopic(name, num_partitions=cfg.topic_partitions, replication_factor=1) for name in missing]
+    )
+    for future in futures.values():
+        future.result(timeout=30)
+    return missing
