@@ -72,6 +72,9 @@ class Settings:
     media_root: Path
     frames_per_second: float
     audio_sample_rate: int
+    frame_max_side: int
+    max_media_bytes: int
+    max_video_seconds: float
 
     # Inference.
     triton_timeout_s: float
@@ -82,7 +85,7 @@ class Settings:
     pdq_match_hamming: int
     pdq_min_quality: int
     duplicate_min_coverage: float
-    near_duplicate_min_coverage: float
+    partial_copy_min_coverage: float
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -115,11 +118,14 @@ class Settings:
             media_root=Path(_env("MEDIA_ROOT", str(stack_dir / "media"))).resolve(),
             frames_per_second=_env_float("FRAMES_PER_SECOND", 1.0),
             audio_sample_rate=_env_int("AUDIO_SAMPLE_RATE", 16000),
+            frame_max_side=_env_int("FRAME_MAX_SIDE", 960),
+            max_media_bytes=_env_int("MAX_MEDIA_BYTES", 512 * 1024 * 1024),
+            max_video_seconds=_env_float("MAX_VIDEO_SECONDS", 600.0),
             triton_timeout_s=_env_float("TRITON_TIMEOUT_S", 10.0),
             triton_retries=_env_int("TRITON_RETRIES", 3),
             redis_frame_index=_env("REDIS_FRAME_INDEX", "frames"),
             pdq_match_hamming=_env_int("PDQ_MATCH_HAMMING", 31),
             pdq_min_quality=_env_int("PDQ_MIN_QUALITY", 50),
             duplicate_min_coverage=_env_float("DUPLICATE_MIN_COVERAGE", 0.8),
-            near_duplicate_min_coverage=_env_float("NEAR_DUPLICATE_MIN_COVERAGE", 0.5),
+            partial_copy_min_coverage=_env_float("PARTIAL_COPY_MIN_COVERAGE", 0.5),
         )

@@ -2,8 +2,10 @@
 
 up      start the broker, Redis Stack and tritonserver (health-checked), create the Kafka topics and the
         ClickHouse archive schema. Already running services are left as they are.
-down    stop them (SIGTERM, then SIGKILL after a grace period). Data stays in STACK_DIR.
-status  one line per service.
+worker  also start a pipeline worker in the background (log: STACK_DIR/logs/worker.log).
+down    stop the worker and the servers (SIGTERM, then SIGKILL after a grace period). Data stays in
+        STACK_DIR.
+status  one line per service; exit code 1 if a server is not healthy.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from local_stack.services import SERVICES, StackError, log_file, running_pid, start, stop
+from local_stack.services import SERVICES, WORKER, StackError, log_file, running_pid, start, stop
 from settings import Settings
 
 
@@ -23,6 +25,9 @@ def up(cfg: Settings) -> None:
         start(cfg, service, print)
     created = ensure_topics(cfg)
     print(f"kafka topics: created {created}" if created else "kafka topics: present")
+    if running_pid(cfg, WORKER.name) is not None and cfg.clickhouse_dsn.startswith("chdb"):
+        print("clickhouse archive: held open by the running worker (chdb allows one process)")
+        return
     archive = Archive(cfg.clickhouse_dsn)
     archive.create_schema()
     archive.close()
@@ -30,7 +35,7 @@ def up(cfg: Settings) -> None:
 
 
 def down(cfg: Settings) -> None:
-    for service in reversed(SERVICES):
+    for service in (WORKER, *reversed(SERVICES)):
         stop(cfg, service.name, print)
 
 
@@ -42,6 +47,8 @@ def status(cfg: Settings) -> bool:
         all_healthy &= healthy
         state = "healthy" if healthy else ("running, not healthy" if pid else "stopped")
         print(f"{service.name:8s} {state:22s} pid={pid or '-'} log={log_file(cfg, service.name)}")
+    worker = running_pid(cfg, WORKER.name)
+    print(f"{'worker':8s} {'running' if worker else 'stopped':22s} pid={worker or '-'} log={log_file(cfg, 'worker')}")
     print(f"{'archive':8s} {'embedded' if cfg.clickhouse_dsn.startswith('chdb') else 'server':22s} "
           f"dsn={cfg.clickhouse_dsn}")
     return all_healthy
@@ -50,12 +57,14 @@ def status(cfg: Settings) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_stack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "worker", "down", "status"])
     args = parser.parse_args(argv)
     cfg = Settings.from_env()
     try:
         if args.command == "up":
             up(cfg)
+        elif args.command == "worker":
+            start(cfg, WORKER, print)
         elif args.command == "down":
             down(cfg)
         else:

@@ -166,11 +166,21 @@ def _triton_healthy(cfg: Settings) -> bool:
         return False
 
 
+# --- the pipeline's Faust worker (not a server, but run and stopped the same way) ------------------
+
+
+def _worker_healthy(cfg: Settings) -> bool:
+    log = log_file(cfg, "worker")
+    return log.exists() and "[^Worker]: Ready" in log.read_text(errors="replace")
+
+
 SERVICES = (
     Service("kafka", _kafka_command, lambda cfg: {}, _kafka_healthy, 30),
     Service("redis", _redis_command, _redis_environment, _redis_healthy, 120),
     Service("triton", _triton_command, _triton_environment, _triton_healthy, 180),
 )
+WORKER = Service("worker", lambda cfg: [sys.executable, "-m", "streams", "worker", "-l", "info"],
+                 lambda cfg: {"PYTHONPATH": str(REPO_ROOT)}, _worker_healthy, 120)
 
 
 # --- process management ---------------------------------------------------------------------------
@@ -212,11 +222,13 @@ def start(cfg: Settings, service: Service, log: Callable[[str], None]) -> None:
         _clean_triton_shared_memory()
     log_path = log_file(cfg, service.name)
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    if log_path.exists():  # keep the previous run's log as <name>.log.1
+        log_path.replace(log_path.with_suffix(".log.1"))
     _pid_file(cfg, service.name).parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **service.environment(cfg)}
     with open(log_path, "ab") as out:
         proc = subprocess.Popen(service.command(cfg), stdout=out, stderr=subprocess.STDOUT, env=env,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=REPO_ROOT)
     _pid_file(cfg, service.name).write_text(str(proc.pid))
     started = time.monotonic()
     while time.monotonic() - started < service.start_timeout_s:

@@ -1,0 +1,99 @@
+"""Resolve a media URI safely and decode it once: frames at FRAMES_PER_SECOND and 16 kHz mono audio."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import av
+import numpy as np
+
+from inference.errors import MediaError
+from settings import Settings
+
+
+@dataclass(frozen=True)
+class DecodedVideo:
+    frames: list[np.ndarray]  # RGB uint8, H x W x 3, long side <= FRAME_MAX_SIDE
+    frame_times_s: list[float]
+    duration_s: float
+    audio: np.ndarray | None  # float32 mono at AUDIO_SAMPLE_RATE; None when the file has no audio
+    audio_sample_rate: int
+
+
+def resolve_media_path(uri: str, media_root: Path) -> Path:
+    """Map ``file:///abs`` or a relative path to a file inside ``media_root``; refuse anything else."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        if parsed.netloc not in ("", "localhost"):
+            raise MediaError(f"file URI with a host is not allowed: {uri!r}", kind="media_forbidden")
+        candidate = Path(unquote(parsed.path))
+    elif parsed.scheme == "":
+        candidate = media_root / uri
+    else:
+        raise MediaError(f"unsupported media URI scheme {parsed.scheme!r} in {uri!r}", kind="media_forbidden")
+    resolved = candidate.resolve()
+    if not resolved.is_relative_to(media_root):
+        raise MediaError(f"media URI {uri!r} points outside MEDIA_ROOT", kind="media_forbidden")
+    if not resolved.is_file():
+        raise MediaError(f"media file not found: {uri!r}", kind="media_not_found")
+    return resolved
+
+
+def decode_video(path: Path, cfg: Settings) -> DecodedVideo:
+    """Decode ``path`` once. Raises MediaError for unreadable, empty or over-limit media."""
+    size = path.stat().st_size
+    if size == 0:
+        raise MediaError(f"{path.name} is empty", kind="media_empty")
+    if size > cfg.max_media_bytes:
+        raise MediaError(f"{path.name} is {size} bytes, over MAX_MEDIA_BYTES={cfg.max_media_bytes}",
+                         kind="media_too_large")
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise MediaError(f"{path.name} has no video stream", kind="media_unreadable")
+            duration = container.duration / av.time_base if container.duration else 0.0
+            if duration > cfg.max_video_seconds:
+                raise MediaError(f"{path.name} lasts {duration:.0f}s, over MAX_VIDEO_SECONDS="
+                                 f"{cfg.max_video_seconds:.0f}", kind="media_too_long")
+            frames, times = _sample_frames(container, cfg)
+        audio = _decode_audio(path, cfg.audio_sample_rate)
+    except av.FFmpegError as exc:
+        raise MediaError(f"cannot decode {path.name}: {exc}", kind="media_unreadable") from exc
+    if not frames:
+        raise MediaError(f"{path.name} has no decodable video frames", kind="media_unreadable")
+    last_frame_end = times[-1] + 1.0 / cfg.frames_per_second
+    return DecodedVideo(frames, times, duration or last_frame_end, audio, cfg.audio_sample_rate)
+
+
+def _sample_frames(container: av.container.InputContainer, cfg: Settings) -> tuple[list[np.ndarray], list[float]]:
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    step = 1.0 / cfg.frames_per_second
+    next_t = 0.0
+    frames: list[np.ndarray] = []
+    times: list[float] = []
+    for frame in container.decode(stream):
+        if frame.time is None or frame.time + 1e-6 < next_t:
+            continue
+        scale = min(1.0, cfg.frame_max_side / max(frame.width, frame.height))
+        width, height = (max(2, int(frame.width * scale) // 2 * 2), max(2, int(frame.height * scale) // 2 * 2))
+        frames.append(frame.to_ndarray(format="rgb24", width=width, height=height))
+        times.append(round(float(frame.time), 3))
+        next_t = (int(frame.time / step + 1e-6) + 1) * step
+    return frames, times
+
+
+def _decode_audio(path: Path, sample_rate: int) -> np.ndarray | None:
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return None
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+        chunks = []
+        for frame in container.decode(container.streams.audio[0]):
+            for out in resampler.resample(frame):
+                chunks.append(out.to_ndarray().reshape(-1))
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray().reshape(-1))
+    return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, dtype=np.float32)

@@ -1,0 +1,100 @@
+"""The main job on the local stack: run the pipeline over the real sample videos and report.
+
+Publishes the originals first, then copies derived from them (later ``published_at``), waits for every
+verdict, and prints one line per video with the expected answer beside the one found. Ids and
+timestamps are fixed, so a second run replays the same events: verdicts repeat, the archive and
+index gain nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from loadgen.kafka_io import OutputCollector, Publisher, Received
+from loadgen.samples import Sample, prepare_samples
+from local_stack.services import WORKER, start, stop
+from settings import Settings
+from storage.archive import Archive
+
+
+def sample_event(sample: Sample) -> dict[str, Any]:
+    return {"video_id": sample.video_id, "media_uri": sample.relative_path, "channel_id": "demo-channel",
+            "published_at": sample.published_at, "title": sample.title, "description": None,
+            "tags": ["demo"], "series_id": None, "episode_number": None, "language_hint": None}
+
+
+def expected_verdict(sample: Sample) -> str:
+    return f"copy of {sample.copy_of}" if sample.copy_of else "unique"
+
+
+def found_verdict(outputs: dict[str, Received], cfg: Settings) -> str:
+    if cfg.topic_dead_letter in outputs:
+        dead = outputs[cfg.topic_dead_letter].record
+        return f"dead letter: {dead['error_kind']}"
+    if cfg.topic_verdict not in outputs:
+        return "no verdict (timed out)"
+    verdict = outputs[cfg.topic_verdict].record
+    return f"copy of {verdict['duplicate_of']}" if verdict["duplicate_of"] else "unique"
+
+
+def report_line(sample: Sample, outputs: dict[str, Received], sent_at: float, cfg: Settings) -> tuple[str, bool]:
+    found = found_verdict(outputs, cfg)
+    ok = found == expected_verdict(sample)
+    verdict = outputs.get(cfg.topic_verdict)
+    enriched = outputs.get(cfg.topic_enriched)
+    kind = verdict.record["verdict"] if verdict else "-"
+    score = f"{verdict.record['score']:.2f}" if verdict else "-"
+    latency = f"{verdict.received_at - sent_at:.2f}s" if verdict else "-"
+    cluster = (enriched.record["cluster_id"] or "unassigned") if enriched else "-"
+    audio = ("audio" if enriched.record["has_audio"] else "no audio") if enriched else "-"
+    duration = f"{enriched.record['duration_s']:.1f}s" if enriched else "-"
+    line = (f"{'ok ' if ok else 'BAD'} {sample.video_id:24s} {kind:15s} {score:>5s} "
+            f"{(verdict.record['duplicate_of'] if verdict else None) or '-':14s} "
+            f"{duration:>6s} {audio:8s} cluster={cluster:10s} latency={latency:>6s}  [{sample.transform}]")
+    if verdict:
+        line += f"\n      reason: {verdict.record['reason']}"
+    return line, ok
+
+
+def run_demo(cfg: Settings, timeout_s: float = 600) -> int:
+    print(f"preparing sample media in {cfg.media_root / 'samples'} ...")
+    samples = prepare_samples(cfg.media_root)
+    start(cfg, WORKER, print)
+    sent: dict[str, float] = {}
+    results: dict[str, dict[str, Received]] = {}
+    try:
+        collector = OutputCollector(cfg)
+        publisher = Publisher(cfg)
+        for phase in ("originals", "copies"):
+            batch = [s for s in samples if (s.copy_of is None) == (phase == "originals")]
+            for sample in batch:
+                sent[sample.video_id] = publisher.publish(sample_event(sample))
+            publisher.flush()
+            print(f"published {len(batch)} {phase}; waiting for the pipeline ...")
+            results.update(collector.wait_for({s.video_id for s in batch}, timeout_s,
+                                              lambda done, total: print(f"  {done}/{total} processed")))
+        collector.close()
+    finally:
+        stop(cfg, WORKER.name, print)
+
+    print("\n    video                    verdict         score duplicate-of   length audio    cluster     latency")
+    lines = [report_line(s, results.get(s.video_id, {}), sent[s.video_id], cfg) for s in samples]
+    for line, _ in lines:
+        print(line)
+    archive = Archive(cfg.clickhouse_dsn)
+    counts = archive.counts()
+    distinct = archive.client.query("SELECT uniqExact(video_id) FROM videos").result_rows[0][0]
+    archive.close()
+    print(f"\narchive ({cfg.clickhouse_dsn}): {counts['videos']} video rows for {distinct} distinct videos, "
+          f"{counts['video_frames']} frame rows")
+    print(f"{sum(ok for _, ok in lines)}/{len(samples)} verdicts as expected (BAD marks a miss)")
+    unanswered = [s.video_id for s in samples if not OutputCollector.is_finished(results.get(s.video_id, {}), cfg)]
+    if unanswered:
+        print(f"error: no result for {unanswered}; see {cfg.stack_dir / 'logs' / 'worker.log'}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_demo(Settings.from_env()))

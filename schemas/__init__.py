@@ -1,0 +1,1 @@
+"""Avro schemas of the pipeline's topics and their wire format (see schemas/codec.py)."""

@@ -1,0 +1,107 @@
+"""The Faust app: one agent consumes ``publish-video`` and emits ``verdict``, ``enriched`` or ``dead-letter``.
+
+Run a worker with ``python -m streams worker -l info`` (more workers = more partitions processed in
+parallel). processing_guarantee is at_least_once: an event's offset is committed only after its
+outputs were acknowledged by the broker, and every sink is idempotent, so a crash replays at most a
+few events harmlessly (consumers dedupe verdicts by video_id).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import datetime, timezone
+from typing import Any
+
+import faust
+
+from inference.errors import PipelineError
+from inference.triton_client import TritonModels
+from schemas.codec import SchemaError, decode, encode
+from settings import Settings
+from storage.archive import Archive
+from storage.frame_index import FrameIndex
+from streams.pipeline import VideoPipeline
+
+log = logging.getLogger(__name__)
+cfg = Settings.from_env()
+
+app = faust.App(
+    cfg.faust_app_id,
+    broker=[f"kafka://{server.strip()}" for server in cfg.kafka_bootstrap.split(",")],
+    processing_guarantee="at_least_once",
+    topic_partitions=cfg.topic_partitions,
+    topic_allow_declare=True,
+    datadir=str(cfg.faust_data_dir),
+    web_enabled=False,
+    key_serializer="raw",
+    value_serializer="raw",
+    consumer_auto_offset_reset="earliest",
+    broker_commit_every=1,
+)
+
+publish_topic = app.topic(cfg.topic_publish, partitions=cfg.topic_partitions, value_type=bytes, key_type=bytes)
+verdict_topic = app.topic(cfg.topic_verdict, partitions=cfg.topic_partitions, value_type=bytes, key_type=bytes)
+enriched_topic = app.topic(cfg.topic_enriched, partitions=cfg.topic_partitions, value_type=bytes, key_type=bytes)
+dead_letter_topic = app.topic(cfg.topic_dead_letter, partitions=cfg.topic_partitions, value_type=bytes,
+                              key_type=bytes)
+
+_pipeline: VideoPipeline | None = None
+
+
+def pipeline() -> VideoPipeline:
+    """Connections are opened lazily inside the worker's event loop, once per process."""
+    global _pipeline
+    if _pipeline is None:
+        frame_index = FrameIndex(cfg.redis_url, cfg.redis_frame_index)
+        frame_index.create()
+        archive = Archive(cfg.clickhouse_dsn)
+        archive.create_schema()
+        _pipeline = VideoPipeline(cfg, frame_index, archive, TritonModels(cfg))
+    return _pipeline
+
+
+async def send_confirmed(topic: faust.TopicT, key: bytes | None, value: bytes) -> None:
+    """Send and wait for the broker's acknowledgement, so the input offset is committed only after it."""
+    await (await topic.send(key=key, value=value))
+
+
+async def send_dead_letter(message: Any, video_id: str | None, kind: str, reason: str) -> None:
+    log.warning("dead letter %s[%d]@%d video=%s %s: %s", message.topic, message.partition, message.offset,
+                video_id, kind, reason)
+    record = {
+        "original_value": message.value or b"", "original_key": message.key, "topic": message.topic,
+        "partition": message.partition, "offset": message.offset, "video_id": video_id,
+        "error_kind": kind, "message": reason, "failed_at": datetime.now(timezone.utc),
+    }
+    await send_confirmed(dead_letter_topic, message.key, encode("DeadLetter", record))
+
+
+async def handle(message: Any) -> None:
+    """Process one consumed message; never raises for a bad event (it is dead-lettered instead)."""
+    try:
+        event = decode("VideoPublished", message.value)
+    except SchemaError as exc:
+        await send_dead_letter(message, None, "malformed_event", str(exc))
+        return
+    video_id = event["video_id"]
+    try:
+        outcome = await pipeline().process(event)
+    except PipelineError as exc:
+        await send_dead_letter(message, video_id, exc.kind, str(exc))
+        return
+    except Exception as exc:  # noqa: BLE001 - a bug must not stop the stream; the event is kept
+        log.error("unexpected error on %s:\n%s", video_id, traceback.format_exc())
+        await send_dead_letter(message, video_id, "internal_error", f"{type(exc).__name__}: {exc}")
+        return
+    key = video_id.encode()
+    await send_confirmed(verdict_topic, key, encode("DuplicateVerdict", outcome.verdict))
+    await send_confirmed(enriched_topic, key, encode("EnrichedVideo", outcome.enriched))
+    log.info("video %s: %s %s stages=%s", video_id, outcome.verdict["verdict"],
+             outcome.verdict["duplicate_of"] or "", outcome.stage_seconds)
+
+
+@app.agent(publish_topic)
+async def process_published_videos(stream: faust.StreamT) -> None:
+    async for event in stream.events():
+        await handle(event.message)

@@ -1,0 +1,52 @@
+"""Shared fixtures. Integration tests run against a real local stack started once per session.
+
+The test stack uses its own ports and a temporary STACK_DIR, so it never touches a stack the user runs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+TEST_ENV = {
+    "KAFKA_PORT": "29092",
+    "REDIS_PORT": "26379",
+    "TRITON_HTTP_PORT": "28000",
+    "TOPIC_PARTITIONS": "3",
+    "FAUST_APP_ID": "video-understanding-test",
+}
+for name in ("KAFKA_BOOTSTRAP", "REDIS_URL", "TRITON_GRPC_URL", "TRITON_HTTP_URL", "CLICKHOUSE_DSN",
+             "MEDIA_ROOT", "FAUST_DATA_DIR", "STACK_DIR"):
+    os.environ.pop(name, None)  # derive everything from the test ports and the test STACK_DIR
+os.environ.update(TEST_ENV)
+_STACK_DIR = Path(tempfile.mkdtemp(prefix="vu-test-stack-"))
+os.environ["STACK_DIR"] = str(_STACK_DIR)
+
+from local_stack.services import SERVICES, WORKER, start, stop  # noqa: E402
+from settings import Settings  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def cfg() -> Settings:
+    return Settings.from_env()
+
+
+@pytest.fixture(scope="session")
+def stack(cfg: Settings) -> Iterator[Settings]:
+    """Kafka (noida-db), Redis Stack and tritonserver, started for real, with topics created."""
+    from streams.topics import ensure_topics
+
+    try:
+        for service in SERVICES:
+            start(cfg, service, print)
+        ensure_topics(cfg)
+        yield cfg
+    finally:
+        for service in (WORKER, *reversed(SERVICES)):
+            stop(cfg, service.name, print)
+        shutil.rmtree(_STACK_DIR, ignore_errors=True)

