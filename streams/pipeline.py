@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -88,7 +88,7 @@ class VideoPipeline:
             frame_times_s=video.frame_times_s, frame_pdq_hex=[h.hex for h in hashes],
             frame_pdq_quality=[h.quality for h in hashes]))
         lap("archive")
-        processed_at = datetime.now(timezone.utc)
+        processed_at = datetime.now(UTC)
         return Outcome(
             verdict=verdict_record(event, verdict, processed_at),
             enriched=enriched_record(event, video, verdict, processed_at),

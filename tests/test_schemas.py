@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import fastavro
 import pytest
@@ -23,7 +23,7 @@ from schemas.codec import (
 )
 
 EVENT = {"video_id": "v1", "media_uri": "samples/a.mp4", "channel_id": "c1",
-         "published_at": datetime(2026, 1, 1, tzinfo=timezone.utc), "title": "hello", "tags": ["x"]}
+         "published_at": datetime(2026, 1, 1, tzinfo=UTC), "title": "hello", "tags": ["x"]}
 
 
 def test_required_schemas_exist() -> None:

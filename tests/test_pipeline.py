@@ -1,0 +1,141 @@
+"""End to end through a real Faust worker: broker -> decode -> Triton -> Redis -> ClickHouse -> topics.
+
+Published: real sample originals, then copies derived from them, a malformed event, an event for a
+missing file and one for a corrupt file. Then every good event is replayed, which must change nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from loadgen.demo import sample_event
+from loadgen.kafka_io import OutputCollector, Publisher
+from loadgen.samples import Sample, prepare_samples
+from local_stack.services import WORKER, start, stop
+from schemas.codec import decode
+from settings import Settings
+from storage.archive import Archive
+
+ORIGINALS = ["bigbuckbunny", "bikes", "carphone"]
+COPIES = {"bigbuckbunny-reencoded": "bigbuckbunny", "carphone-distorted": "carphone", "bikes-resized": "bikes"}
+
+
+@pytest.fixture(scope="module")
+def samples(stack: Settings) -> dict[str, Sample]:
+    return {s.video_id: s for s in prepare_samples(stack.media_root)}
+
+
+@pytest.fixture(scope="module")
+def worker(stack: Settings) -> Iterator[Settings]:
+    start(stack, WORKER, print)
+    yield stack
+    stop(stack, WORKER.name, print)
+
+
+def frame_doc_count(cfg: Settings) -> int:
+    return sum(1 for _ in redis.Redis.from_url(cfg.redis_url).scan_iter("frame:*", count=1000))
+
+
+def publish_and_wait(cfg: Settings, events: list[dict], raw: list[tuple[bytes, bytes]] = ()) -> dict:
+    collector = OutputCollector(cfg)
+    publisher = Publisher(cfg)
+    for event in events:
+        publisher.publish(event)
+    for key, value in raw:
+        publisher.publish_raw(key, value)
+    publisher.flush()
+    wanted = {e["video_id"] for e in events}
+    results = collector.wait_for(wanted, timeout_s=240)
+    dead = [r for r in collector.unmatched if r.topic == cfg.topic_dead_letter]
+    while len(dead) < len(raw):  # malformed events carry no video id: their dead letters come unmatched
+        batch = collector.poll(timeout_s=5)
+        if not batch:
+            break
+        dead += [r for r in batch if r.topic == cfg.topic_dead_letter]
+    collector.close()
+    return {"by_video": results, "raw_dead": dead}
+
+
+@pytest.fixture(scope="module")
+def first_run(worker: Settings, samples: dict[str, Sample]) -> dict:
+    cfg = worker
+    broken = cfg.media_root / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 500)
+    originals = publish_and_wait(cfg, [sample_event(samples[v]) for v in ORIGINALS])
+    bad_events = [
+        {**sample_event(samples["bikes"]), "video_id": "missing-file", "media_uri": "samples/nope.mp4"},
+        {**sample_event(samples["bikes"]), "video_id": "corrupt-file", "media_uri": "broken.mp4"},
+        {**sample_event(samples["bikes"]), "video_id": "escape-root", "media_uri": "../../etc/passwd"},
+    ]
+    malformed = [(b"bad-1", b'{"video_id": "not avro"}'), (b"bad-2", b"")]
+    copies = publish_and_wait(cfg, [sample_event(samples[v]) for v in COPIES] + bad_events, malformed)
+    return {"by_video": {**originals["by_video"], **copies["by_video"]}, "raw_dead": copies["raw_dead"],
+            "frame_docs": frame_doc_count(cfg)}
+
+
+def test_originals_are_unique(first_run: dict, worker: Settings) -> None:
+    for video_id in ORIGINALS:
+        verdict = first_run["by_video"][video_id][worker.topic_verdict].record
+        assert verdict["verdict"] == "UNIQUE", verdict
+        assert verdict["duplicate_of"] is None
+
+
+def test_copies_are_flagged_with_their_original(first_run: dict, worker: Settings) -> None:
+    for video_id, original in COPIES.items():
+        verdict = first_run["by_video"][video_id][worker.topic_verdict].record
+        assert verdict["verdict"] in ("NEAR_DUPLICATE", "EXACT_DUPLICATE"), verdict
+        assert verdict["duplicate_of"] == original
+        assert verdict["matches"][0]["video_id"] == original and verdict["score"] >= 0.8
+
+
+def test_every_good_video_has_an_enriched_record(first_run: dict, worker: Settings) -> None:
+    for video_id in [*ORIGINALS, *COPIES]:
+        enriched = first_run["by_video"][video_id][worker.topic_enriched].record
+        assert enriched["frame_count"] >= 4 and enriched["duration_s"] > 3
+        assert enriched["archive"]["videos_table"] == "videos"
+    assert first_run["by_video"]["bigbuckbunny"][worker.topic_enriched].record["has_audio"] is True
+    assert first_run["by_video"]["bikes"][worker.topic_enriched].record["has_audio"] is False
+
+
+def test_bad_media_goes_to_dead_letter_with_reason(first_run: dict, worker: Settings) -> None:
+    expected = {"missing-file": "media_not_found", "corrupt-file": "media_unreadable",
+                "escape-root": "media_forbidden"}
+    for video_id, kind in expected.items():
+        outputs = first_run["by_video"][video_id]
+        assert worker.topic_verdict not in outputs
+        dead = outputs[worker.topic_dead_letter].record
+        assert dead["error_kind"] == kind and dead["message"]
+        assert dead["topic"] == worker.topic_publish and dead["offset"] >= 0
+        assert decode("VideoPublished", dead["original_value"])["video_id"] == video_id  # re-drivable as is
+
+
+def test_malformed_events_keep_their_original_bytes(first_run: dict, worker: Settings) -> None:
+    dead = {r.record["original_key"]: r.record for r in first_run["raw_dead"]}
+    assert dead[b"bad-1"]["error_kind"] == "malformed_event"
+    assert dead[b"bad-1"]["original_value"] == b'{"video_id": "not avro"}'
+    assert "not an Avro single-object message" in dead[b"bad-1"]["message"]
+    assert dead[b"bad-2"]["error_kind"] == "malformed_event" and dead[b"bad-2"]["original_value"] == b""
+
+
+def test_replay_changes_nothing(first_run: dict, worker: Settings, samples: dict[str, Sample]) -> None:
+    cfg = worker
+    replay = publish_and_wait(cfg, [sample_event(samples[v]) for v in [*ORIGINALS, *COPIES]])
+    for video_id in [*ORIGINALS, *COPIES]:
+        before = first_run["by_video"][video_id][cfg.topic_verdict].record
+        after = replay["by_video"][video_id][cfg.topic_verdict].record
+        assert (after["verdict"], after["duplicate_of"]) == (before["verdict"], before["duplicate_of"])
+    assert frame_doc_count(cfg) == first_run["frame_docs"]
+    stop(cfg, WORKER.name, print)  # the embedded archive admits one process: release it to read
+    archive = Archive(cfg.clickhouse_dsn)
+    try:
+        counts = archive.counts()
+        distinct = archive.client.query("SELECT uniqExact(video_id) FROM videos").result_rows[0][0]
+        frames_distinct = archive.client.query(
+            "SELECT count() FROM (SELECT DISTINCT video_id, frame_index FROM video_frames)").result_rows[0][0]
+    finally:
+        archive.close()
+    assert counts["videos"] == distinct == len(ORIGINALS) + len(COPIES)
+    assert counts["video_frames"] == frames_distinct
