@@ -94,7 +94,3 @@ def run_demo(cfg: Settings, timeout_s: float = 600) -> int:
         print(f"error: no result for {unanswered}; see {cfg.stack_dir / 'logs' / 'worker.log'}", file=sys.stderr)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(run_demo(Settings.from_env()))

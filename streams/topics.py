@@ -24,3 +24,8 @@ def ensure_topics(cfg: Settings) -> list[str]:
     for future in futures.values():
         future.result(timeout=30)
     return missing
+
+
+if __name__ == "__main__":
+    created = ensure_topics(Settings.from_env())
+    print(f"created topics: {created}" if created else "all topics present")

@@ -1,0 +1,34 @@
+# The two set-up commands: `make run` (the main job on the local stack) and `make test`.
+PY := .venv/bin/python
+
+.PHONY: run test lint up down status worker load venv
+
+venv: .venv/.installed
+.venv/.installed: requirements.txt scripts/bootstrap.sh
+	scripts/bootstrap.sh
+
+run: venv  ## start the local stack, run the pipeline over the sample videos, print the report
+	$(PY) -m local_stack up
+	$(PY) -m loadgen demo
+	@echo "the stack is still up: 'make down' stops it, 'make status' shows it"
+
+test: venv lint  ## the test suite, against real servers it starts on its own ports
+	$(PY) -m pytest
+
+lint: venv
+	.venv/bin/ruff check .
+
+up: venv
+	$(PY) -m local_stack up
+
+worker: venv
+	$(PY) -m local_stack worker
+
+down: venv
+	$(PY) -m local_stack down
+
+status: venv
+	$(PY) -m local_stack status
+
+load: venv  ## e.g. make load COUNT=200 RATE=5 (needs `make up worker`)
+	$(PY) -m loadgen run --count $(or $(COUNT),50) --rate $(or $(RATE),2)

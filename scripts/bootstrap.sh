@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Create ./.venv with everything the project needs, on a fresh Debian 12 machine with Python 3.11.
+# System packages: ffmpeg (sample variants) and chromaprint's fpcalc (audio fingerprints).
+# Caches stay inside the repo (.cache/), nothing is written elsewhere but the apt packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+command -v fpcalc >/dev/null || missing+=(libchromaprint-tools)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing system packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+  echo "error: Python 3.11 is required (Triton's python-backend stub in nvidia-pytriton is built for 3.11)" >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  echo "creating .venv with $("$PYTHON" --version)"
+  "$PYTHON" -m venv .venv
+fi
+export PIP_CACHE_DIR="$PWD/.cache/pip"
+.venv/bin/python -m pip install -q --upgrade pip
+echo "installing Python packages (first time: a few minutes) ..."
+.venv/bin/python -m pip install -q -r requirements.txt
+touch .venv/.installed
+echo "environment ready: .venv"
