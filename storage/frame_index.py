@@ -1,6 +1,7 @@
 """The real-time frame index in Redis vector search (redisvl, HNSW).
 
-One hash per sampled frame, key ``frame:<video_id>:<frame_index>``, holding the frame's PDQ bits as a
+One hash per compared frame, key ``<index name>:<video_id>:<n>`` (n counts the frames with enough
+PDQ quality to compare; ``t_s`` is the frame's time in the video), holding the frame's PDQ bits as a
 256-d +-1 float32 vector. Squared L2 distance between two such vectors is 4 x their Hamming distance,
 so "Hamming <= 31" (PDQ's usual match threshold) is "L2 <= 124". Upserts are idempotent by key.
 """
@@ -20,7 +21,7 @@ PDQ_DIMS = 256
 
 def frame_index_schema(name: str) -> dict:
     return {
-        "index": {"name": name, "prefix": "frame", "storage_type": "hash"},
+        "index": {"name": name, "prefix": name, "storage_type": "hash"},
         "fields": [
             {"name": "video_id", "type": "tag"},
             {"name": "frame_index", "type": "numeric"},
@@ -49,6 +50,7 @@ class FrameNeighbour:
 
 class FrameIndex:
     def __init__(self, redis_url: str, name: str) -> None:
+        self.name = name
         self.client = Redis.from_url(redis_url)
         self.index = SearchIndex.from_dict(frame_index_schema(name), redis_client=self.client)
 
@@ -63,12 +65,9 @@ class FrameIndex:
              "published_at_ms": published_at_ms, "pdq": vector.astype(np.float32).tobytes()}
             for i, (t, vector) in enumerate(zip(times_s, vectors, strict=True))
         ]
-        keys = [f"frame:{video_id}:{i}" for i in range(len(docs))]
+        keys = [f"{self.name}:{video_id}:{i}" for i in range(len(docs))]
         if docs:
             self.index.load(docs, keys=keys)
-
-    def video_frame_count(self, video_id: str) -> int:
-        return int(self.client.hget(f"frame:{video_id}:0", "frame_count") or 0)
 
     def nearest(self, vectors: list[np.ndarray], exclude_video_id: str, k: int,
                 max_hamming: int) -> list[FrameNeighbour]:

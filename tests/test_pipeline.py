@@ -36,7 +36,7 @@ def worker(stack: Settings) -> Iterator[Settings]:
 
 
 def frame_doc_count(cfg: Settings) -> int:
-    return sum(1 for _ in redis.Redis.from_url(cfg.redis_url).scan_iter("frame:*", count=1000))
+    return sum(1 for _ in redis.Redis.from_url(cfg.redis_url).scan_iter(f"{cfg.redis_frame_index}:*", count=1000))
 
 
 def publish_and_wait(cfg: Settings, events: list[dict], raw: list[tuple[bytes, bytes]] = ()) -> dict:
