@@ -6,6 +6,7 @@ missing file and one for a corrupt file. Then every good event is replayed, whic
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +14,7 @@ import redis
 
 from loadgen.demo import sample_event
 from loadgen.kafka_io import OutputCollector, Publisher
+from loadgen.load import run_load
 from loadgen.samples import Sample, prepare_samples
 from local_stack.services import WORKER, start, stop
 from schemas.codec import decode
@@ -20,6 +22,7 @@ from settings import Settings
 from storage.archive import Archive
 
 ORIGINALS = ["bigbuckbunny", "bikes", "carphone"]
+LOAD_EVENTS = 4  # test_loadgen_reports_throughput_and_latency archives these too
 COPIES = {"bigbuckbunny-reencoded": "bigbuckbunny", "carphone-distorted": "carphone", "bikes-resized": "bikes"}
 
 
@@ -72,8 +75,7 @@ def first_run(worker: Settings, samples: dict[str, Sample]) -> dict:
     ]
     malformed = [(b"bad-1", b'{"video_id": "not avro"}'), (b"bad-2", b"")]
     copies = publish_and_wait(cfg, [sample_event(samples[v]) for v in COPIES] + bad_events, malformed)
-    return {"by_video": {**originals["by_video"], **copies["by_video"]}, "raw_dead": copies["raw_dead"],
-            "frame_docs": frame_doc_count(cfg)}
+    return {"by_video": {**originals["by_video"], **copies["by_video"]}, "raw_dead": copies["raw_dead"]}
 
 
 def test_originals_are_unique(first_run: dict, worker: Settings) -> None:
@@ -120,14 +122,24 @@ def test_malformed_events_keep_their_original_bytes(first_run: dict, worker: Set
     assert dead[b"bad-2"]["error_kind"] == "malformed_event" and dead[b"bad-2"]["original_value"] == b""
 
 
+def test_loadgen_reports_throughput_and_latency(first_run: dict, worker: Settings,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_load(worker, count=LOAD_EVENTS, rate=4.0, timeout_s=180) == 0
+    out = capsys.readouterr().out
+    assert "verdicts: 4  dead letters: 0  missing: 0" in out
+    assert re.search(r"throughput: [0-9.]+ videos/s", out)
+    assert re.search(r"latency: median [0-9.]+s  p95 [0-9.]+s  p99 [0-9.]+s  \(n=4\)", out)
+
+
 def test_replay_changes_nothing(first_run: dict, worker: Settings, samples: dict[str, Sample]) -> None:
     cfg = worker
+    frame_docs_before = frame_doc_count(cfg)
     replay = publish_and_wait(cfg, [sample_event(samples[v]) for v in [*ORIGINALS, *COPIES]])
     for video_id in [*ORIGINALS, *COPIES]:
         before = first_run["by_video"][video_id][cfg.topic_verdict].record
         after = replay["by_video"][video_id][cfg.topic_verdict].record
         assert (after["verdict"], after["duplicate_of"]) == (before["verdict"], before["duplicate_of"])
-    assert frame_doc_count(cfg) == first_run["frame_docs"]
+    assert frame_doc_count(cfg) == frame_docs_before
     stop(cfg, WORKER.name, print)  # the embedded archive admits one process: release it to read
     archive = Archive(cfg.clickhouse_dsn)
     try:
@@ -137,5 +149,5 @@ def test_replay_changes_nothing(first_run: dict, worker: Settings, samples: dict
             "SELECT count() FROM (SELECT DISTINCT video_id, frame_index FROM video_frames)").result_rows[0][0]
     finally:
         archive.close()
-    assert counts["videos"] == distinct == len(ORIGINALS) + len(COPIES)
+    assert counts["videos"] == distinct == len(ORIGINALS) + len(COPIES) + LOAD_EVENTS
     assert counts["video_frames"] == frames_distinct
