@@ -68,7 +68,6 @@ class Settings:
     # Faust worker.
     faust_app_id: str
     faust_data_dir: Path
-    faust_web_port: int
 
     # Media.
     media_root: Path
@@ -116,7 +115,6 @@ class Settings:
             topic_partitions=_env_int("TOPIC_PARTITIONS", 4),
             faust_app_id=_env("FAUST_APP_ID", "video-understanding"),
             faust_data_dir=Path(_env("FAUST_DATA_DIR", str(stack_dir / "faust"))).resolve(),
-            faust_web_port=_env_int("FAUST_WEB_PORT", 16066),
             media_root=Path(_env("MEDIA_ROOT", str(stack_dir / "media"))).resolve(),
             frames_per_second=_env_float("FRAMES_PER_SECOND", 1.0),
             audio_sample_rate=_env_int("AUDIO_SAMPLE_RATE", 16000),

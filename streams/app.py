@@ -97,8 +97,9 @@ async def handle(message: Any) -> None:
     key = video_id.encode()
     await send_confirmed(verdict_topic, key, encode("DuplicateVerdict", outcome.verdict))
     await send_confirmed(enriched_topic, key, encode("EnrichedVideo", outcome.enriched))
-    log.info("video %s: %s %s stages=%s", video_id, outcome.verdict["verdict"],
-             outcome.verdict["duplicate_of"] or "", outcome.stage_seconds)
+    archived = "archived" if outcome.newly_archived else "replay: already archived"
+    log.info("video %s: %s %s (%s) stages=%s", video_id, outcome.verdict["verdict"],
+             outcome.verdict["duplicate_of"] or "", archived, outcome.stage_seconds)
 
 
 @app.agent(publish_topic)
