@@ -84,7 +84,7 @@ def run_demo(cfg: Settings, timeout_s: float = 600) -> int:
         print(line)
     archive = Archive(cfg.clickhouse_dsn)
     counts = archive.counts()
-    distinct = archive.client.query("SELECT uniqExact(video_id) FROM videos").result_rows[0][0]
+    distinct = archive.distinct_videos()
     archive.close()
     print(f"\narchive ({cfg.clickhouse_dsn}): {counts['videos']} video rows for {distinct} distinct videos, "
           f"{counts['video_frames']} frame rows")

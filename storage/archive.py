@@ -121,6 +121,10 @@ class Archive:
         self.client.insert_arrow("videos", video, settings={"insert_deduplication_token": token})
         return True
 
+    def distinct_videos(self) -> int:
+        """How many different video ids are archived (a replay must leave counts() equal to this)."""
+        return self.client.query("SELECT uniqExact(video_id) FROM videos").result_rows[0][0]
+
     def counts(self) -> dict[str, int]:
         """Physical row counts (not FINAL): what a duplicate insert would show up in."""
         return {

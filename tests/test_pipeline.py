@@ -144,7 +144,7 @@ def test_replay_changes_nothing(first_run: dict, worker: Settings, samples: dict
     archive = Archive(cfg.clickhouse_dsn)
     try:
         counts = archive.counts()
-        distinct = archive.client.query("SELECT uniqExact(video_id) FROM videos").result_rows[0][0]
+        distinct = archive.distinct_videos()
         frames_distinct = archive.client.query(
             "SELECT count() FROM (SELECT DISTINCT video_id, frame_index FROM video_frames)").result_rows[0][0]
     finally:
