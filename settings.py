@@ -76,10 +76,19 @@ class Settings:
     frame_max_side: int
     max_media_bytes: int
     max_video_seconds: float
+    scene_change_threshold: float
+    key_frames_max: int
+    key_frame_min_hamming: int
 
-    # Inference.
+    # Inference (client side) and the models in model_repository/ (server side).
     triton_timeout_s: float
     triton_retries: int
+    model_cpu_threads: int
+    asr_model_dir: str
+    asr_beam_size: int
+    ocr_min_confidence: float
+    clip_model: str
+    clip_weights: str
 
     # Duplicate detection.
     redis_frame_index: str
@@ -121,8 +130,17 @@ class Settings:
             frame_max_side=_env_int("FRAME_MAX_SIDE", 960),
             max_media_bytes=_env_int("MAX_MEDIA_BYTES", 512 * 1024 * 1024),
             max_video_seconds=_env_float("MAX_VIDEO_SECONDS", 600.0),
-            triton_timeout_s=_env_float("TRITON_TIMEOUT_S", 10.0),
+            scene_change_threshold=_env_float("SCENE_CHANGE_THRESHOLD", 0.15),
+            key_frames_max=_env_int("KEY_FRAMES_MAX", 8),
+            key_frame_min_hamming=_env_int("KEY_FRAME_MIN_HAMMING", 40),
+            triton_timeout_s=_env_float("TRITON_TIMEOUT_S", 30.0),
             triton_retries=_env_int("TRITON_RETRIES", 3),
+            model_cpu_threads=_env_int("MODEL_CPU_THREADS", 1),
+            asr_model_dir=_env("ASR_MODEL_DIR", ""),
+            asr_beam_size=_env_int("ASR_BEAM_SIZE", 1),
+            ocr_min_confidence=_env_float("OCR_MIN_CONFIDENCE", 0.6),
+            clip_model=_env("CLIP_MODEL", "ViT-B-32"),
+            clip_weights=_env("CLIP_WEIGHTS", ""),
             redis_frame_index=_env("REDIS_FRAME_INDEX", "frames"),
             pdq_match_hamming=_env_int("PDQ_MATCH_HAMMING", 31),
             pdq_min_quality=_env_int("PDQ_MIN_QUALITY", 50),

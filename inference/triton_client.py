@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import tritonclient.grpc.aio as grpcclient
@@ -15,6 +18,20 @@ from settings import Settings
 log = logging.getLogger(__name__)
 
 TEXT_EMBEDDING_DIMS = 384
+# The pipeline cannot run without these; the CLIP models are optional (they need local weights).
+REQUIRED_MODELS = ("text_encoder", "asr", "ocr")
+CLIP_MODELS = ("frame_encoder", "clip_text_encoder")
+# ASR is the one call whose cost grows with the video: allow one extra second per ASR_SECONDS_PER_S of audio.
+ASR_SECONDS_PER_S = 4.0
+# max_batch_size of the image models in model_repository/: longer frame lists are sent in slices.
+IMAGE_BATCH_LIMIT = {"ocr": 16, "frame_encoder": 32}
+
+
+@dataclass(frozen=True)
+class ModelState:
+    name: str
+    ready: bool
+    reason: str  # Triton's reason when the model is not ready, e.g. "CLIP disabled: CLIP_WEIGHTS is not set"
 
 
 class TritonModels:
@@ -29,13 +46,23 @@ class TritonModels:
     async def close(self) -> None:
         await self.client.close()
 
-    async def _infer(self, model: str, inputs: list[grpcclient.InferInput], output: str) -> np.ndarray:
+    async def model_states(self) -> dict[str, ModelState]:
+        """Every model in Triton's repository with its readiness and, if not ready, why."""
+        try:
+            index = await self.client.get_model_repository_index(as_json=True)
+        except InferenceServerException as exc:
+            raise InferenceError(f"Triton at {self.url} is unreachable: {exc.message() or exc}") from exc
+        return {m["name"]: ModelState(m["name"], m.get("state") == "READY", m.get("reason", "").split("\n")[0])
+                for m in index.get("models", [])}
+
+    async def _infer(self, model: str, inputs: list[grpcclient.InferInput], output: str,
+                     timeout_s: float | None = None) -> np.ndarray:
         delay = 0.2
         for attempt in range(1, self.retries + 2):
             try:
                 result = await self.client.infer(
                     model, inputs, outputs=[grpcclient.InferRequestedOutput(output)],
-                    client_timeout=self.timeout_s)
+                    client_timeout=timeout_s or self.timeout_s)
                 return result.as_numpy(output)
             except InferenceServerException as exc:
                 if attempt > self.retries:
@@ -46,11 +73,56 @@ class TritonModels:
                 delay *= 2
         raise AssertionError("unreachable")
 
+    async def _embed(self, model: str, texts: list[str], width: int) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, width), dtype=np.float32)
+        return await self._infer(model, [_text_input(texts)], "EMBEDDING")
+
     async def embed_texts(self, texts: list[str]) -> np.ndarray:
         """L2-normalised 384-d MiniLM embeddings, one row per text."""
-        if not texts:
-            return np.zeros((0, TEXT_EMBEDDING_DIMS), dtype=np.float32)
-        data = np.array([[t.encode("utf-8")] for t in texts], dtype=object)
-        text_input = grpcclient.InferInput("TEXT", list(data.shape), "BYTES")
-        text_input.set_data_from_numpy(data)
-        return await self._infer("text_encoder", [text_input], "EMBEDDING")
+        return await self._embed("text_encoder", texts, TEXT_EMBEDDING_DIMS)
+
+    async def embed_clip_texts(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised CLIP text embeddings (comparable with ``embed_frames``), one row per text."""
+        return await self._embed("clip_text_encoder", texts, 0)
+
+    async def _infer_images(self, model: str, frames: list[np.ndarray], output: str) -> list[np.ndarray]:
+        limit = IMAGE_BATCH_LIMIT[model]
+        slices = [frames[i:i + limit] for i in range(0, len(frames), limit)]
+        results = await asyncio.gather(*(self._infer(model, [_image_input(s)], output) for s in slices))
+        return [row for result in results for row in result]
+
+    async def embed_frames(self, frames: list[np.ndarray]) -> np.ndarray:
+        """L2-normalised CLIP image embeddings, one row per frame (all frames of one size)."""
+        if not frames:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack(await self._infer_images("frame_encoder", frames, "EMBEDDING"))
+
+    async def read_text(self, frames: list[np.ndarray]) -> list[list[dict[str, Any]]]:
+        """OCR per frame: a list of ``{"text", "confidence", "box"}`` lines for each frame."""
+        documents = await self._infer_images("ocr", frames, "TEXT_BOXES")
+        return [json.loads(d.reshape(-1)[0]) for d in documents]
+
+    async def transcribe(self, audio: np.ndarray, sample_rate: int) -> dict[str, Any]:
+        """Whisper transcript of 16 kHz mono audio: language, no_speech flag and timestamped segments."""
+        if sample_rate != 16000:
+            raise ValueError(f"the asr model takes 16 kHz audio, got {sample_rate} Hz")
+        audio_input = grpcclient.InferInput("AUDIO", [int(audio.size)], "FP32")
+        audio_input.set_data_from_numpy(np.ascontiguousarray(audio, dtype=np.float32).reshape(-1))
+        timeout_s = self.timeout_s + audio.size / sample_rate / ASR_SECONDS_PER_S
+        document = await self._infer("asr", [audio_input], "TRANSCRIPT", timeout_s)
+        return json.loads(document.reshape(-1)[0])
+
+
+def _text_input(texts: list[str]) -> grpcclient.InferInput:
+    data = np.array([[t.encode("utf-8")] for t in texts], dtype=object)
+    text_input = grpcclient.InferInput("TEXT", list(data.shape), "BYTES")
+    text_input.set_data_from_numpy(data)
+    return text_input
+
+
+def _image_input(frames: list[np.ndarray]) -> grpcclient.InferInput:
+    batch = np.ascontiguousarray(np.stack(frames), dtype=np.uint8)
+    image_input = grpcclient.InferInput("IMAGE", list(batch.shape), "UINT8")
+    image_input.set_data_from_numpy(batch)
+    return image_input

@@ -13,7 +13,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from local_stack.services import SERVICES, WORKER, StackError, log_file, running_pid, start, stop
+from local_stack.services import (
+    SERVICES,
+    WORKER,
+    StackError,
+    log_file,
+    running_pid,
+    start,
+    stop,
+    triton_model_states,
+)
 from settings import Settings
 
 
@@ -23,6 +32,9 @@ def up(cfg: Settings) -> None:
 
     for service in SERVICES:
         start(cfg, service, print)
+    for model, state, reason in triton_model_states(cfg):
+        if state != "READY":
+            print(f"triton model {model}: {state}: {reason}")
     created = ensure_topics(cfg)
     print(f"kafka topics: created {created}" if created else "kafka topics: present")
     if running_pid(cfg, WORKER.name) is not None and cfg.clickhouse_dsn.startswith("chdb"):
@@ -47,6 +59,9 @@ def status(cfg: Settings) -> bool:
         all_healthy &= healthy
         state = "healthy" if healthy else ("running, not healthy" if pid else "stopped")
         print(f"{service.name:8s} {state:22s} pid={pid or '-'} log={log_file(cfg, service.name)}")
+        if service.name == "triton" and pid:
+            for model, model_state, reason in triton_model_states(cfg):
+                print(f"  model {model:18s} {model_state:12s} {reason}")
     worker = running_pid(cfg, WORKER.name)
     print(f"{'worker':8s} {'running' if worker else 'stopped':22s} pid={worker or '-'} log={log_file(cfg, 'worker')}")
     print(f"{'archive':8s} {'embedded' if cfg.clickhouse_dsn.startswith('chdb') else 'server':22s} "

