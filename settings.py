@@ -83,6 +83,7 @@ class Settings:
     # Inference (client side) and the models in model_repository/ (server side).
     triton_timeout_s: float
     triton_retries: int
+    triton_model_repository: Path
     model_cpu_threads: int
     asr_model_dir: str
     asr_beam_size: int
@@ -135,6 +136,7 @@ class Settings:
             key_frame_min_hamming=_env_int("KEY_FRAME_MIN_HAMMING", 40),
             triton_timeout_s=_env_float("TRITON_TIMEOUT_S", 30.0),
             triton_retries=_env_int("TRITON_RETRIES", 3),
+            triton_model_repository=Path(_env("TRITON_MODEL_REPOSITORY", str(REPO_ROOT / "model_repository"))),
             model_cpu_threads=_env_int("MODEL_CPU_THREADS", 1),
             asr_model_dir=_env("ASR_MODEL_DIR", ""),
             asr_beam_size=_env_int("ASR_BEAM_SIZE", 1),

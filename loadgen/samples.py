@@ -75,13 +75,17 @@ COPIES = [
 ]
 
 
-def _ffmpeg(source: Path, target: Path, arguments: list[str]) -> None:
+def run_ffmpeg(inputs: list[Path], arguments: list[str], target: Path) -> Path:
+    """ffmpeg -i each input, then ``arguments``, writing ``target`` atomically."""
     tmp = target.with_suffix(".tmp" + target.suffix)
-    command = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(source), *arguments, str(tmp)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    command = ["ffmpeg", "-nostdin", "-v", "error", "-y"]
+    for source in inputs:
+        command += ["-i", str(source)]
+    result = subprocess.run([*command, *arguments, str(tmp)], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"ffmpeg failed for {target.name}: {result.stderr.strip()}")
     tmp.rename(target)
+    return target
 
 
 def prepare_samples(media_root: Path) -> list[Sample]:
@@ -103,7 +107,7 @@ def prepare_samples(media_root: Path) -> list[Sample]:
             if copy.source is not None:
                 shutil.copyfile(copy.source, target)
             else:
-                _ffmpeg(sources[copy.original], target, copy.ffmpeg_filters)
+                run_ffmpeg([sources[copy.original]], copy.ffmpeg_filters, target)
         samples.append(Sample(copy.video_id, str(target.relative_to(media_root)), copy.title, copy.original,
                               copy.transform, FIRST_PUBLISHED + timedelta(minutes=len(samples))))
     return samples

@@ -140,7 +140,7 @@ def _triton_backends(cfg: Settings) -> Path:
 
 def _triton_command(cfg: Settings) -> list[str]:
     return [str(TRITON_HOME / "bin" / "tritonserver"),
-            f"--model-repository={REPO_ROOT / 'model_repository'}",
+            f"--model-repository={cfg.triton_model_repository}",
             f"--backend-directory={_triton_backends(cfg)}",
             "--http-address=127.0.0.1", f"--http-port={cfg.triton_http_port}",
             "--grpc-address=127.0.0.1", f"--grpc-port={cfg.triton_grpc_port}",
@@ -159,14 +159,24 @@ def _triton_environment(cfg: Settings) -> dict[str, str]:
         "LD_LIBRARY_PATH": str(sysconfig.get_config_var("LIBDIR")),
         "OMP_NUM_THREADS": str(cfg.model_cpu_threads),
         "PYTHONPATH": str(REPO_ROOT),  # model.py files import settings and inference.model_weights
+        # what the models read through Settings.from_env(), as this cfg has it
+        "STACK_DIR": str(cfg.stack_dir),
+        "MODEL_CPU_THREADS": str(cfg.model_cpu_threads),
+        "ASR_MODEL_DIR": cfg.asr_model_dir,
+        "ASR_BEAM_SIZE": str(cfg.asr_beam_size),
+        "OCR_MIN_CONFIDENCE": str(cfg.ocr_min_confidence),
+        "CLIP_MODEL": cfg.clip_model,
+        "CLIP_WEIGHTS": cfg.clip_weights,
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }
 
 
 def _triton_healthy(cfg: Settings) -> bool:
-    """Server up and every required model ready (CLIP models are optional: they need local weights)."""
-    for path in ["/v2/health/live", *(f"/v2/models/{model}/ready" for model in REQUIRED_MODELS)]:
+    """Server up and every required model in its repository ready (CLIP models are optional: they need
+    local weights)."""
+    required = [m for m in REQUIRED_MODELS if (cfg.triton_model_repository / m).is_dir()]
+    for path in ["/v2/health/live", *(f"/v2/models/{model}/ready" for model in required)]:
         try:
             with urllib.request.urlopen(f"http://{cfg.triton_http_url}{path}", timeout=1) as resp:
                 if resp.status != 200:
@@ -228,9 +238,18 @@ def running_pid(cfg: Settings, name: str) -> int | None:
 
 
 def _clean_triton_shared_memory() -> None:
-    """A hard-killed python backend leaves its shared-memory regions behind."""
+    """A hard-killed python backend leaves its shared-memory regions behind; remove those no process maps
+    (another tritonserver on this machine keeps its own)."""
+    in_use: set[str] = set()
+    for maps in Path("/proc").glob("[0-9]*/maps"):
+        try:
+            in_use.update(line.split()[-1] for line in maps.read_text().splitlines()
+                          if "triton_python_backend_shm_region_" in line)
+        except OSError:
+            continue  # the process ended or is not ours to read
     for region in Path("/dev/shm").glob("triton_python_backend_shm_region_*"):
-        region.unlink(missing_ok=True)
+        if str(region) not in in_use:
+            region.unlink(missing_ok=True)
 
 
 def start(cfg: Settings, service: Service, log: Callable[[str], None]) -> None:

