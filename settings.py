@@ -7,7 +7,7 @@ docker-compose.yaml sets the same variables for the production stack; README.md 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -97,6 +97,12 @@ class Settings:
     pdq_min_quality: int
     duplicate_min_coverage: float
     partial_copy_min_coverage: float
+
+    def with_triton_port(self, http_port: int) -> Settings:
+        """The same settings for a tritonserver on ``http_port`` (gRPC +1, metrics +2) on this machine."""
+        return replace(self, triton_http_port=http_port, triton_grpc_port=http_port + 1,
+                       triton_metrics_port=http_port + 2, triton_http_url=f"127.0.0.1:{http_port}",
+                       triton_grpc_url=f"127.0.0.1:{http_port + 1}")
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -66,10 +66,7 @@ def main() -> None:
     parser.add_argument("--clip-untrained", action="store_true")
     args = parser.parse_args()
     base = Settings.from_env()
-    port = base.triton_http_port + 200
-    cfg = replace(base, stack_dir=base.stack_dir / "bench", triton_http_port=port, triton_grpc_port=port + 1,
-                  triton_metrics_port=port + 2, triton_http_url=f"127.0.0.1:{port}",
-                  triton_grpc_url=f"127.0.0.1:{port + 1}",
+    cfg = replace(base.with_triton_port(base.triton_http_port + 200), stack_dir=base.stack_dir / "bench",
                   clip_weights="untrained" if args.clip_untrained else base.clip_weights)
     (cfg.stack_dir / "media").mkdir(parents=True, exist_ok=True)
     clips = [LIVE_BAND_60S]

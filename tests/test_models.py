@@ -93,10 +93,8 @@ def test_clip_plumbing_with_an_untrained_architecture(stack: Settings, tmp_path:
     repository.mkdir()
     for name in CLIP_MODELS:
         (repository / name).symlink_to(stack.triton_model_repository / name)
-    clip_cfg = replace(stack, stack_dir=tmp_path / "stack", clip_weights="untrained",
-                       triton_model_repository=repository, triton_http_port=28100, triton_grpc_port=28101,
-                       triton_metrics_port=28102, triton_http_url="127.0.0.1:28100",
-                       triton_grpc_url="127.0.0.1:28101")
+    clip_cfg = replace(stack.with_triton_port(28100), stack_dir=tmp_path / "stack", clip_weights="untrained",
+                       triton_model_repository=repository)
     triton = next(s for s in SERVICES if s.name == "triton")
     try:
         start(clip_cfg, triton, print)

