@@ -93,16 +93,29 @@ class Settings:
 
     # Duplicate detection.
     redis_frame_index: str
-    pdq_match_hamming: int
     pdq_min_quality: int
+    index_frames_max: int
+    index_frame_min_change: int
+    query_frames_max: int
+    pdq_candidate_hamming: int
+    candidates_max: int
+    pdq_align_hamming: int
+    segment_max_gap_s: float
     duplicate_min_coverage: float
     partial_copy_min_coverage: float
+    partial_copy_min_seconds: float
+    in_flight_wait_s: float
+    in_flight_ttl_s: float
 
     def with_triton_port(self, http_port: int) -> Settings:
         """The same settings for a tritonserver on ``http_port`` (gRPC +1, metrics +2) on this machine."""
         return replace(self, triton_http_port=http_port, triton_grpc_port=http_port + 1,
                        triton_metrics_port=http_port + 2, triton_http_url=f"127.0.0.1:{http_port}",
                        triton_grpc_url=f"127.0.0.1:{http_port + 1}")
+
+    def with_redis_port(self, port: int, stack_dir: Path) -> Settings:
+        """The same settings for a separate Redis on ``port`` keeping its data under ``stack_dir``."""
+        return replace(self, redis_port=port, redis_url=f"redis://127.0.0.1:{port}/0", stack_dir=stack_dir)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -150,8 +163,17 @@ class Settings:
             clip_model=_env("CLIP_MODEL", "ViT-B-32"),
             clip_weights=_env("CLIP_WEIGHTS", ""),
             redis_frame_index=_env("REDIS_FRAME_INDEX", "frames"),
-            pdq_match_hamming=_env_int("PDQ_MATCH_HAMMING", 31),
             pdq_min_quality=_env_int("PDQ_MIN_QUALITY", 50),
+            index_frames_max=_env_int("INDEX_FRAMES_MAX", 12),
+            index_frame_min_change=_env_int("INDEX_FRAME_MIN_CHANGE", 32),
+            query_frames_max=_env_int("QUERY_FRAMES_MAX", 8),
+            pdq_candidate_hamming=_env_int("PDQ_CANDIDATE_HAMMING", 64),
+            candidates_max=_env_int("CANDIDATES_MAX", 10),
+            pdq_align_hamming=_env_int("PDQ_ALIGN_HAMMING", 48),
+            segment_max_gap_s=_env_float("SEGMENT_MAX_GAP_S", 3.0),
             duplicate_min_coverage=_env_float("DUPLICATE_MIN_COVERAGE", 0.8),
             partial_copy_min_coverage=_env_float("PARTIAL_COPY_MIN_COVERAGE", 0.5),
+            partial_copy_min_seconds=_env_float("PARTIAL_COPY_MIN_SECONDS", 3.0),
+            in_flight_wait_s=_env_float("IN_FLIGHT_WAIT_S", 30.0),
+            in_flight_ttl_s=_env_float("IN_FLIGHT_TTL_S", 120.0),
         )

@@ -1,9 +1,8 @@
-"""The feature pass over one decoded video: every model, run concurrently, each timed.
+"""The enrichment pass over one decoded video: every model, run concurrently, each timed.
 
-Duplicate-check features need no model server: PDQ and mirrored PDQ per frame, and the chromaprint
-audio fingerprint. Enrichment calls Triton: asr on the audio track, ocr (and frame_encoder when CLIP
-weights are configured) on key frames only, then text_encoder on the title/description/tags and on every
-transcript segment and OCR line.
+Enrichment calls Triton: asr on the audio track, ocr (and frame_encoder when CLIP weights are configured)
+on key frames only, then text_encoder on the title/description/tags and on every transcript segment and
+OCR line. (The copy-detection signature needs no model server: inference/copy_features.py.)
 """
 
 from __future__ import annotations
@@ -16,8 +15,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from inference.audio_fingerprint import audio_fingerprint
-from inference.descriptors import FrameHash, mirrored_pdq_hash, pdq_hash, select_key_frames
+from inference.copy_features import CopySignature
+from inference.descriptors import select_key_frames
 from inference.media import DecodedVideo
 from inference.triton_client import TritonModels
 from settings import Settings
@@ -26,14 +25,6 @@ T = TypeVar("T")
 
 NO_AUDIO_TRANSCRIPT: dict[str, Any] = {"language": None, "language_probability": None, "no_speech": True,
                                        "speech_s": 0.0, "segments": []}
-
-
-@dataclass(frozen=True)
-class DuplicateFeatures:
-    hashes: list[FrameHash]
-    mirrored_hashes: list[FrameHash]  # same frames mirrored left-right: finds horizontally flipped copies
-    audio_fingerprint: np.ndarray  # int32 chromaprint sub-fingerprints; empty without audio
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -57,15 +48,6 @@ class Enrichment:
     total_s: float
 
 
-def duplicate_features(video: DecodedVideo) -> DuplicateFeatures:
-    """CPU-only descriptors, computed in the worker (about 1 ms a frame)."""
-    started = time.perf_counter()
-    hashes = [pdq_hash(frame) for frame in video.frames]
-    mirrored = [mirrored_pdq_hash(frame) for frame in video.frames]
-    fingerprint = audio_fingerprint(video.audio, video.audio_sample_rate)
-    return DuplicateFeatures(hashes, mirrored, fingerprint, time.perf_counter() - started)
-
-
 def merge_ocr_lines(frame_times_s: list[float], lines_per_frame: list[list[dict[str, Any]]]) -> list[OcrText]:
     """One entry per distinct line (case and spacing folded), its best reading and when it was seen."""
     merged: dict[str, OcrText] = {}
@@ -82,7 +64,7 @@ def merge_ocr_lines(frame_times_s: list[float], lines_per_frame: list[list[dict[
     return sorted(merged.values(), key=lambda o: (o.first_s, o.text))
 
 
-async def enrich(video: DecodedVideo, dup: DuplicateFeatures, metadata_text: str, models: TritonModels,
+async def enrich(video: DecodedVideo, signature: CopySignature, metadata_text: str, models: TritonModels,
                  cfg: Settings, use_clip: bool) -> Enrichment:
     """Run asr, ocr and (if ``use_clip``) frame_encoder concurrently, then text_encoder on what they found."""
     started = time.perf_counter()
@@ -94,7 +76,8 @@ async def enrich(video: DecodedVideo, dup: DuplicateFeatures, metadata_text: str
         model_seconds[name] = round(time.perf_counter() - t0, 4)
         return result
 
-    key_frames = select_key_frames(dup.hashes, video.scene_changes, cfg.key_frames_max, cfg.key_frame_min_hamming)
+    key_frames = select_key_frames(signature.full_frame_bits, signature.quality, video.scene_changes, 0,
+                                   cfg.key_frame_min_hamming, cfg.key_frames_max)
     key_images = [video.frames[i] for i in key_frames]
     has_audio = video.audio is not None and video.audio.size > 0
 

@@ -3,7 +3,8 @@
 Run a worker with ``python -m streams worker -l info`` (more workers = more partitions processed in
 parallel). processing_guarantee is at_least_once: an event's offset is committed only after its
 outputs were acknowledged by the broker, and every sink is idempotent, so a crash replays at most a
-few events harmlessly (consumers dedupe verdicts by video_id).
+few events harmlessly (consumers dedupe verdicts by video_id). The verdict is sent as soon as it is
+decided, before the enrichment models finish; the enriched record follows.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from inference.triton_client import TritonModels
 from schemas.codec import SchemaError, decode, encode
 from settings import Settings
 from storage.archive import Archive
-from storage.frame_index import FrameIndex
+from storage.copy_index import CopyIndex
 from streams.pipeline import VideoPipeline
 
 log = logging.getLogger(__name__)
@@ -53,11 +54,11 @@ def pipeline() -> VideoPipeline:
     """Connections are opened lazily inside the worker's event loop, once per process."""
     global _pipeline
     if _pipeline is None:
-        frame_index = FrameIndex(cfg.redis_url, cfg.redis_frame_index)
-        frame_index.create()
+        copy_index = CopyIndex(cfg.redis_url, cfg.redis_frame_index)
+        copy_index.create()
         archive = Archive(cfg.clickhouse_dsn)
         archive.create_schema()
-        _pipeline = VideoPipeline(cfg, frame_index, archive, TritonModels(cfg))
+        _pipeline = VideoPipeline(cfg, copy_index, archive, TritonModels(cfg))
     return _pipeline
 
 
@@ -85,8 +86,13 @@ async def handle(message: Any) -> None:
         await send_dead_letter(message, None, "malformed_event", str(exc))
         return
     video_id = event["video_id"]
+    key = video_id.encode()
+
+    async def send_verdict(verdict: dict[str, Any]) -> None:
+        await send_confirmed(verdict_topic, key, encode("DuplicateVerdict", verdict))
+
     try:
-        outcome = await pipeline().process(event)
+        outcome = await pipeline().process(event, on_verdict=send_verdict)
     except PipelineError as exc:
         await send_dead_letter(message, video_id, exc.kind, str(exc))
         return
@@ -94,8 +100,6 @@ async def handle(message: Any) -> None:
         log.error("unexpected error on %s:\n%s", video_id, traceback.format_exc())
         await send_dead_letter(message, video_id, "internal_error", f"{type(exc).__name__}: {exc}")
         return
-    key = video_id.encode()
-    await send_confirmed(verdict_topic, key, encode("DuplicateVerdict", outcome.verdict))
     await send_confirmed(enriched_topic, key, encode("EnrichedVideo", outcome.enriched))
     archived = "archived" if outcome.newly_archived else "replay: already archived"
     log.info("video %s: %s %s (%s) stages=%s", video_id, outcome.verdict["verdict"],

@@ -1,8 +1,9 @@
 """What happens to one ``publish-video`` event, independent of Faust so it can be driven directly.
 
-decode media once -> duplicate features (PDQ, mirrored PDQ, chromaprint) -> nearest frames of other videos
-(Redis), as shown and mirrored -> verdict -> upsert own frames (Redis); meanwhile the enrichment models
-(Triton: asr, ocr, CLIP when configured, text_encoder) -> archive (ClickHouse) -> verdict + enriched records.
+decode media once -> copy signature (PDQ at five crop scales, mirrored PDQ, chromaprint) -> index it in
+Redis -> wait for earlier-published videos still in flight -> candidates, alignment and audio check ->
+verdict (handed to ``on_verdict`` at once); meanwhile the enrichment models (Triton: asr, ocr, CLIP when
+configured, text_encoder) -> archive (ClickHouse) -> enriched record.
 Every sink is idempotent, so replaying an event changes nothing but re-emitting the same verdict.
 """
 
@@ -12,25 +13,27 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
-
-from inference.features import DuplicateFeatures, Enrichment, duplicate_features, enrich
+from inference.copy_features import copy_signature
+from inference.features import Enrichment, enrich
 from inference.media import DecodedVideo, decode_video, resolve_media_path
 from inference.triton_client import CLIP_MODELS, TritonModels
 from settings import Settings
 from storage.archive import Archive, ArchiveRecord
-from storage.frame_index import FrameIndex
-from streams.verdicts import Verdict, decide, summarize_matches
+from storage.copy_index import CopyIndex
+from streams.copy_detection import CopyDetector
+from streams.verdicts import Verdict
 
 # Bump when a feature extractor changes: archived rows are keyed by (video_id, FEATURES_VERSION).
-FEATURES_VERSION = "pdq2-whisperbase1-ppocr4-minilm1"
-NEIGHBOURS_PER_FRAME = 10
+FEATURES_VERSION = "pdq3crop5-chromaprint1-whisperbase1-ppocr4-minilm1"
 
 log = logging.getLogger(__name__)
+
+VerdictCallback = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,10 @@ def event_text(event: dict[str, Any]) -> str:
 
 
 class VideoPipeline:
-    def __init__(self, cfg: Settings, frame_index: FrameIndex, archive: Archive, models: TritonModels) -> None:
+    def __init__(self, cfg: Settings, copy_index: CopyIndex, archive: Archive, models: TritonModels) -> None:
         self.cfg = cfg
-        self.frame_index = frame_index
+        self.copy_index = copy_index
+        self.detector = CopyDetector(copy_index, cfg)
         self.archive = archive
         self.models = models
         self.use_clip: bool | None = None  # decided on the first event, from Triton's model states
@@ -67,28 +71,9 @@ class VideoPipeline:
                 log.info("CLIP features on")
         return self.use_clip
 
-    def _lookup(self, event: dict[str, Any], published_at_ms: int, video: DecodedVideo,
-                dup: DuplicateFeatures) -> tuple[Verdict, list[float], list[np.ndarray]]:
-        """The verdict from the frame index, trying the frames as shown and mirrored (flipped copies)."""
-        usable = [i for i, h in enumerate(dup.hashes) if h.quality >= self.cfg.pdq_min_quality]
-        times = [video.frame_times_s[i] for i in usable]
-        best: Verdict | None = None
-        vectors_as_shown: list[np.ndarray] = []
-        for mirrored, hashes in ((False, dup.hashes), (True, dup.mirrored_hashes)):
-            vectors = [hashes[i].as_signed_vector() for i in usable]
-            vectors_as_shown = vectors_as_shown or vectors
-            neighbours = self.frame_index.nearest(vectors, event["video_id"], NEIGHBOURS_PER_FRAME,
-                                                  self.cfg.pdq_match_hamming)
-            verdict = decide(summarize_matches(neighbours, times), event["video_id"], published_at_ms,
-                             len(vectors), self.cfg.duplicate_min_coverage, self.cfg.partial_copy_min_coverage)
-            if mirrored and verdict.duplicate_of:
-                verdict = dataclasses.replace(verdict, reason=verdict.reason + " (mirrored left-right)")
-            if best is None or (verdict.duplicate_of and verdict.score > best.score):
-                best = verdict
-        assert best is not None
-        return best, times, vectors_as_shown
-
-    async def process(self, event: dict[str, Any]) -> Outcome:
+    async def process(self, event: dict[str, Any], on_verdict: VerdictCallback | None = None) -> Outcome:
+        """Run the whole pipeline for one event; ``on_verdict`` gets the verdict record as soon as it exists,
+        before the enrichment models are done."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
 
@@ -98,38 +83,45 @@ class VideoPipeline:
             timings[stage] = round(now - started, 4)
             started = now
 
-        path = resolve_media_path(event["media_uri"], self.cfg.media_root)
-        video: DecodedVideo = await asyncio.to_thread(decode_video, path, self.cfg)
-        lap("decode")
-        dup = await asyncio.to_thread(duplicate_features, video)
-        lap("duplicate_features")
-        enrichment_task = asyncio.create_task(
-            enrich(video, dup, event_text(event), self.models, self.cfg, await self._clip_enabled()))
+        video_id = event["video_id"]
         published_at_ms = int(event["published_at"].timestamp() * 1000)
+        await asyncio.to_thread(self.copy_index.mark_in_flight, video_id, published_at_ms, self.cfg.in_flight_ttl_s)
+        enrichment_task: asyncio.Task[Enrichment] | None = None
         try:
-            verdict, usable_times, vectors = await asyncio.to_thread(
-                self._lookup, event, published_at_ms, video, dup)
-            lap("lookup")
-            await asyncio.to_thread(self.frame_index.upsert_video, event["video_id"], published_at_ms,
-                                    usable_times, vectors)
-            lap("index")
+            path = resolve_media_path(event["media_uri"], self.cfg.media_root)
+            video: DecodedVideo = await asyncio.to_thread(decode_video, path, self.cfg)
+            lap("decode")
+            signature = await asyncio.to_thread(copy_signature, video, self.cfg.pdq_min_quality,
+                                                self.cfg.index_frame_min_change, self.cfg.index_frames_max)
+            lap("copy_signature")
+            enrichment_task = asyncio.create_task(
+                enrich(video, signature, event_text(event), self.models, self.cfg, await self._clip_enabled()))
+            verdict, judge_seconds = await asyncio.to_thread(self.detector.index_and_judge, video_id, published_at_ms,
+                                                             signature)
+            timings.update(judge_seconds)
+            started = time.perf_counter()
+            verdict_out = verdict_record(event, verdict, datetime.now(UTC))
+            if on_verdict is not None:
+                await on_verdict(verdict_out)
+            enrichment = await enrichment_task
         except BaseException:
-            enrichment_task.cancel()
+            if enrichment_task is not None:
+                enrichment_task.cancel()
+            await asyncio.to_thread(self.copy_index.clear_in_flight, video_id)
             raise
-        enrichment = await enrichment_task
         lap("enrichment_wait")
         timings.update({f"model_{name}": s for name, s in enrichment.model_seconds.items()})
         newly_archived = await asyncio.to_thread(self.archive.archive, ArchiveRecord(
-            video_id=event["video_id"], features_version=FEATURES_VERSION, channel_id=event["channel_id"],
+            video_id=video_id, features_version=FEATURES_VERSION, channel_id=event["channel_id"],
             published_at=event["published_at"], duration_s=video.duration_s, title=event.get("title") or "",
             verdict=verdict.kind, duplicate_of=verdict.duplicate_of, text_embedding=enrichment.metadata_embedding,
-            frame_times_s=video.frame_times_s, frame_pdq_hex=[h.hex for h in dup.hashes],
-            frame_pdq_quality=[h.quality for h in dup.hashes]))
+            frame_times_s=video.frame_times_s,
+            frame_pdq_hex=[bits.tobytes().hex() for bits in signature.full_frame_bits],
+            frame_pdq_quality=[int(q) for q in signature.quality]))
         lap("archive")
-        processed_at = datetime.now(UTC)
         return Outcome(
-            verdict=verdict_record(event, verdict, processed_at),
-            enriched=enriched_record(event, video, verdict, enrichment, processed_at),
+            verdict=verdict_out,
+            enriched=enriched_record(event, video, verdict, enrichment, datetime.now(UTC)),
             newly_archived=newly_archived,
             stage_seconds=timings,
         )
@@ -139,7 +131,7 @@ def verdict_record(event: dict[str, Any], verdict: Verdict, processed_at: dateti
     return {
         "video_id": event["video_id"], "published_at": event["published_at"], "verdict": verdict.kind,
         "duplicate_of": verdict.duplicate_of, "score": verdict.score, "reason": verdict.reason,
-        "matches": [m.as_record() for m in verdict.matches[:10]], "features_version": FEATURES_VERSION,
+        "matches": verdict.match_records(), "copies": verdict.copies, "features_version": FEATURES_VERSION,
         "processed_at": processed_at,
     }
 

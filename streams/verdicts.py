@@ -1,39 +1,63 @@
-"""Turn frame-level neighbours from the index into one duplicate verdict (pure logic, no I/O).
+"""Turn verified matches into one duplicate verdict (pure logic, no I/O).
 
-A reference video counts as an *original* of the query only if it was published earlier, with the
-video id breaking ties, so two copies racing through different partitions are ordered the same way
-by every worker: the earliest published wins.
+A reference counts as an *original* of the query only if it was published earlier, with the video id
+breaking ties, so copies racing through different partitions are ordered the same way by every worker:
+the earliest published wins.
+
+Audio decides the hard cases: the same visuals with a different soundtrack or a voice-over are SIMILAR,
+not duplicates; a copy whose audio was muted is still a visual copy and says so; different visuals over
+the same track never match at all, because candidates come from the pictures.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
-from storage.frame_index import FrameNeighbour
+from streams.copy_alignment import Alignment, AudioCheck
+
+# At least this share of the usable frames inside the copied segment must align.
+MIN_ALIGNED_DENSITY = 0.5
 
 
 @dataclass(frozen=True)
 class Match:
     video_id: str
     published_at_ms: int
-    query_coverage: float
-    reference_coverage: float
-    mean_hamming: float
-    query_start_s: float
-    query_end_s: float
-    reference_start_s: float
-    reference_end_s: float
+    alignment: Alignment
+    audio: AudioCheck
+    mirrored: bool
+    crop: tuple[float, float]  # the centred crop (width, height share) of the reference that matched
+    query_duration_s: float
+    reference_duration_s: float
+
+    @property
+    def query_coverage(self) -> float:
+        return min(1.0, self.alignment.segment_s / max(self.query_duration_s, 1e-6))
+
+    @property
+    def reference_coverage(self) -> float:
+        span = self.alignment.reference_end_s - self.alignment.reference_start_s
+        return min(1.0, span / max(self.reference_duration_s, 1e-6))
 
     @property
     def score(self) -> float:
-        return min(self.query_coverage, self.reference_coverage)
+        return self.alignment.confidence
 
-    def as_record(self) -> dict:
-        return {"video_id": self.video_id, "score": self.score, "query_coverage": self.query_coverage,
-                "reference_coverage": self.reference_coverage, "query_start_s": self.query_start_s,
-                "query_end_s": self.query_end_s, "reference_start_s": self.reference_start_s,
-                "reference_end_s": self.reference_end_s}
+    def is_visual_copy(self, partial_min_coverage: float, partial_min_seconds: float) -> bool:
+        a = self.alignment
+        long_enough = (a.segment_s >= partial_min_seconds
+                       or max(self.query_coverage, self.reference_coverage) >= partial_min_coverage)
+        return long_enough and a.aligned_frames >= MIN_ALIGNED_DENSITY * a.segment_frames
+
+    def as_record(self, visual_copy: bool) -> dict:
+        a = self.alignment
+        return {"video_id": self.video_id, "score": self.score, "query_coverage": round(self.query_coverage, 4),
+                "reference_coverage": round(self.reference_coverage, 4), "query_start_s": a.query_start_s,
+                "query_end_s": a.query_end_s, "reference_start_s": a.reference_start_s,
+                "reference_end_s": a.reference_end_s, "visual_copy": visual_copy, "aligned_frames": a.aligned_frames,
+                "mean_hamming": a.mean_hamming, "speed": a.speed, "mirrored": self.mirrored,
+                "crop_width": self.crop[0], "crop_height": self.crop[1], "audio": self.audio.status,
+                "audio_bit_error_rate": self.audio.bit_error_rate}
 
 
 @dataclass(frozen=True)
@@ -43,61 +67,61 @@ class Verdict:
     score: float
     reason: str
     matches: list[Match]
+    copies: list[str]  # ids of the matches judged visual copies
+
+    def match_records(self, limit: int = 10) -> list[dict]:
+        return [m.as_record(m.video_id in self.copies) for m in self.matches[:limit]]
 
 
-def summarize_matches(neighbours: list[FrameNeighbour], query_times_s: list[float]) -> list[Match]:
-    """Per reference video: which share of each side's frames matched, and the matched time ranges."""
-    by_video: dict[str, list[FrameNeighbour]] = defaultdict(list)
-    for n in neighbours:
-        by_video[n.video_id].append(n)
-    matches = []
-    for video_id, hits in by_video.items():
-        query_frames = {h.query_frame for h in hits}
-        reference_frames = {h.frame_index for h in hits}
-        reference_times = [h.t_s for h in hits]
-        matched_query_times = [query_times_s[i] for i in query_frames]
-        matches.append(Match(
-            video_id=video_id,
-            published_at_ms=hits[0].published_at_ms,
-            query_coverage=len(query_frames) / len(query_times_s),
-            reference_coverage=min(1.0, len(reference_frames) / max(1, hits[0].frame_count)),
-            mean_hamming=sum(h.hamming for h in hits) / len(hits),
-            query_start_s=min(matched_query_times), query_end_s=max(matched_query_times),
-            reference_start_s=min(reference_times), reference_end_s=max(reference_times),
-        ))
-    return sorted(matches, key=lambda m: (-m.score, m.published_at_ms, m.video_id))
+def _audio_words(audio: AudioCheck) -> str:
+    ber = f" (bit error rate {audio.bit_error_rate:.2f})" if audio.bit_error_rate is not None else ""
+    return {
+        "SAME": f"audio matches{ber}",
+        "DIFFERENT": f"soundtrack differs{ber}",
+        "INCONCLUSIVE": f"audio inconclusive{ber}",
+        "QUERY_SILENT": "its audio is muted or missing: a visual copy",
+        "REFERENCE_SILENT": "the original has no audio",
+    }[audio.status]
 
 
-def decide(matches: list[Match], video_id: str, published_at_ms: int, compared_frames: int,
-           duplicate_min_coverage: float, partial_min_coverage: float) -> Verdict:
-    """Classify the query against its matches; only earlier-published references can be originals."""
+def _describe(match: Match) -> str:
+    a = match.alignment
+    how = [f"{a.aligned_frames} frames aligned, mean PDQ distance {a.mean_hamming:.0f}/256"]
+    if match.mirrored:
+        how.append("mirrored left-right")
+    if match.crop != (1.0, 1.0):
+        how.append(f"cropped to {match.crop[0]:.0%} x {match.crop[1]:.0%}")
+    if abs(a.speed - 1.0) >= 0.05:
+        how.append(f"playing at x{a.speed:.2f} speed")
+    return (f"{a.query_start_s:.1f}-{a.query_end_s:.1f}s match {match.video_id} "
+            f"{a.reference_start_s:.1f}-{a.reference_end_s:.1f}s ({', '.join(how)}; {_audio_words(match.audio)})")
+
+
+def decide(matches: list[Match], compared_frames: int, duplicate_min_coverage: float,
+           partial_min_coverage: float, partial_min_seconds: float) -> Verdict:
+    """Classify the query against its verified matches with earlier-published videos."""
     if compared_frames == 0:
-        return Verdict("UNIQUE", None, 0.0, "no frame had enough detail to compare (flat or blank video)", [])
-    own_order = (published_at_ms, video_id)
-    earlier = [m for m in matches if (m.published_at_ms, m.video_id) < own_order]
-    if not earlier:
-        later = [m.video_id for m in matches if m.score >= partial_min_coverage]
-        reason = "no earlier video shares its frames"
-        if later:
-            reason += f"; later-published copies: {', '.join(later[:3])}"
-        return Verdict("UNIQUE", None, 0.0, reason, matches)
-    best_full = [m for m in earlier if m.score >= duplicate_min_coverage]
-    if best_full:
-        # Among full copies the earliest published is the original.
-        original = min(best_full, key=lambda m: (m.published_at_ms, m.video_id))
-        if original.mean_hamming == 0 and original.query_coverage == 1.0 and original.reference_coverage == 1.0:
-            kind, how = "EXACT_DUPLICATE", "every frame identical"
-        else:
-            kind, how = "NEAR_DUPLICATE", f"mean PDQ Hamming distance {original.mean_hamming:.1f}/256"
-        return Verdict(kind, original.video_id, original.score,
-                       f"{original.query_coverage:.0%} of its frames match {original.reference_coverage:.0%} "
-                       f"of {original.video_id}'s ({how})", matches)
-    best = earlier[0]
-    if max(best.query_coverage, best.reference_coverage) >= partial_min_coverage:
-        return Verdict("PARTIAL_COPY", best.video_id, best.score,
-                       f"{best.query_start_s:.0f}-{best.query_end_s:.0f}s match {best.video_id} "
-                       f"{best.reference_start_s:.0f}-{best.reference_end_s:.0f}s "
-                       f"({best.query_coverage:.0%} of this video, {best.reference_coverage:.0%} of that one)",
-                       matches)
-    return Verdict("UNIQUE", None, best.score,
-                   f"best match {best.video_id} shares only {best.query_coverage:.0%} of frames", matches)
+        return Verdict("UNIQUE", None, 0.0, "no frame had enough detail to compare (flat or blank video)", [], [])
+    matches = sorted(matches, key=lambda m: (-m.score, m.published_at_ms, m.video_id))
+    copies = [m for m in matches if m.is_visual_copy(partial_min_coverage, partial_min_seconds)]
+    copy_ids = [m.video_id for m in copies]
+    if not copies:
+        reason = "no earlier video shares its pictures"
+        if matches:
+            reason += f" (closest: {matches[0].video_id}, {matches[0].alignment.aligned_frames} frames)"
+        return Verdict("UNIQUE", None, 0.0, reason, matches, [])
+    full = [m for m in copies
+            if m.query_coverage >= duplicate_min_coverage and m.reference_coverage >= duplicate_min_coverage]
+    # Among full copies the earliest published is the original; otherwise the most confident partial copy.
+    original = min(full, key=lambda m: (m.published_at_ms, m.video_id)) if full else copies[0]
+    if original.audio.status == "DIFFERENT":
+        return Verdict("SIMILAR", None, original.score,
+                       "same visuals, different soundtrack or voice-over: " + _describe(original), matches, copy_ids)
+    if not full:
+        return Verdict("PARTIAL_COPY", original.video_id, original.score,
+                       f"partial copy: {_describe(original)}; {original.query_coverage:.0%} of this video, "
+                       f"{original.reference_coverage:.0%} of that one", matches, copy_ids)
+    exact = original.alignment.exact and original.audio.status in ("SAME", "REFERENCE_SILENT")
+    kind = "EXACT_DUPLICATE" if exact and not original.mirrored and original.crop == (1.0, 1.0) else "NEAR_DUPLICATE"
+    return Verdict(kind, original.video_id, original.score, f"{kind.lower().replace('_', ' ')}: {_describe(original)}",
+                   matches, copy_ids)

@@ -11,7 +11,8 @@ import jiwer
 import numpy as np
 import pytest
 
-from inference.descriptors import pdq_hash, select_key_frames
+from inference.copy_features import copy_signature
+from inference.descriptors import select_key_frames
 from inference.features import merge_ocr_lines
 from inference.media import decode_video
 from inference.triton_client import CLIP_MODELS, TritonModels
@@ -67,8 +68,9 @@ def test_music_only_track_is_reported_as_no_speech(stack: Settings) -> None:
 
 def test_ocr_reads_text_burnt_into_a_real_video_exactly(stack: Settings, tmp_path: Path) -> None:
     video = decode_video(captioned_video(tmp_path / "captioned.mp4"), stack)
-    hashes = [pdq_hash(frame) for frame in video.frames]
-    key_frames = select_key_frames(hashes, video.scene_changes, stack.key_frames_max, stack.key_frame_min_hamming)
+    signature = copy_signature(video, stack.pdq_min_quality, stack.index_frame_min_change, stack.index_frames_max)
+    key_frames = select_key_frames(signature.full_frame_bits, signature.quality, video.scene_changes, 0,
+                                   stack.key_frame_min_hamming, stack.key_frames_max)
     lines = call_models(stack, "read_text", [video.frames[i] for i in key_frames])
     assert all(line["box"] and line["confidence"] >= stack.ocr_min_confidence for frame in lines for line in frame)
     merged = merge_ocr_lines([video.frame_times_s[i] for i in key_frames], lines)

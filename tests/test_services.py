@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from inference.copy_features import CROPS, INDEX_CROPS, CopySignature
 from inference.errors import InferenceError
 from inference.triton_client import TritonModels
 from local_stack.__main__ import status
 from settings import Settings
 from storage.archive import Archive, ArchiveRecord
-from storage.frame_index import FrameIndex
+from storage.copy_index import CopyIndex
 
 
 def test_all_servers_healthy(stack: Settings, capsys: pytest.CaptureFixture[str]) -> None:
@@ -55,28 +57,44 @@ def test_triton_down_gives_clear_error_after_retries(stack: Settings) -> None:
     assert err.value.kind == "inference_unavailable"
 
 
-def _signed(bits: np.ndarray) -> np.ndarray:
-    return np.where(bits, 1.0, -1.0).astype(np.float32)
-
-
-def test_frame_index_finds_near_frames_of_other_videos(stack: Settings) -> None:
-    index = FrameIndex(stack.redis_url, "frames_unit_test")
+def test_copy_index_finds_candidates_and_keeps_signatures(stack: Settings) -> None:
+    index = CopyIndex(stack.redis_url, "copy_unit_test")
     index.index.create(overwrite=True, drop=True)
     try:
         rng = np.random.default_rng(7)
-        bits = rng.random((4, 256)) > 0.5
-        index.upsert_video("ref", 1000, [0.0, 1.0, 2.0, 3.0], [_signed(b) for b in bits])
-        index.upsert_video("ref", 1000, [0.0, 1.0, 2.0, 3.0], [_signed(b) for b in bits])  # replay: no new docs
-        assert index.index.info()["num_docs"] == 4
-        near = bits.copy()
-        near[:, :12] ^= True  # Hamming distance 12
-        far = rng.random((1, 256)) > 0.5
-        found = index.nearest([_signed(b) for b in near] + [_signed(far[0])], "query", k=5, max_hamming=31)
-        assert sorted((f.query_frame, f.frame_index, f.hamming) for f in found) == [
-            (0, 0, 12), (1, 1, 12), (2, 2, 12), (3, 3, 12)]
-        assert index.nearest([_signed(b) for b in bits], "ref", k=5, max_hamming=31) == []  # never itself
+        bits = rng.integers(0, 256, size=(len(CROPS), 4, 32), dtype=np.uint8)
+        signature = CopySignature(times_s=np.arange(4, dtype=np.float32), quality=np.full(4, 100, np.int16),
+                                  bits=bits, mirrored_bits=bits[0], index_frames=[0, 1, 2, 3],
+                                  audio_fingerprint=np.arange(40, dtype=np.int32), duration_s=4.0)
+        index.upsert("ref", 1000, signature)
+        index.upsert("ref", 1000, signature)  # replay: no new docs
+        assert index.vector_count() == 4 * len(INDEX_CROPS)
+        near = np.unpackbits(bits[0], axis=1)
+        near[:, :12] ^= 1  # Hamming distance 12 from the whole-picture hashes
+        far = rng.integers(0, 256, size=(1, 32), dtype=np.uint8)
+        views = {False: np.concatenate([np.packbits(near, axis=1), far])}
+        found = index.candidates(views, "query", published_until_ms=2000, k=5, max_hamming=31)
+        assert [(c.video_id, c.frames_hit, c.best_hamming, c.mirrored) for c in found] == [("ref", 4, 12, False)]
+        assert index.candidates(views, "ref", 2000, k=5, max_hamming=31) == []  # never itself
+        assert index.candidates(views, "query", 999, k=5, max_hamming=31) == []  # nor anything published later
+        (stored,) = index.indexed_videos(["ref", "missing"])
+        assert stored.published_at_ms == 1000 and np.array_equal(stored.signature.bits, bits)
+        assert np.array_equal(stored.signature.audio_fingerprint, signature.audio_fingerprint)
     finally:
         index.index.delete(drop=True)
+
+
+def test_videos_in_flight_hold_back_later_ones_until_indexed_or_dead(stack: Settings) -> None:
+    index = CopyIndex(stack.redis_url, "inflight_unit_test")
+    index.mark_in_flight("early", 1000, ttl_s=30)
+    index.mark_in_flight("dying", 1500, ttl_s=0.2)
+    index.mark_in_flight("late", 2000, ttl_s=30)
+    assert sorted(index.earlier_in_flight("late", 2000)) == ["dying", "early"]
+    assert index.earlier_in_flight("early", 1000) == []  # nothing earlier: never waits for later videos
+    index.clear_in_flight("early")
+    time.sleep(0.3)  # "dying"'s worker stopped renewing: its liveness key expires
+    assert index.wait_for_earlier("late", 2000, timeout_s=1) == []
+    index.clear_in_flight("late")
 
 
 def test_archive_is_idempotent(tmp_path: Path) -> None:

@@ -1,57 +1,119 @@
-"""Pure unit tests of the verdict rules (the real-index behaviour is in test_pipeline.py)."""
+"""Pure unit tests of alignment, the audio check and the verdict rules (real media and Redis: test_copies.py)."""
 
 from __future__ import annotations
 
-from storage.frame_index import FrameNeighbour
-from streams.verdicts import decide, summarize_matches
+import numpy as np
 
-TIMES = [0.0, 1.0, 2.0, 3.0]
+from inference.audio_fingerprint import SECONDS_PER_SUBFINGERPRINT
+from streams.copy_alignment import Alignment, AudioCheck, align, check_audio
+from streams.verdicts import Match, decide
 
-
-def hits(video_id: str, published_at_ms: int, frames: list[int], hamming: int = 4, count: int = 4) -> list:
-    return [FrameNeighbour(query_frame=i, video_id=video_id, frame_index=i, t_s=float(i), frame_count=count,
-                           published_at_ms=published_at_ms, hamming=hamming) for i in frames]
+RNG = np.random.default_rng(11)
 
 
-def verdict_for(neighbours: list, video_id: str = "q", published_at_ms: int = 5000):
-    return decide(summarize_matches(neighbours, TIMES), video_id, published_at_ms, len(TIMES), 0.8, 0.5)
+def random_hashes(n: int) -> np.ndarray:
+    return RNG.integers(0, 256, size=(n, 32), dtype=np.uint8)
 
 
-def test_full_match_of_earlier_video_is_near_duplicate() -> None:
-    v = verdict_for(hits("orig", 1000, [0, 1, 2, 3]))
-    assert (v.kind, v.duplicate_of, v.score) == ("NEAR_DUPLICATE", "orig", 1.0)
+def flip_bits(hashes: np.ndarray, bits: int) -> np.ndarray:
+    noisy = np.unpackbits(hashes, axis=1)
+    noisy[:, :bits] ^= 1
+    return np.packbits(noisy, axis=1)
 
 
-def test_identical_frames_are_exact_duplicate() -> None:
-    assert verdict_for(hits("orig", 1000, [0, 1, 2, 3], hamming=0)).kind == "EXACT_DUPLICATE"
+def aligned(query_times: np.ndarray, query: np.ndarray, reference_times: np.ndarray, reference: np.ndarray,
+            query_duration: float, reference_duration: float) -> Alignment | None:
+    return align(query_times, query, np.ones(len(query), bool), query_duration,
+                 reference_times, reference, np.ones(len(reference), bool), reference_duration,
+                 max_hamming=40, max_gap_s=3.0)
 
 
-def test_later_published_match_is_not_an_original() -> None:
-    v = verdict_for(hits("later", 9000, [0, 1, 2, 3]))
-    assert (v.kind, v.duplicate_of) == ("UNIQUE", None)
-    assert "later-published copies: later" in v.reason
+def test_alignment_localizes_a_segment_inserted_into_another_video() -> None:
+    reference = random_hashes(30)  # 30 s reference, 1 frame per second
+    background = random_hashes(20)
+    # Query: 6 s of unrelated frames, then reference seconds 10..17 (slightly altered), then 6 s unrelated.
+    query = np.concatenate([background[:6], flip_bits(reference[10:18], 10), background[6:12]])
+    a = aligned(np.arange(20.0), query, np.arange(30.0), reference, 20.0, 30.0)
+    assert a is not None and a.speed == 1.0 and a.aligned_frames == 8
+    assert (a.query_start_s, a.query_end_s) == (5.5, 13.5)  # half-way to the neighbouring frames
+    assert (a.reference_start_s, a.reference_end_s) == (9.5, 17.5)
 
 
-def test_earliest_published_wins_and_ties_break_on_id() -> None:
-    neighbours = hits("b-second", 2000, [0, 1, 2, 3]) + hits("a-first", 1000, [0, 1, 2, 3])
-    assert verdict_for(neighbours).duplicate_of == "a-first"
-    same_time = hits("zz", 1000, [0, 1, 2, 3]) + hits("aa", 1000, [0, 1, 2, 3])
-    assert verdict_for(same_time).duplicate_of == "aa"
-    # Two copies with the same timestamp: only the one with the smaller id sees the other as original.
-    assert verdict_for(hits("b", 5000, [0, 1, 2, 3]), video_id="a").duplicate_of is None
-    assert verdict_for(hits("a", 5000, [0, 1, 2, 3]), video_id="b").duplicate_of == "a"
+def test_alignment_finds_the_speed_of_a_sped_up_copy() -> None:
+    reference = random_hashes(40)
+    query_times = np.arange(24.0)
+    # A 1.25x faster copy: query second t shows reference second 1.25 t (nearest sampled frame).
+    query = reference[np.round(query_times * 1.25).astype(int)]
+    a = aligned(query_times, query, np.arange(40.0), reference, 24.0, 40.0)
+    assert a is not None and abs(a.speed - 1.25) <= 0.05 and a.aligned_frames >= 20
 
 
-def test_half_covered_is_partial_copy_with_time_ranges() -> None:
-    v = verdict_for(hits("orig", 1000, [2, 3], count=2))
+def test_unrelated_videos_do_not_align() -> None:
+    assert aligned(np.arange(20.0), random_hashes(20), np.arange(20.0), random_hashes(20), 20.0, 20.0) is None
+
+
+def alignment(query: tuple[float, float], reference: tuple[float, float], frames: int = 10,
+              exact: bool = False) -> Alignment:
+    return Alignment(speed=1.0, offset_s=reference[0] - query[0], aligned_frames=frames, segment_frames=frames,
+                     mean_hamming=0.0 if exact else 8.0, exact=exact, query_start_s=query[0], query_end_s=query[1],
+                     reference_start_s=reference[0], reference_end_s=reference[1])
+
+
+def test_audio_check_same_different_and_silent() -> None:
+    seconds = 20
+    fingerprint = RNG.integers(-2**31, 2**31 - 1, size=int(seconds / SECONDS_PER_SUBFINGERPRINT), dtype=np.int64)
+    fingerprint = fingerprint.astype(np.int32)
+    a = alignment((0.0, 20.0), (0.0, 20.0))
+    same = check_audio(fingerprint, fingerprint, a)
+    assert same.status == "SAME" and same.bit_error_rate == 0.0
+    other = RNG.integers(-2**31, 2**31 - 1, size=fingerprint.size, dtype=np.int64).astype(np.int32)
+    assert check_audio(other, fingerprint, a).status == "DIFFERENT"
+    assert check_audio(np.zeros(0, np.int32), fingerprint, a).status == "QUERY_SILENT"
+    assert check_audio(fingerprint, np.zeros(0, np.int32), a).status == "REFERENCE_SILENT"
+
+
+def match(video_id: str, published_at_ms: int, audio: str = "SAME", query=(0.0, 10.0), reference=(0.0, 10.0),
+          durations=(10.0, 10.0), exact: bool = False) -> Match:
+    return Match(video_id, published_at_ms, alignment(query, reference, exact=exact),
+                 AudioCheck(audio, 0.1 if audio == "SAME" else None), mirrored=False, crop=(1.0, 1.0),
+                 query_duration_s=durations[0], reference_duration_s=durations[1])
+
+
+def verdict(*matches: Match):
+    return decide(list(matches), compared_frames=10, duplicate_min_coverage=0.8, partial_min_coverage=0.5,
+                  partial_min_seconds=3.0)
+
+
+def test_full_copy_with_same_audio_is_near_duplicate_and_exact_when_identical() -> None:
+    v = verdict(match("orig", 1000))
+    assert (v.kind, v.duplicate_of, v.copies) == ("NEAR_DUPLICATE", "orig", ["orig"])
+    assert verdict(match("orig", 1000, exact=True)).kind == "EXACT_DUPLICATE"
+
+
+def test_earliest_published_full_copy_is_the_original() -> None:
+    assert verdict(match("b-second", 2000), match("a-first", 1000)).duplicate_of == "a-first"
+
+
+def test_audio_decides_the_hard_cases() -> None:
+    replaced = verdict(match("orig", 1000, audio="DIFFERENT"))
+    assert replaced.kind == "SIMILAR" and replaced.duplicate_of is None and replaced.copies == ["orig"]
+    assert "different soundtrack" in replaced.reason
+    muted = verdict(match("orig", 1000, audio="QUERY_SILENT"))
+    assert muted.kind == "NEAR_DUPLICATE" and "muted or missing" in muted.reason
+
+
+def test_segment_of_a_longer_video_is_a_partial_copy_with_both_ranges() -> None:
+    v = verdict(match("orig", 1000, query=(5.5, 13.5), reference=(9.5, 17.5), durations=(20.0, 30.0)))
     assert v.kind == "PARTIAL_COPY" and v.duplicate_of == "orig"
-    assert (v.matches[0].query_start_s, v.matches[0].query_end_s) == (2.0, 3.0)
+    record = v.match_records()[0]
+    assert (record["query_start_s"], record["reference_end_s"], record["visual_copy"]) == (5.5, 17.5, True)
 
 
-def test_single_frame_match_stays_unique() -> None:
-    assert verdict_for(hits("orig", 1000, [0], count=10)).kind == "UNIQUE"
+def test_a_short_shared_moment_is_not_a_copy() -> None:
+    v = verdict(match("orig", 1000, query=(0.0, 2.0), reference=(0.0, 2.0), durations=(60.0, 60.0)))
+    assert v.kind == "UNIQUE" and v.copies == []
 
 
 def test_no_comparable_frames() -> None:
-    v = decide([], "q", 1, 0, 0.8, 0.5)
+    v = decide([], 0, 0.8, 0.5, 3.0)
     assert v.kind == "UNIQUE" and "no frame had enough detail" in v.reason

@@ -1,0 +1,119 @@
+"""Copy-lookup latency and index memory at scale, with synthetic signatures in a real Redis.
+
+``python -m bench.lookup_latency [--vectors 1000000]`` loads synthetic 60 s videos (one frame per
+second, INDEX_FRAMES_MAX index frames x len(INDEX_CROPS) crops = vectors per video, random PDQ bits,
+random chromaprint) until the KNN index holds ``--vectors`` frame vectors, then times the production
+detector (KNN candidates + verification + audio check) on noisy copies of stored videos and on unseen
+videos, and prints the median/p95/p99 and Redis memory per indexed video with the sizing for 10 million.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from bench.bench_stack import own_redis
+from inference.audio_fingerprint import SECONDS_PER_SUBFINGERPRINT
+from inference.copy_features import CROPS, INDEX_CROPS, CopySignature
+from settings import Settings
+from storage.copy_index import CopyIndex
+from streams.copy_detection import CopyDetector
+
+REDIS_PORT_OFFSET = 310
+VIDEO_SECONDS = 60
+TARGET_P99_MS = 20.0
+TARGET_VIDEOS = 10_000_000
+
+
+def synthetic_signature(rng: np.random.Generator, index_frames: int) -> CopySignature:
+    frames = VIDEO_SECONDS
+    bits = rng.integers(0, 256, size=(len(CROPS), frames, 32), dtype=np.uint8)
+    chosen = sorted(rng.choice(frames, size=index_frames, replace=False).tolist())
+    audio = rng.integers(-2**31, 2**31 - 1, size=int(frames / SECONDS_PER_SUBFINGERPRINT), dtype=np.int64)
+    return CopySignature(times_s=np.arange(frames, dtype=np.float32), quality=np.full(frames, 100, np.int16),
+                         bits=bits, mirrored_bits=bits[0][:, ::-1].copy(), index_frames=chosen,
+                         audio_fingerprint=audio.astype(np.int32), duration_s=float(frames))
+
+
+def noisy_copy(rng: np.random.Generator, original: CopySignature, flipped_bits: int) -> CopySignature:
+    """The original's whole-picture hashes with ``flipped_bits`` random bits changed per frame, same audio."""
+    unpacked = np.unpackbits(original.bits[0], axis=1)
+    for row in unpacked:
+        row[rng.choice(256, size=flipped_bits, replace=False)] ^= 1
+    bits = original.bits.copy()
+    bits[0] = np.packbits(unpacked, axis=1)
+    return CopySignature(times_s=original.times_s, quality=original.quality, bits=bits,
+                         mirrored_bits=original.mirrored_bits, index_frames=original.index_frames,
+                         audio_fingerprint=original.audio_fingerprint, duration_s=original.duration_s)
+
+
+def used_memory(index: CopyIndex) -> int:
+    return int(index.client.info("memory")["used_memory"])
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--vectors", type=int, default=1_000_000, help="frame vectors to load (default 1M)")
+    parser.add_argument("--queries", type=int, default=300, help="lookups to time (half copies, half unseen)")
+    args = parser.parse_args()
+    cfg = Settings.from_env()
+    per_video = cfg.index_frames_max * len(INDEX_CROPS)
+    videos = args.vectors // per_video
+    rng = np.random.default_rng(2026)
+    with own_redis(cfg, REDIS_PORT_OFFSET) as bench_cfg:
+        index = CopyIndex(bench_cfg.redis_url, "latency_bench")
+        index.create()
+        empty = used_memory(index)
+        started = time.perf_counter()
+        kept: list[tuple[str, CopySignature]] = []
+        for n in range(videos):
+            signature = synthetic_signature(rng, cfg.index_frames_max)
+            index.upsert(f"v{n}", 1_000_000 + n, signature)
+            if n % max(1, videos // args.queries) == 0:
+                kept.append((f"v{n}", signature))
+            if (n + 1) % 2000 == 0 or n + 1 == videos:
+                rate = (n + 1) * per_video / (time.perf_counter() - started)
+                print(f"  loaded {n + 1}/{videos} videos, {(n + 1) * per_video} vectors ({rate:.0f} vectors/s)",
+                      flush=True)
+        load_s = time.perf_counter() - started
+        memory = used_memory(index) - empty
+        vector_count = index.vector_count()
+        detector = CopyDetector(index, bench_cfg)
+        copy_ms, unseen_ms, found = [], [], 0
+        published = 10_000_000_000
+        for n, (video_id, original) in enumerate(kept[:args.queries // 2]):
+            query = noisy_copy(rng, original, flipped_bits=16)
+            t0 = time.perf_counter()
+            verdict = detector.detect(f"copy-{n}", published + n, query)
+            copy_ms.append((time.perf_counter() - t0) * 1000)
+            found += verdict.duplicate_of == video_id
+            t0 = time.perf_counter()
+            detector.detect(f"unseen-{n}", published + n, synthetic_signature(rng, cfg.index_frames_max))
+            unseen_ms.append((time.perf_counter() - t0) * 1000)
+        index.index.delete(drop=True)
+    every = copy_ms + unseen_ms
+    bytes_per_video = memory / videos
+    print(f"\nindex: {vector_count} frame vectors of {videos} videos ({per_video} per video: "
+          f"{cfg.index_frames_max} index frames x {len(INDEX_CROPS)} crops), HNSW float16, loaded in {load_s:.0f} s")
+    print(f"lookup (KNN for {cfg.query_frames_max} frames as shown + mirrored, verification, audio check), "
+          f"{len(every)} lookups:")
+    for name, values in (("copies", copy_ms), ("unseen", unseen_ms), ("all", every)):
+        print(f"  {name:7} median {statistics.median(values):6.2f} ms  p95 {percentile(values, 0.95):6.2f} ms  "
+              f"p99 {percentile(values, 0.99):6.2f} ms")
+    print(f"  p99 target <= {TARGET_P99_MS} ms: {'met' if percentile(every, 0.99) <= TARGET_P99_MS else 'MISSED'}; "
+          f"copies found {found}/{len(copy_ms)}")
+    print(f"memory: {memory / 2**20:.0f} MiB for {videos} videos = {bytes_per_video / 1024:.1f} KiB per video "
+          f"(vectors, HNSW graph, signature); {TARGET_VIDEOS:,} videos ~ "
+          f"{bytes_per_video * TARGET_VIDEOS / 2**30:.0f} GiB")
+
+
+if __name__ == "__main__":
+    main()
