@@ -97,6 +97,7 @@ class Settings:
     index_frames_max: int
     index_frame_min_change: int
     query_frames_max: int
+    knn_ef_runtime: int
     pdq_candidate_hamming: int
     candidates_max: int
     pdq_align_hamming: int
@@ -167,6 +168,7 @@ class Settings:
             index_frames_max=_env_int("INDEX_FRAMES_MAX", 12),
             index_frame_min_change=_env_int("INDEX_FRAME_MIN_CHANGE", 32),
             query_frames_max=_env_int("QUERY_FRAMES_MAX", 8),
+            knn_ef_runtime=_env_int("KNN_EF_RUNTIME", 40),
             pdq_candidate_hamming=_env_int("PDQ_CANDIDATE_HAMMING", 64),
             candidates_max=_env_int("CANDIDATES_MAX", 10),
             pdq_align_hamming=_env_int("PDQ_ALIGN_HAMMING", 48),

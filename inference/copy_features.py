@@ -4,8 +4,9 @@ Per sampled frame, PDQ hashes of the picture *inside its black borders* (so lett
 copies hash like the original) at several centred crops: a copy cropped to 80-100% of the original
 then matches one of the original's crops within a few bits, although PDQ alone moves by ~45 of 256
 bits for a 5% change of framing. Crops of one side only are there for copies of letterboxed videos,
-whose crop eats into the black bars and so narrows the picture without shortening it. Plus the mirrored
-full-frame hash (flipped copies) and the chromaprint audio fingerprint. A handful of *index frames*
+whose crop eats into the black bars and so narrows the picture without shortening it. Then the whole
+frame bars included (where bars are hard to tell from dark picture, two copies with the same bars still
+match on it), the mirrored hash (flipped copies) and the chromaprint audio fingerprint. A handful of *index frames*
 (the first frame, scene changes and frames whose picture changed) go into the Redis KNN index; the
 whole signature is what verification aligns.
 """
@@ -21,13 +22,17 @@ from inference.audio_fingerprint import audio_fingerprint
 from inference.descriptors import packed_pdq, select_key_frames, shrink
 from inference.media import DecodedVideo
 
-# Centred crops (share of width, share of height) hashed for every frame; the first is the whole picture.
+# Framings hashed for every frame: centred crops (share of width, share of height) of the picture inside
+# its bars, the first being the whole picture, and last the whole frame with its bars (WHOLE_FRAME).
 # Part of the signature: changing them needs a FEATURES_VERSION bump.
 CROPS = ((1.0, 1.0), (0.95, 0.95), (0.9, 0.9), (0.85, 0.85), (0.8, 0.8),
          (0.9, 1.0), (0.8, 1.0), (1.0, 0.9), (1.0, 0.8))
-# The crops whose hashes of index frames go into the KNN index (verification uses all of CROPS);
-# a copy between two of them is still within the candidate distance of the nearer one.
-INDEX_CROPS = ((1.0, 1.0), (0.9, 0.9), (0.8, 0.8), (0.9, 1.0), (1.0, 0.9))
+WHOLE_FRAME = len(CROPS)
+FRAMINGS = len(CROPS) + 1
+# The framings whose hashes of index frames go into the KNN index (verification uses all of them);
+# a copy between two crops is still within the candidate distance of the nearer one.
+INDEX_FRAMINGS = (CROPS.index((1.0, 1.0)), CROPS.index((0.9, 0.9)), CROPS.index((0.8, 0.8)),
+                  CROPS.index((0.9, 1.0)), WHOLE_FRAME)
 # Black bars: rows/columns of which less than BORDER_MIN_LIT_SHARE is brighter than BORDER_MAX_GREY (0..255).
 BORDER_MAX_GREY = 40
 BORDER_MIN_LIT_SHARE = 0.02
@@ -41,7 +46,7 @@ SILENT_RMS = 1e-3
 class CopySignature:
     times_s: np.ndarray  # float32 (frames,)
     quality: np.ndarray  # int16 (frames,): PDQ quality of the full content box; low for flat frames
-    bits: np.ndarray  # uint8 (len(CROPS), frames, 32): packed PDQ per crop
+    bits: np.ndarray  # uint8 (FRAMINGS, frames, 32): packed PDQ per crop, then of the whole frame
     mirrored_bits: np.ndarray  # uint8 (frames, 32): packed PDQ of the left-right mirror at scale 1.0
     index_frames: list[int]  # frames whose hashes go into the KNN index
     audio_fingerprint: np.ndarray  # int32 chromaprint; empty when the audio is missing or silent
@@ -49,7 +54,18 @@ class CopySignature:
 
     @property
     def full_frame_bits(self) -> np.ndarray:
+        """The whole picture inside its bars."""
         return self.bits[0]
+
+    def query_views(self, frames: list[int]) -> dict[str, np.ndarray]:
+        """Packed hashes of ``frames`` to look up: as shown, mirrored, and with bars when it has any."""
+        views = {"as shown": self.bits[0][frames], "mirrored": self.mirrored_bits[frames]}
+        if not np.array_equal(self.bits[WHOLE_FRAME][frames], self.bits[0][frames]):
+            views["with bars"] = self.bits[WHOLE_FRAME][frames]
+        return views
+
+    def view_bits(self, view: str) -> np.ndarray:
+        return {"as shown": self.bits[0], "mirrored": self.mirrored_bits, "with bars": self.bits[WHOLE_FRAME]}[view]
 
 
 def content_box(frame: np.ndarray) -> tuple[int, int, int, int]:
@@ -98,10 +114,11 @@ def copy_signature(video: DecodedVideo, min_quality: int, index_min_change: int,
     for small, (top, bottom, left, right) in zip(smalls, steady_content_boxes(smalls), strict=True):
         picture = small[top:bottom, left:right]
         per_scale = [packed_pdq(_centre_crop(picture, *crop)) for crop in CROPS]
-        scaled.append([bits for bits, _ in per_scale])
+        whole_frame = per_scale[0][0] if picture.shape == small.shape else packed_pdq(small)[0]
+        scaled.append([bits for bits, _ in per_scale] + [whole_frame])
         quality.append(per_scale[0][1])
         mirrored.append(packed_pdq(picture[:, ::-1])[0])
-    bits = np.array(scaled, dtype=np.uint8).transpose(1, 0, 2)  # (crops, frames, 32)
+    bits = np.array(scaled, dtype=np.uint8).transpose(1, 0, 2)  # (framings, frames, 32)
     quality_array = np.array(quality, dtype=np.int16)
     audio = video.audio
     audible = audio is not None and audio.size > 0 and float(np.sqrt(np.mean(np.square(audio)))) > SILENT_RMS

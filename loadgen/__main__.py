@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--count", type=int, default=50, help="events to publish (default 50)")
     run.add_argument("--rate", type=float, default=2.0, help="events per second (default 2)")
     run.add_argument("--timeout", type=float, default=600, help="seconds to wait for results (default 600)")
+    run.add_argument("--sample", help="publish only this sample video (e.g. live-band, 60 s); default: cycle")
     args = parser.parse_args(argv)
     cfg = Settings.from_env()
     if args.command == "demo":
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--count must be >= 1 and --rate > 0")
     from loadgen.load import run_load
 
-    return run_load(cfg, args.count, args.rate, args.timeout)
+    return run_load(cfg, args.count, args.rate, args.timeout, args.sample)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,13 @@ def percentiles(values: list[float]) -> str:
     return f"median {p50:.3f}s  p95 {p95:.3f}s  p99 {p99:.3f}s  (n={len(values)})"
 
 
-def run_load(cfg: Settings, count: int, rate: float, timeout_s: float) -> int:
+def run_load(cfg: Settings, count: int, rate: float, timeout_s: float, sample_id: str | None = None) -> int:
+    """``sample_id`` publishes only that sample (e.g. ``live-band``, the 60 s clip) instead of cycling."""
     samples = prepare_samples(cfg.media_root)
+    if sample_id is not None:
+        samples = [s for s in samples if s.video_id == sample_id]
+        if not samples:
+            raise SystemExit(f"no sample called {sample_id!r}")
     run_id = uuid.uuid4().hex[:8]
     collector = OutputCollector(cfg)
     publisher = Publisher(cfg)

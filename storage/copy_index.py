@@ -1,11 +1,11 @@
 """The real-time copy index in Redis: frame vectors for KNN (redisvl, HNSW), each video's signature for
 verification, and the register of videos in flight.
 
-- KNN index ``<name>``: one hash per (index frame, crop), key ``<name>:<video_id>:<frame>:<crop number>``,
+- KNN index ``<name>``: one hash per (index frame, framing), key ``<name>:<video_id>:<frame>:<framing>``,
   holding the frame's PDQ bits as a 256-d +-1 vector. Squared L2 between two such vectors is 4 x their
   Hamming distance, so HNSW's L2 ranking is Hamming ranking.
 - Signatures ``signature:<name>:<video_id>``: a hash with the video's frame times, packed PDQ hashes at
-  every crop, PDQ quality and chromaprint fingerprint (~10 KB for 60 s), read back for alignment.
+  every framing, PDQ quality and chromaprint fingerprint (~10 KB for 60 s), read back for alignment.
 - In flight ``inflight:<name>``: a sorted set of videos being processed, by publish time, each with a
   ``inflight:<name>:<video_id>`` liveness key that expires if its worker dies. A video waits for every
   earlier-published video in flight to be indexed before it is judged, so two copies racing through
@@ -26,7 +26,7 @@ from redis import Redis
 from redisvl.index import SearchIndex
 from redisvl.query import VectorQuery
 
-from inference.copy_features import CROPS, INDEX_CROPS, CopySignature
+from inference.copy_features import FRAMINGS, INDEX_FRAMINGS, CopySignature
 from inference.descriptors import PDQ_BYTES, signed_vectors
 
 PDQ_DIMS = 256
@@ -45,7 +45,7 @@ def copy_index_schema(name: str) -> dict:
             {"name": "published_at_ms", "type": "numeric"},
             {"name": "pdq", "type": "vector", "attrs": {
                 "dims": PDQ_DIMS, "algorithm": "hnsw", "distance_metric": "l2", "datatype": "float16",
-                "m": 16, "ef_construction": 100, "ef_runtime": 40}},
+                "m": 16, "ef_construction": 100}},
         ],
     }
 
@@ -58,7 +58,7 @@ class Candidate:
     published_at_ms: int
     frames_hit: int  # distinct query frames with a neighbour from this video
     best_hamming: int
-    mirrored: bool  # found through the query's mirrored hashes
+    view: str  # the query view that found it: "as shown", "mirrored" or "with bars"
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class CopyIndex:
         return f"signature:{self.name}:{video_id}"
 
     def upsert(self, video_id: str, published_at_ms: int, signature: CopySignature) -> None:
-        """Store the signature, then the index frames' vectors at every crop of INDEX_CROPS."""
+        """Store the signature, then the index frames' vectors at every framing of INDEX_FRAMINGS."""
         self.client.hset(self._signature_key(video_id), mapping={
             "published_at_ms": published_at_ms, "duration_s": signature.duration_s,
             "times_s": signature.times_s.astype(np.float32).tobytes(),
@@ -92,45 +92,45 @@ class CopyIndex:
             "audio": signature.audio_fingerprint.astype(np.int32).tobytes(),
         })
         docs, keys = [], []
-        for crop in INDEX_CROPS:
-            crop_number = CROPS.index(crop)
-            crop_bits = signature.bits[crop_number]
-            vectors = signed_vectors(crop_bits[signature.index_frames]) if signature.index_frames else []
+        for framing in INDEX_FRAMINGS:
+            framing_bits = signature.bits[framing]
+            vectors = signed_vectors(framing_bits[signature.index_frames]) if signature.index_frames else []
             for frame, vector in zip(signature.index_frames, vectors, strict=True):
                 docs.append({"video_id": video_id, "frame": frame, "t_s": float(signature.times_s[frame]),
                              "published_at_ms": published_at_ms, "pdq": vector.astype(np.float16).tobytes()})
-                keys.append(f"{self.name}:{video_id}:{frame}:{crop_number}")
+                keys.append(f"{self.name}:{video_id}:{frame}:{framing}")
         if docs:
             self.index.load(docs, keys=keys)
 
-    def candidates(self, views: dict[bool, np.ndarray], video_id: str, published_until_ms: int, k: int,
-                   max_hamming: int) -> list[Candidate]:
+    def candidates(self, views: dict[str, np.ndarray], video_id: str, published_until_ms: int, k: int,
+                   max_hamming: int, ef_runtime: int) -> list[Candidate]:
         """Videos published no later than ``published_until_ms`` (other than ``video_id``) with frames within
-        ``max_hamming`` of the query's. ``views`` maps mirrored? -> packed query hashes (n, 32).
+        ``max_hamming`` of the query's. ``views`` maps a view name -> packed query hashes (n, 32).
 
         Both conditions are checked here rather than as query filters: a filtered KNN query costs Redis
         5-7x more (measured with bench/lookup_latency.py). ``k`` is widened by the slots the video's own
         frames can take, since it is indexed before it is looked up."""
         queries, query_views = [], []
-        for mirrored, packed in views.items():
+        for view, packed in views.items():
             for vector in signed_vectors(packed):
                 queries.append(VectorQuery(
                     vector=vector.astype(np.float16).tobytes(), vector_field_name="pdq", dtype="float16",
-                    num_results=k + len(INDEX_CROPS), return_fields=["video_id", "published_at_ms"]))
-                query_views.append(mirrored)
-        hits: dict[tuple[str, bool], list[tuple[int, int]]] = defaultdict(list)  # -> [(query n, hamming)]
+                    num_results=k + len(INDEX_FRAMINGS), return_fields=["video_id", "published_at_ms"],
+                    ef_runtime=ef_runtime))
+                query_views.append(view)
+        hits: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)  # -> [(query n, hamming)]
         published: dict[str, int] = {}
-        for n, (mirrored, found) in enumerate(zip(query_views, self.index.batch_query(queries), strict=True)):
+        for n, (view, found) in enumerate(zip(query_views, self.index.batch_query(queries), strict=True)):
             for hit in found:
                 distance = round(float(hit["vector_distance"]) / 4)
                 if (distance <= max_hamming and hit["video_id"] != video_id
                         and int(hit["published_at_ms"]) <= published_until_ms):
-                    hits[(hit["video_id"], mirrored)].append((n, distance))
+                    hits[(hit["video_id"], view)].append((n, distance))
                     published[hit["video_id"]] = int(hit["published_at_ms"])
         best: dict[str, Candidate] = {}
-        for (found_id, mirrored), pairs in hits.items():
+        for (found_id, view), pairs in hits.items():
             candidate = Candidate(found_id, published[found_id], len({n for n, _ in pairs}),
-                                  min(d for _, d in pairs), mirrored)
+                                  min(d for _, d in pairs), view)
             current = best.get(found_id)
             if current is None or (candidate.frames_hit, -candidate.best_hamming) > (current.frames_hit,
                                                                                       -current.best_hamming):
@@ -147,7 +147,7 @@ class CopyIndex:
             if not stored:
                 continue
             times = np.frombuffer(stored[b"times_s"], dtype=np.float32)
-            bits = np.frombuffer(stored[b"bits"], dtype=np.uint8).reshape(len(CROPS), len(times), PDQ_BYTES)
+            bits = np.frombuffer(stored[b"bits"], dtype=np.uint8).reshape(FRAMINGS, len(times), PDQ_BYTES)
             videos.append(IndexedVideo(video_id, int(stored[b"published_at_ms"]), CopySignature(
                 times_s=times, quality=np.frombuffer(stored[b"quality"], dtype=np.int16), bits=bits,
                 mirrored_bits=np.zeros((0, PDQ_BYTES), np.uint8), index_frames=[],

@@ -1,7 +1,7 @@
 """Duplicate and partial-copy detection for one video against the copy index.
 
-1. Candidates: KNN in Redis for the query's index frames, as shown and mirrored left-right, among
-   videos published no later than it.
+1. Candidates: KNN in Redis for the query's index frames, as shown, mirrored left-right and (if it has
+   black bars) with its bars, among videos published no later than it.
 2. Verification: the candidate's stored signature is read back; the crop whose hashes agree with
    the most query frames is chosen, and the two frame sequences are aligned in time (speed changes
    included), which also localizes the copied segment in both videos.
@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from inference.copy_features import CROPS, CopySignature
+from inference.copy_features import CROPS, WHOLE_FRAME, CopySignature
 from inference.descriptors import hamming_matrix, thin
 from settings import Settings
 from storage.copy_index import Candidate, CopyIndex, IndexedVideo
@@ -55,10 +55,10 @@ class CopyDetector:
         query_frames = thin(signature.index_frames, self.cfg.query_frames_max)
         if not usable.any() or not query_frames:
             return decide([], 0, *thresholds)
-        views = {False: signature.full_frame_bits[query_frames], True: signature.mirrored_bits[query_frames]}
+        views = signature.query_views(query_frames)
         own_order = (published_at_ms, video_id)
         candidates = [c for c in self.index.candidates(views, video_id, published_at_ms, NEIGHBOURS_PER_FRAME,
-                                                        self.cfg.pdq_candidate_hamming)
+                                                        self.cfg.pdq_candidate_hamming, self.cfg.knn_ef_runtime)
                       if (c.published_at_ms, c.video_id) < own_order][:self.cfg.candidates_max]
         by_id = {c.video_id: c for c in candidates}
         matches = [match for indexed in self.index.indexed_videos(list(by_id))
@@ -67,19 +67,21 @@ class CopyDetector:
 
     def verify(self, query: CopySignature, query_usable: np.ndarray, reference: IndexedVideo,
                candidate: Candidate) -> Match | None:
-        """Align the query with one candidate at the crop that agrees with the most query frames."""
-        query_bits = query.mirrored_bits if candidate.mirrored else query.full_frame_bits
+        """Align the query with one candidate at the framing (crop, or whole frame with bars) that agrees
+        with the most query frames."""
+        query_bits = query.view_bits(candidate.view)
         ref = reference.signature
         reference_usable = ref.quality >= self.cfg.pdq_min_quality
-        close = hamming_matrix(query_bits, ref.bits) <= self.cfg.pdq_align_hamming  # (crops, q, r)
+        close = hamming_matrix(query_bits, ref.bits) <= self.cfg.pdq_align_hamming  # (framings, q, r)
         close &= query_usable[None, :, None] & reference_usable[None, None, :]
-        crop = int(np.argmax(close.any(axis=2).sum(axis=1)))
+        framing = int(np.argmax(close.any(axis=2).sum(axis=1)))
         alignment = align(query.times_s, query_bits, query_usable, query.duration_s,
-                          ref.times_s, ref.bits[crop], reference_usable, ref.duration_s,
+                          ref.times_s, ref.bits[framing], reference_usable, ref.duration_s,
                           self.cfg.pdq_align_hamming, self.cfg.segment_max_gap_s)
         if alignment is None:
             return None
         return Match(video_id=reference.video_id, published_at_ms=reference.published_at_ms, alignment=alignment,
                      audio=check_audio(query.audio_fingerprint, ref.audio_fingerprint, alignment),
-                     mirrored=candidate.mirrored, crop=CROPS[crop],
+                     mirrored=candidate.view == "mirrored",
+                     crop=CROPS[framing] if framing != WHOLE_FRAME else (1.0, 1.0),
                      query_duration_s=query.duration_s, reference_duration_s=ref.duration_s)

@@ -1,6 +1,6 @@
 """What happens to one ``publish-video`` event, independent of Faust so it can be driven directly.
 
-decode media once -> copy signature (PDQ at five crop scales, mirrored PDQ, chromaprint) -> index it in
+decode media once -> copy signature (PDQ at ten framings, mirrored PDQ, chromaprint) -> index it in
 Redis -> wait for earlier-published videos still in flight -> candidates, alignment and audio check ->
 verdict (handed to ``on_verdict`` at once); meanwhile the enrichment models (Triton: asr, ocr, CLIP when
 configured, text_encoder) -> archive (ClickHouse) -> enriched record.
@@ -29,7 +29,7 @@ from streams.copy_detection import CopyDetector
 from streams.verdicts import Verdict
 
 # Bump when a feature extractor changes: archived rows are keyed by (video_id, FEATURES_VERSION).
-FEATURES_VERSION = "pdq3crop5-chromaprint1-whisperbase1-ppocr4-minilm1"
+FEATURES_VERSION = "pdq3framings10-chromaprint1-whisperbase1-ppocr4-minilm1"
 
 log = logging.getLogger(__name__)
 

@@ -90,7 +90,8 @@ def test_copies_are_flagged_with_their_original(first_run: dict, worker: Setting
         verdict = first_run["by_video"][video_id][worker.topic_verdict].record
         assert verdict["verdict"] in ("NEAR_DUPLICATE", "EXACT_DUPLICATE"), verdict
         assert verdict["duplicate_of"] == original
-        assert verdict["matches"][0]["video_id"] == original and verdict["score"] >= 0.8
+        assert verdict["matches"][0]["video_id"] == original and verdict["copies"] == [original]
+        assert verdict["matches"][0]["visual_copy"] and verdict["score"] > 0.5
 
 
 def test_every_good_video_has_an_enriched_record(first_run: dict, worker: Settings) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference.copy_features import CROPS, INDEX_CROPS, CopySignature
+from inference.copy_features import FRAMINGS, INDEX_FRAMINGS, CopySignature
 from inference.errors import InferenceError
 from inference.triton_client import TritonModels
 from local_stack.__main__ import status
@@ -62,21 +62,21 @@ def test_copy_index_finds_candidates_and_keeps_signatures(stack: Settings) -> No
     index.index.create(overwrite=True, drop=True)
     try:
         rng = np.random.default_rng(7)
-        bits = rng.integers(0, 256, size=(len(CROPS), 4, 32), dtype=np.uint8)
+        bits = rng.integers(0, 256, size=(FRAMINGS, 4, 32), dtype=np.uint8)
         signature = CopySignature(times_s=np.arange(4, dtype=np.float32), quality=np.full(4, 100, np.int16),
                                   bits=bits, mirrored_bits=bits[0], index_frames=[0, 1, 2, 3],
                                   audio_fingerprint=np.arange(40, dtype=np.int32), duration_s=4.0)
         index.upsert("ref", 1000, signature)
         index.upsert("ref", 1000, signature)  # replay: no new docs
-        assert index.vector_count() == 4 * len(INDEX_CROPS)
+        assert index.vector_count() == 4 * len(INDEX_FRAMINGS)
         near = np.unpackbits(bits[0], axis=1)
         near[:, :12] ^= 1  # Hamming distance 12 from the whole-picture hashes
         far = rng.integers(0, 256, size=(1, 32), dtype=np.uint8)
-        views = {False: np.concatenate([np.packbits(near, axis=1), far])}
-        found = index.candidates(views, "query", published_until_ms=2000, k=5, max_hamming=31)
-        assert [(c.video_id, c.frames_hit, c.best_hamming, c.mirrored) for c in found] == [("ref", 4, 12, False)]
-        assert index.candidates(views, "ref", 2000, k=5, max_hamming=31) == []  # never itself
-        assert index.candidates(views, "query", 999, k=5, max_hamming=31) == []  # nor anything published later
+        views = {"as shown": np.concatenate([np.packbits(near, axis=1), far])}
+        found = index.candidates(views, "query", published_until_ms=2000, k=5, max_hamming=31, ef_runtime=40)
+        assert [(c.video_id, c.frames_hit, c.best_hamming, c.view) for c in found] == [("ref", 4, 12, "as shown")]
+        assert index.candidates(views, "ref", 2000, 5, 31, 40) == []  # never itself
+        assert index.candidates(views, "query", 999, 5, 31, 40) == []  # nor anything published later
         (stored,) = index.indexed_videos(["ref", "missing"])
         assert stored.published_at_ms == 1000 and np.array_equal(stored.signature.bits, bits)
         assert np.array_equal(stored.signature.audio_fingerprint, signature.audio_fingerprint)
