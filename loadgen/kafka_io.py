@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, Producer, TopicPartition
 
 from schemas.codec import decode, encode
 from settings import Settings
@@ -41,7 +41,7 @@ class Publisher:
 class Received:
     topic: str
     record: dict[str, Any]
-    received_at: float
+    received_at: float  # when the output was produced (its Kafka timestamp), not when it was polled
 
 
 class OutputCollector:
@@ -71,7 +71,9 @@ class OutputCollector:
             if message.error():
                 raise RuntimeError(f"consumer error: {message.error()}")
             schema = self.schema_by_topic[message.topic()]
-            found.append(Received(message.topic(), decode(schema, message.value()), time.time()))
+            timestamp_type, timestamp_ms = message.timestamp()
+            produced_at = timestamp_ms / 1000 if timestamp_type != TIMESTAMP_NOT_AVAILABLE else time.time()
+            found.append(Received(message.topic(), decode(schema, message.value()), produced_at))
         return found
 
     def wait_for(self, video_ids: set[str], timeout_s: float,

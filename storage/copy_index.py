@@ -50,6 +50,10 @@ def copy_index_schema(name: str) -> dict:
     }
 
 
+class IndexSchemaError(RuntimeError):
+    """The Redis index exists with a layout this version cannot use."""
+
+
 @dataclass(frozen=True)
 class Candidate:
     """An indexed video some query frames landed near."""
@@ -76,7 +80,19 @@ class CopyIndex:
         self._in_flight = f"inflight:{name}"
 
     def create(self) -> None:
-        """Create the KNN index if it does not exist (keeps existing data)."""
+        """Create the KNN index if it does not exist (keeps existing data). An index of the same name with
+        another vector layout (left by an older version) is refused with what to do, rather than every
+        lookup failing later."""
+        if self.index.exists():
+            existing = SearchIndex.from_existing(self.name, redis_client=self.client).schema.fields.get("pdq")
+            wanted = self.index.schema.fields["pdq"]
+            if existing is None or (existing.attrs.dims, existing.attrs.datatype) != (wanted.attrs.dims,
+                                                                                     wanted.attrs.datatype):
+                raise IndexSchemaError(
+                    f"Redis index {self.name!r} exists with another vector layout than this version's "
+                    f"({wanted.attrs.dims}-d {wanted.attrs.datatype.value}): drop it (FT.DROPINDEX {self.name} DD) "
+                    "and replay publish-video to rebuild it, or set REDIS_FRAME_INDEX to a new name")
+            return
         self.index.create(overwrite=False)
 
     def _signature_key(self, video_id: str) -> str:

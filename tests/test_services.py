@@ -10,6 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from redis import Redis
+from redisvl.index import SearchIndex
+from redisvl.schema.fields import VectorDataType
 
 from inference.copy_features import FRAMINGS, INDEX_FRAMINGS, CopySignature
 from inference.errors import InferenceError
@@ -17,7 +20,7 @@ from inference.triton_client import TritonModels
 from local_stack.__main__ import status
 from settings import Settings
 from storage.archive import Archive, ArchiveRecord
-from storage.copy_index import CopyIndex
+from storage.copy_index import CopyIndex, IndexSchemaError, copy_index_schema
 
 
 def test_all_servers_healthy(stack: Settings, capsys: pytest.CaptureFixture[str]) -> None:
@@ -82,6 +85,17 @@ def test_copy_index_finds_candidates_and_keeps_signatures(stack: Settings) -> No
         assert np.array_equal(stored.signature.audio_fingerprint, signature.audio_fingerprint)
     finally:
         index.index.delete(drop=True)
+
+
+def test_an_index_left_with_another_vector_layout_is_refused_clearly(stack: Settings) -> None:
+    old = SearchIndex.from_dict(copy_index_schema("copy_old_layout"), redis_client=Redis.from_url(stack.redis_url))
+    old.schema.fields["pdq"].attrs.datatype = VectorDataType.FLOAT32
+    old.create(overwrite=True)
+    try:
+        with pytest.raises(IndexSchemaError, match="FT.DROPINDEX copy_old_layout DD"):
+            CopyIndex(stack.redis_url, "copy_old_layout").create()
+    finally:
+        old.delete(drop=True)
 
 
 def test_videos_in_flight_hold_back_later_ones_until_indexed_or_dead(stack: Settings) -> None:
