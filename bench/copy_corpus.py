@@ -48,8 +48,8 @@ HARD_CASES = ("different-soundtrack", "voice-over", "same-track-different-visual
 HARD_CASE_REFERENCES = ("band-00-20", "bikes")  # music and speech soundtracks
 QUICK_REFERENCES = ("bikes", "band-00-20")
 QUICK_DISTRACTORS = ("mandelbrot",)
-QUICK_QUERIES = (("bikes", "reencode-lowbitrate"), ("bikes", "hflip"), ("band-00-20", "trim-head-tail"),
-                 ("band-00-20", "segment-inserted"))
+QUICK_QUERIES = (("bikes", "reencode-lowbitrate"), ("bikes", "hflip"), ("bikes", "picture-in-picture"),
+                 ("band-00-20", "trim-head-tail"), ("band-00-20", "segment-inserted"))
 QUICK_HARD_CASE_REFERENCES = ("band-00-20",)
 
 

@@ -166,7 +166,8 @@ class CopyIndex:
             bits = np.frombuffer(stored[b"bits"], dtype=np.uint8).reshape(FRAMINGS, len(times), PDQ_BYTES)
             videos.append(IndexedVideo(video_id, int(stored[b"published_at_ms"]), CopySignature(
                 times_s=times, quality=np.frombuffer(stored[b"quality"], dtype=np.int16), bits=bits,
-                mirrored_bits=np.zeros((0, PDQ_BYTES), np.uint8), index_frames=[],
+                mirrored_bits=np.zeros((0, PDQ_BYTES), np.uint8), inset_bits=np.zeros((0, PDQ_BYTES), np.uint8),
+                index_frames=[],
                 audio_fingerprint=np.frombuffer(stored[b"audio"], dtype=np.int32),
                 duration_s=float(stored[b"duration_s"]))))
         return videos

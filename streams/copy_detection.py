@@ -1,7 +1,8 @@
 """Duplicate and partial-copy detection for one video against the copy index.
 
-1. Candidates: KNN in Redis for the query's index frames, as shown, mirrored left-right and (if it has
-   black bars) with its bars, among videos published no later than it.
+1. Candidates: KNN in Redis for the query's index frames, as shown, mirrored left-right, (if it has
+   black bars) with its bars and (if it shows a picture-in-picture inset) the inset alone, among videos
+   published no later than it.
 2. Verification: the candidate's stored signature is read back; the crop whose hashes agree with
    the most query frames is chosen, and the two frame sequences are aligned in time (speed changes
    included), which also localizes the copied segment in both videos.

@@ -9,7 +9,8 @@ import pytest
 
 from bench.copy_corpus import build_corpus
 from bench.copy_eval import interval_iou, judge_all
-from inference.copy_features import CopySignature, copy_signature
+from inference.copy_features import CopySignature, copy_signature, inset_box
+from inference.descriptors import shrink
 from inference.media import decode_video
 from loadgen.media_kit import LIVE_BAND_60S
 from loadgen.samples import run_ffmpeg
@@ -86,3 +87,15 @@ def test_without_the_in_flight_wait_the_race_is_lost(stack: Settings, tmp_path: 
         assert verdict.kind == "UNIQUE"
     finally:
         index.index.delete(drop=True)
+
+
+def test_inset_found_only_in_the_picture_in_picture_copy(stack: Settings) -> None:
+    folder = stack.stack_dir / "bench" / "copy_corpus_quick"
+    videos = {v.video_id: v for v in build_corpus(folder, quick=True)}
+    pip = decode_video(videos["q-bikes-picture-in-picture"].path, stack)
+    plain = decode_video(videos["ref-bikes"].path, stack)
+    top, bottom, left, right = inset_box([shrink(f) for f in pip.frames])
+    height, width = shrink(pip.frames[0]).shape[:2]
+    # The corpus puts the reference at 70 % of the size: the inset spans about that share of each side.
+    assert abs((bottom - top) / height - 0.7) < 0.05 and abs((right - left) / width - 0.7) < 0.05
+    assert inset_box([shrink(f) for f in plain.frames]) is None
