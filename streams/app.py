@@ -106,6 +106,13 @@ async def handle(message: Any) -> None:
              outcome.verdict["duplicate_of"] or "", archived, outcome.stage_seconds)
 
 
+@app.task
+async def open_connections() -> None:
+    """Open the connections when the worker starts, so a misconfiguration (e.g. a Redis index left with
+    another layout) stops the worker with its message instead of dead-lettering every event."""
+    pipeline()
+
+
 @app.agent(publish_topic)
 async def process_published_videos(stream: faust.StreamT) -> None:
     async for event in stream.events():
