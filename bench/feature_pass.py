@@ -40,7 +40,7 @@ async def measure(cfg: Settings, path: Path, runs: int, use_clip: bool) -> dict[
             started = time.perf_counter()
             video = decode_video(path, cfg)
             decoded = time.perf_counter()
-            signature = copy_signature(video, cfg.pdq_min_quality, cfg.index_frame_min_change, cfg.index_frames_max)
+            signature = copy_signature(video, cfg)
             duplicate_ready = time.perf_counter()
             enrichment = await enrich(video, signature, "bench clip", models, cfg, use_clip)
             finished = time.perf_counter()

@@ -20,6 +20,7 @@ from dataclasses import replace
 import numpy as np
 
 from bench.bench_stack import own_redis
+from bench.figures import percentile
 from inference.audio_fingerprint import SECONDS_PER_SUBFINGERPRINT
 from inference.copy_features import FRAMINGS, INDEX_FRAMINGS, WHOLE_FRAME, CopySignature
 from settings import Settings
@@ -59,11 +60,6 @@ def noisy_copy(rng: np.random.Generator, original: CopySignature, flipped_bits: 
 
 def used_memory(index: CopyIndex) -> int:
     return int(index.client.info("memory")["used_memory"])
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def cfg_default(name: str) -> int:

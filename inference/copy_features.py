@@ -22,6 +22,7 @@ import numpy as np
 from inference.audio_fingerprint import audio_fingerprint
 from inference.descriptors import packed_pdq, select_key_frames, shrink
 from inference.media import DecodedVideo
+from settings import Settings
 
 # Framings hashed for every frame: centred crops (share of width, share of height) of the picture inside
 # its bars, the first being the whole picture, and last the whole frame with its bars (WHOLE_FRAME).
@@ -65,13 +66,14 @@ class CopySignature:
         return self.bits[0]
 
     def query_views(self, frames: list[int]) -> dict[str, np.ndarray]:
-        """Packed hashes of ``frames`` to look up: as shown, mirrored, and with bars when it has any."""
-        views = {"as shown": self.bits[0][frames], "mirrored": self.mirrored_bits[frames]}
+        """Packed hashes of ``frames`` to look up: as shown, mirrored, with bars when it has any, and the
+        picture-in-picture inset when it has one."""
+        names = ["as shown", "mirrored"]
         if not np.array_equal(self.bits[WHOLE_FRAME][frames], self.bits[0][frames]):
-            views["with bars"] = self.bits[WHOLE_FRAME][frames]
+            names.append("with bars")
         if len(self.inset_bits):
-            views["inset"] = self.inset_bits[frames]
-        return views
+            names.append("inset")
+        return {name: self.view_bits(name)[frames] for name in names}
 
     def view_bits(self, view: str) -> np.ndarray:
         return {"as shown": self.bits[0], "mirrored": self.mirrored_bits, "with bars": self.bits[WHOLE_FRAME],
@@ -103,8 +105,7 @@ def steady_content_boxes(frames: list[np.ndarray]) -> list[tuple[int, int, int, 
     steady = []
     for frame, box in zip(frames, boxes, strict=True):
         height, width = frame.shape[:2]
-        scale = np.array([height, height, width, width])
-        own_box_differs = np.abs(box - median).max() > BOX_JITTER_SHARE * scale.max() or median[1] > height
+        own_box_differs = np.abs(box - median).max() > BOX_JITTER_SHARE * max(height, width) or median[1] > height
         steady.append(tuple(int(v) for v in (box if own_box_differs else median)))
     return steady
 
@@ -122,8 +123,8 @@ def _two_edges(step: np.ndarray, min_gap: int) -> tuple[int, int] | None:
 
 def inset_box(frames: list[np.ndarray]) -> tuple[int, int, int, int] | None:
     """(top, bottom, left, right) of a picture-in-picture inset with persistent borders on all four sides,
-    or None. ``frames`` are the shrunk frames of one video (same size)."""
-    greys = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY).astype(np.float32) for f in frames if f.shape == frames[0].shape]
+    or None. ``frames`` are the shrunk frames of one video, all the same size."""
+    greys = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY).astype(np.float32) for f in frames]
     height, width = greys[0].shape
     if height < 8 or width < 8:
         return None
@@ -143,8 +144,7 @@ def _centre_crop(image: np.ndarray, width_share: float, height_share: float) -> 
     return image[top:top + crop_h, left:left + crop_w]
 
 
-def copy_signature(video: DecodedVideo, min_quality: int, index_min_change: int,
-                   index_frames_max: int) -> CopySignature:
+def copy_signature(video: DecodedVideo, cfg: Settings) -> CopySignature:
     """The signature of a decoded video (10 PDQ hashes per frame, ~0.3 ms each on a <= 320 px copy)."""
     scaled, mirrored, quality = [], [], []
     smalls = [shrink(frame) for frame in video.frames]
@@ -155,11 +155,9 @@ def copy_signature(video: DecodedVideo, min_quality: int, index_min_change: int,
         scaled.append([bits for bits, _ in per_scale] + [whole_frame])
         quality.append(per_scale[0][1])
         mirrored.append(packed_pdq(picture[:, ::-1])[0])
-    inset = inset_box(smalls)
-    inset_bits = ([packed_pdq(small[inset[0]:inset[1], inset[2]:inset[3]])[0] for small in smalls
-                   if small.shape == smalls[0].shape] if inset else [])
-    if len(inset_bits) != len(smalls):
-        inset_bits = []
+    # An inset is only looked for while the picture keeps one size (a stream can change resolution).
+    inset = inset_box(smalls) if all(small.shape == smalls[0].shape for small in smalls) else None
+    inset_bits = [packed_pdq(small[inset[0]:inset[1], inset[2]:inset[3]])[0] for small in smalls] if inset else []
     bits = np.array(scaled, dtype=np.uint8).transpose(1, 0, 2)  # (framings, frames, 32)
     quality_array = np.array(quality, dtype=np.int16)
     audio = video.audio
@@ -170,8 +168,8 @@ def copy_signature(video: DecodedVideo, min_quality: int, index_min_change: int,
         bits=bits,
         mirrored_bits=np.array(mirrored, dtype=np.uint8),
         inset_bits=np.array(inset_bits, dtype=np.uint8).reshape(-1, 32),
-        index_frames=select_key_frames(bits[0], quality_array, video.scene_changes, min_quality,
-                                       index_min_change, index_frames_max),
+        index_frames=select_key_frames(bits[0], quality_array, video.scene_changes, cfg.pdq_min_quality,
+                                       cfg.index_frame_min_change, cfg.index_frames_max),
         audio_fingerprint=audio_fingerprint(audio, video.audio_sample_rate) if audible else np.zeros(0, np.int32),
         duration_s=float(video.duration_s),
     )

@@ -68,8 +68,8 @@ def select_key_frames(packed: np.ndarray, quality: np.ndarray, scene_changes: li
 
 
 def thin(indices: list[int], limit: int) -> list[int]:
-    """At most ``limit`` of ``indices``, evenly spread."""
-    if len(indices) <= limit:
+    """At most ``limit`` of ``indices``, evenly spread (all of them when ``limit`` is 0)."""
+    if not len(indices) > limit > 0:
         return indices
     keep = np.linspace(0, len(indices) - 1, limit).round().astype(int)
     return [indices[k] for k in sorted(set(keep.tolist()))]

@@ -62,14 +62,14 @@ class Candidate:
     published_at_ms: int
     frames_hit: int  # distinct query frames with a neighbour from this video
     best_hamming: int
-    view: str  # the query view that found it: "as shown", "mirrored" or "with bars"
+    view: str  # the query view that found it: "as shown", "mirrored", "with bars" or "inset"
 
 
 @dataclass(frozen=True)
 class IndexedVideo:
     video_id: str
     published_at_ms: int
-    signature: CopySignature  # as stored: no mirrored hashes or index frames
+    signature: CopySignature  # as stored: no mirrored or inset hashes, no index frames
 
 
 class CopyIndex:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from inference.audio_fingerprint import SECONDS_PER_SUBFINGERPRINT
-from inference.descriptors import bit_differences, hamming_matrix
+from inference.descriptors import bit_differences
 
 SPEEDS = np.round(np.arange(0.75, 1.351, 0.025), 3)
 # A reference frame this close (seconds) to the line counts as on it: 1 fps sampling puts the nearest
@@ -95,14 +95,14 @@ def _segment_bounds(times: np.ndarray, first: int, last: int, duration_s: float)
     return start, max(end, start)
 
 
-def align(query_times: np.ndarray, query_bits: np.ndarray, query_usable: np.ndarray, query_duration_s: float,
-          reference_times: np.ndarray, reference_bits: np.ndarray, reference_usable: np.ndarray,
-          reference_duration_s: float, max_hamming: int, max_gap_s: float) -> Alignment | None:
+def align(distances: np.ndarray, query_times: np.ndarray, query_usable: np.ndarray, query_duration_s: float,
+          reference_times: np.ndarray, reference_usable: np.ndarray, reference_duration_s: float,
+          max_hamming: int, max_gap_s: float) -> Alignment | None:
     """The best temporal alignment of the query's frames onto the reference's, or None if too few agree.
 
-    ``*_bits`` are packed PDQ hashes (frames, 32); ``*_usable`` masks frames with enough detail to compare.
+    ``distances`` are the PDQ Hamming distances of every (query frame, reference frame) pair (see
+    inference.descriptors.hamming_matrix); ``*_usable`` masks frames with enough detail to compare.
     """
-    distances = hamming_matrix(query_bits, reference_bits)
     close = (distances <= max_hamming) & query_usable[:, None] & reference_usable[None, :]
     qi, rj = np.nonzero(close)
     if len(np.unique(qi)) < MIN_ALIGNED_FRAMES:

@@ -73,11 +73,12 @@ class CopyDetector:
         query_bits = query.view_bits(candidate.view)
         ref = reference.signature
         reference_usable = ref.quality >= self.cfg.pdq_min_quality
-        close = hamming_matrix(query_bits, ref.bits) <= self.cfg.pdq_align_hamming  # (framings, q, r)
-        close &= query_usable[None, :, None] & reference_usable[None, None, :]
+        distances = hamming_matrix(query_bits, ref.bits)  # (framings, q, r)
+        usable_pairs = query_usable[None, :, None] & reference_usable[None, None, :]
+        close = (distances <= self.cfg.pdq_align_hamming) & usable_pairs
         framing = int(np.argmax(close.any(axis=2).sum(axis=1)))
-        alignment = align(query.times_s, query_bits, query_usable, query.duration_s,
-                          ref.times_s, ref.bits[framing], reference_usable, ref.duration_s,
+        alignment = align(distances[framing], query.times_s, query_usable, query.duration_s,
+                          ref.times_s, reference_usable, ref.duration_s,
                           self.cfg.pdq_align_hamming, self.cfg.segment_max_gap_s)
         if alignment is None:
             return None

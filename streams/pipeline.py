@@ -91,8 +91,7 @@ class VideoPipeline:
             path = resolve_media_path(event["media_uri"], self.cfg.media_root)
             video: DecodedVideo = await asyncio.to_thread(decode_video, path, self.cfg)
             lap("decode")
-            signature = await asyncio.to_thread(copy_signature, video, self.cfg.pdq_min_quality,
-                                                self.cfg.index_frame_min_change, self.cfg.index_frames_max)
+            signature = await asyncio.to_thread(copy_signature, video, self.cfg)
             lap("copy_signature")
             enrichment_task = asyncio.create_task(
                 enrich(video, signature, event_text(event), self.models, self.cfg, await self._clip_enabled()))

@@ -40,8 +40,7 @@ def test_quick_corpus_every_verdict_as_expected(stack: Settings, tmp_path_factor
 
 
 def signature_of(path: Path, cfg: Settings) -> CopySignature:
-    return copy_signature(decode_video(path, cfg), cfg.pdq_min_quality, cfg.index_frame_min_change,
-                          cfg.index_frames_max)
+    return copy_signature(decode_video(path, cfg), cfg)
 
 
 def test_racing_copies_earliest_published_wins(stack: Settings, tmp_path: Path) -> None:

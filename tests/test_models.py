@@ -68,7 +68,7 @@ def test_music_only_track_is_reported_as_no_speech(stack: Settings) -> None:
 
 def test_ocr_reads_text_burnt_into_a_real_video_exactly(stack: Settings, tmp_path: Path) -> None:
     video = decode_video(captioned_video(tmp_path / "captioned.mp4"), stack)
-    signature = copy_signature(video, stack.pdq_min_quality, stack.index_frame_min_change, stack.index_frames_max)
+    signature = copy_signature(video, stack)
     key_frames = select_key_frames(signature.full_frame_bits, signature.quality, video.scene_changes, 0,
                                    stack.key_frame_min_hamming, stack.key_frames_max)
     lines = call_models(stack, "read_text", [video.frames[i] for i in key_frames])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from inference.audio_fingerprint import SECONDS_PER_SUBFINGERPRINT
+from inference.descriptors import hamming_matrix
 from streams.copy_alignment import Alignment, AudioCheck, align, check_audio
 from streams.verdicts import Match, decide
 
@@ -23,8 +24,8 @@ def flip_bits(hashes: np.ndarray, bits: int) -> np.ndarray:
 
 def aligned(query_times: np.ndarray, query: np.ndarray, reference_times: np.ndarray, reference: np.ndarray,
             query_duration: float, reference_duration: float) -> Alignment | None:
-    return align(query_times, query, np.ones(len(query), bool), query_duration,
-                 reference_times, reference, np.ones(len(reference), bool), reference_duration,
+    return align(hamming_matrix(query, reference), query_times, np.ones(len(query), bool), query_duration,
+                 reference_times, np.ones(len(reference), bool), reference_duration,
                  max_hamming=40, max_gap_s=3.0)
 
 
