@@ -108,6 +108,11 @@ class Settings:
     in_flight_wait_s: float
     in_flight_ttl_s: float
 
+    # Series: recurring segments (intro, credits) found by aligning episodes of one series.
+    series_episodes_compared: int
+    recurring_min_seconds: float
+    series_lock_timeout_s: float
+
     def with_triton_port(self, http_port: int) -> Settings:
         """The same settings for a tritonserver on ``http_port`` (gRPC +1, metrics +2) on this machine."""
         return replace(self, triton_http_port=http_port, triton_grpc_port=http_port + 1,
@@ -178,4 +183,7 @@ class Settings:
             partial_copy_min_seconds=_env_float("PARTIAL_COPY_MIN_SECONDS", 3.0),
             in_flight_wait_s=_env_float("IN_FLIGHT_WAIT_S", 30.0),
             in_flight_ttl_s=_env_float("IN_FLIGHT_TTL_S", 120.0),
+            series_episodes_compared=_env_int("SERIES_EPISODES_COMPARED", 4),
+            recurring_min_seconds=_env_float("RECURRING_MIN_SECONDS", 3.0),
+            series_lock_timeout_s=_env_float("SERIES_LOCK_TIMEOUT_S", 60.0),
         )

@@ -39,7 +39,8 @@ def synthetic_signature(rng: np.random.Generator, index_frames: int) -> CopySign
     bits[WHOLE_FRAME] = bits[0]  # no black bars, like most videos
     chosen = sorted(rng.choice(frames, size=index_frames, replace=False).tolist())
     audio = rng.integers(-2**31, 2**31 - 1, size=int(frames / SECONDS_PER_SUBFINGERPRINT), dtype=np.int64)
-    return CopySignature(times_s=np.arange(frames, dtype=np.float32), quality=np.full(frames, 100, np.int16),
+    return CopySignature(times_s=np.arange(frames, dtype=np.float32), cuts=np.zeros(frames, bool),
+                         quality=np.full(frames, 100, np.int16),
                          bits=bits, mirrored_bits=bits[0][:, ::-1].copy(),
                          inset_bits=np.zeros((0, 32), np.uint8), index_frames=chosen,
                          audio_fingerprint=audio.astype(np.int32), duration_s=float(frames))
@@ -52,7 +53,7 @@ def noisy_copy(rng: np.random.Generator, original: CopySignature, flipped_bits: 
         row[rng.choice(256, size=flipped_bits, replace=False)] ^= 1
     bits = original.bits.copy()
     bits[0] = bits[WHOLE_FRAME] = np.packbits(unpacked, axis=1)
-    return CopySignature(times_s=original.times_s, quality=original.quality, bits=bits,
+    return CopySignature(times_s=original.times_s, cuts=original.cuts, quality=original.quality, bits=bits,
                          mirrored_bits=original.mirrored_bits, inset_bits=original.inset_bits,
                          index_frames=original.index_frames,
                          audio_fingerprint=original.audio_fingerprint, duration_s=original.duration_s)

@@ -52,6 +52,7 @@ SILENT_RMS = 1e-3
 @dataclass(frozen=True)
 class CopySignature:
     times_s: np.ndarray  # float32 (frames,)
+    cuts: np.ndarray  # bool (frames,): the frame was sampled because a new shot starts there
     quality: np.ndarray  # int16 (frames,): PDQ quality of the full content box; low for flat frames
     bits: np.ndarray  # uint8 (FRAMINGS, frames, 32): packed PDQ per crop, then of the whole frame
     mirrored_bits: np.ndarray  # uint8 (frames, 32): packed PDQ of the left-right mirror at scale 1.0
@@ -164,6 +165,7 @@ def copy_signature(video: DecodedVideo, cfg: Settings) -> CopySignature:
     audible = audio is not None and audio.size > 0 and float(np.sqrt(np.mean(np.square(audio)))) > SILENT_RMS
     return CopySignature(
         times_s=np.array(video.frame_times_s, dtype=np.float32),
+        cuts=np.array(video.scene_changes, dtype=bool),
         quality=quality_array,
         bits=bits,
         mirrored_bits=np.array(mirrored, dtype=np.uint8),

@@ -49,6 +49,33 @@ SETTINGS non_replicated_deduplication_window = 10000
 """
 
 
+ENRICHED_DDL = """
+CREATE TABLE IF NOT EXISTS enriched_records (
+    video_id String,
+    features_version LowCardinality(String),
+    revision UInt64,
+    record String CODEC(ZSTD)
+) ENGINE = ReplacingMergeTree(revision)
+ORDER BY (video_id, features_version)
+SETTINGS non_replicated_deduplication_window = 10000
+"""
+
+RECURRING_DDL = """
+CREATE TABLE IF NOT EXISTS recurring_segments (
+    video_id String,
+    features_version LowCardinality(String),
+    series_id String,
+    revision UInt64,
+    kinds Array(LowCardinality(String)),
+    starts_s Array(Float32),
+    ends_s Array(Float32),
+    shared_with Array(Array(String))
+) ENGINE = ReplacingMergeTree(revision)
+ORDER BY (video_id, features_version)
+SETTINGS non_replicated_deduplication_window = 10000
+"""
+
+
 @dataclass(frozen=True)
 class ArchiveRecord:
     """Everything archived for one processed video."""
@@ -77,6 +104,8 @@ class Archive:
     def create_schema(self) -> None:
         self.client.command(VIDEOS_DDL)
         self.client.command(FRAMES_DDL)
+        self.client.command(ENRICHED_DDL)
+        self.client.command(RECURRING_DDL)
 
     def close(self) -> None:
         self.client.close()
@@ -121,6 +150,34 @@ class Archive:
         self.client.insert_arrow("videos", video, settings={"insert_deduplication_token": token})
         return True
 
+    def latest_enriched(self, video_id: str, features_version: str) -> bytes | None:
+        """The last archived EnrichedVideo message of a video (Avro single-object bytes), if any."""
+        result = self.client.query(
+            "SELECT record FROM enriched_records WHERE video_id = {v:String} AND features_version = {f:String} "
+            "ORDER BY revision DESC LIMIT 1", parameters={"v": video_id, "f": features_version},
+            column_formats={"record": "bytes"})
+        return result.result_rows[0][0] if result.result_rows else None
+
+    def archive_enriched(self, video_id: str, features_version: str, revision: int, record: bytes,
+                         series_id: str | None, recurring: list[dict]) -> None:
+        """Store a revision of a video's enriched record (and, for a series episode, its recurring segments:
+        ``recurring`` holds EnrichedVideo.recurring_segments items). The latest revision wins on merge."""
+        token = f"{video_id}:{features_version}:{revision}"
+        self.client.insert_arrow("enriched_records", pa.table({
+            "video_id": [video_id], "features_version": [features_version],
+            "revision": pa.array([revision], type=pa.uint64()), "record": pa.array([record], type=pa.binary()),
+        }), settings={"insert_deduplication_token": token})
+        if series_id is None:
+            return
+        self.client.insert_arrow("recurring_segments", pa.table({
+            "video_id": [video_id], "features_version": [features_version], "series_id": [series_id],
+            "revision": pa.array([revision], type=pa.uint64()),
+            "kinds": [[segment["kind"] for segment in recurring]],
+            "starts_s": pa.array([[segment["start_s"] for segment in recurring]], type=pa.list_(pa.float32())),
+            "ends_s": pa.array([[segment["end_s"] for segment in recurring]], type=pa.list_(pa.float32())),
+            "shared_with": [[list(segment["shared_with"]) for segment in recurring]],
+        }), settings={"insert_deduplication_token": token})
+
     def distinct_videos(self) -> int:
         """How many different video ids are archived (a replay must leave counts() equal to this)."""
         return self.client.query("SELECT uniqExact(video_id) FROM videos").result_rows[0][0]
@@ -129,5 +186,5 @@ class Archive:
         """Physical row counts (not FINAL): what a duplicate insert would show up in."""
         return {
             table: self.client.query(f"SELECT count() FROM {table}").result_rows[0][0]
-            for table in ("videos", "video_frames")
+            for table in ("videos", "video_frames", "enriched_records")
         }

@@ -103,6 +103,7 @@ class CopyIndex:
         self.client.hset(self._signature_key(video_id), mapping={
             "published_at_ms": published_at_ms, "duration_s": signature.duration_s,
             "times_s": signature.times_s.astype(np.float32).tobytes(),
+            "cuts": signature.cuts.astype(np.uint8).tobytes(),
             "quality": signature.quality.astype(np.int16).tobytes(),
             "bits": signature.bits.astype(np.uint8).tobytes(),
             "audio": signature.audio_fingerprint.astype(np.int32).tobytes(),
@@ -165,7 +166,8 @@ class CopyIndex:
             times = np.frombuffer(stored[b"times_s"], dtype=np.float32)
             bits = np.frombuffer(stored[b"bits"], dtype=np.uint8).reshape(FRAMINGS, len(times), PDQ_BYTES)
             videos.append(IndexedVideo(video_id, int(stored[b"published_at_ms"]), CopySignature(
-                times_s=times, quality=np.frombuffer(stored[b"quality"], dtype=np.int16), bits=bits,
+                times_s=times, cuts=np.frombuffer(stored.get(b"cuts", bytes(len(times))), np.uint8).astype(bool),
+                quality=np.frombuffer(stored[b"quality"], dtype=np.int16), bits=bits,
                 mirrored_bits=np.zeros((0, PDQ_BYTES), np.uint8), inset_bits=np.zeros((0, PDQ_BYTES), np.uint8),
                 index_frames=[],
                 audio_fingerprint=np.frombuffer(stored[b"audio"], dtype=np.int32),

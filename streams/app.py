@@ -91,8 +91,11 @@ async def handle(message: Any) -> None:
     async def send_verdict(verdict: dict[str, Any]) -> None:
         await send_confirmed(verdict_topic, key, encode("DuplicateVerdict", verdict))
 
+    async def send_enriched(enriched: dict[str, Any]) -> None:  # also updates of earlier series episodes
+        await send_confirmed(enriched_topic, enriched["video_id"].encode(), encode("EnrichedVideo", enriched))
+
     try:
-        outcome = await pipeline().process(event, on_verdict=send_verdict)
+        outcome = await pipeline().process(event, on_verdict=send_verdict, on_enriched=send_enriched)
     except PipelineError as exc:
         await send_dead_letter(message, video_id, exc.kind, str(exc))
         return
@@ -100,7 +103,6 @@ async def handle(message: Any) -> None:
         log.error("unexpected error on %s:\n%s", video_id, traceback.format_exc())
         await send_dead_letter(message, video_id, "internal_error", f"{type(exc).__name__}: {exc}")
         return
-    await send_confirmed(enriched_topic, key, encode("EnrichedVideo", outcome.enriched))
     archived = "archived" if outcome.newly_archived else "replay: already archived"
     log.info("video %s: %s %s (%s) stages=%s", video_id, outcome.verdict["verdict"],
              outcome.verdict["duplicate_of"] or "", archived, outcome.stage_seconds)

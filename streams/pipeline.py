@@ -3,8 +3,11 @@
 decode media once -> copy signature (PDQ at ten framings, mirrored PDQ, chromaprint) -> index it in
 Redis -> wait for earlier-published videos still in flight -> candidates, alignment and audio check ->
 verdict (handed to ``on_verdict`` at once); meanwhile the enrichment models (Triton: asr, ocr, CLIP when
-configured, text_encoder) -> archive (ClickHouse) -> enriched record.
-Every sink is idempotent, so replaying an event changes nothing but re-emitting the same verdict.
+configured, text_encoder) -> archive (ClickHouse) -> for a series episode, its recurring segments (intro,
+credits) against other episodes -> enriched record (handed to ``on_enriched``, then archived).
+A series episode can also update the recurring segments of episodes published before it: their archived
+enriched records are then sent again with the new segments (the latest record of a video supersedes).
+Every sink is idempotent, so replaying an event changes nothing but re-emitting the same records.
 """
 
 from __future__ import annotations
@@ -18,14 +21,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from inference.copy_features import copy_signature
+from inference.copy_features import CopySignature, copy_signature
 from inference.features import Enrichment, enrich
 from inference.media import DecodedVideo, decode_video, resolve_media_path
 from inference.triton_client import CLIP_MODELS, TritonModels
+from schemas.codec import decode, encode
 from settings import Settings
 from storage.archive import Archive, ArchiveRecord
 from storage.copy_index import CopyIndex
+from storage.series_store import SeriesStore
 from streams.copy_detection import CopyDetector
+from streams.series_detection import SeriesDetector
 from streams.verdicts import Verdict
 
 # Bump when a feature extractor changes: archived rows are keyed by (video_id, FEATURES_VERSION).
@@ -33,7 +39,7 @@ FEATURES_VERSION = "pdq3framings10-chromaprint1-whisperbase1-ppocr4-minilm1"
 
 log = logging.getLogger(__name__)
 
-VerdictCallback = Callable[[dict[str, Any]], Awaitable[None]]
+RecordCallback = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,8 @@ class VideoPipeline:
         self.cfg = cfg
         self.copy_index = copy_index
         self.detector = CopyDetector(copy_index, cfg)
+        self.series_store = SeriesStore(copy_index.client, copy_index.name)
+        self.series = SeriesDetector(copy_index, self.series_store, cfg)
         self.archive = archive
         self.models = models
         self.use_clip: bool | None = None  # decided on the first event, from Triton's model states
@@ -71,9 +79,11 @@ class VideoPipeline:
                 log.info("CLIP features on")
         return self.use_clip
 
-    async def process(self, event: dict[str, Any], on_verdict: VerdictCallback | None = None) -> Outcome:
+    async def process(self, event: dict[str, Any], on_verdict: RecordCallback | None = None,
+                      on_enriched: RecordCallback | None = None) -> Outcome:
         """Run the whole pipeline for one event; ``on_verdict`` gets the verdict record as soon as it exists,
-        before the enrichment models are done."""
+        before the enrichment models are done; ``on_enriched`` gets this video's enriched record, and the
+        updated records of earlier episodes whose recurring segments it changed."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
 
@@ -118,12 +128,61 @@ class VideoPipeline:
             frame_pdq_hex=[bits.tobytes().hex() for bits in signature.full_frame_bits],
             frame_pdq_quality=[int(q) for q in signature.quality]))
         lap("archive")
-        return Outcome(
-            verdict=verdict_out,
-            enriched=enriched_record(event, video, verdict, enrichment, datetime.now(UTC)),
-            newly_archived=newly_archived,
-            stage_seconds=timings,
-        )
+        enriched = enriched_record(event, video, verdict, enrichment, datetime.now(UTC))
+        if event.get("series_id"):
+            enriched = await self._publish_series_episode(enriched, published_at_ms, signature, on_enriched)
+            lap("series")
+        else:
+            await self._publish_enriched(enriched, on_enriched, always_send=True)
+        return Outcome(verdict=verdict_out, enriched=enriched, newly_archived=newly_archived, stage_seconds=timings)
+
+    async def _publish_series_episode(self, enriched: dict[str, Any], published_at_ms: int,
+                                      signature: CopySignature, on_enriched: RecordCallback | None) -> dict[str, Any]:
+        """Compare the episode with its series under the series lock, publish its record with its recurring
+        segments, and re-publish the other compared episodes whose segments changed. Holding the lock
+        until they are sent means two workers never publish one series' records out of order, and an
+        episode not yet archived (still being processed) reads its segments itself when it gets the lock."""
+        series_id = enriched["series_id"]
+        lock = await asyncio.to_thread(self.series_store.lock, series_id, self.cfg.series_lock_timeout_s)
+        try:
+            compared = await asyncio.to_thread(self.series.compare, series_id, enriched["video_id"],
+                                               published_at_ms, signature)
+            enriched = await self._with_recurring_segments(enriched)
+            await self._publish_enriched(enriched, on_enriched, always_send=True)
+            for other_id in compared:
+                stored = await asyncio.to_thread(self.archive.latest_enriched, other_id, FEATURES_VERSION)
+                if stored is not None:
+                    update = {**decode("EnrichedVideo", stored), "processed_at": datetime.now(UTC)}
+                    await self._publish_enriched(await self._with_recurring_segments(update), on_enriched,
+                                                 always_send=False)
+        finally:
+            await asyncio.to_thread(SeriesStore.unlock, lock)
+        return enriched
+
+    async def _with_recurring_segments(self, record: dict[str, Any]) -> dict[str, Any]:
+        segments = await asyncio.to_thread(self.series.recurring_segments, record["video_id"], record["duration_s"])
+        return {**record, "recurring_segments": [
+            {"kind": s.kind, "start_s": s.start_s, "end_s": s.end_s, "shared_with": list(s.shared_with)}
+            for s in segments]}
+
+    async def _publish_enriched(self, record: dict[str, Any], on_enriched: RecordCallback | None,
+                                always_send: bool) -> None:
+        """Send an enriched record (unless ``always_send`` is off and nothing but processed_at changed since
+        the archived revision), then archive it as a new revision if anything did change."""
+        video_id = record["video_id"]
+        stored = await asyncio.to_thread(self.archive.latest_enriched, video_id, FEATURES_VERSION)
+        changed = stored is None or _content(decode("EnrichedVideo", stored)) != _content(record)
+        if on_enriched is not None and (changed or always_send):
+            await on_enriched(record)
+        if changed:
+            revision = int(record["processed_at"].timestamp() * 1000)
+            await asyncio.to_thread(self.archive.archive_enriched, video_id, FEATURES_VERSION, revision,
+                                    encode("EnrichedVideo", record), record["series_id"], record["recurring_segments"])
+
+
+def _content(record: dict[str, Any]) -> bytes:
+    """An enriched record's encoding without its processing time: equal when the content is."""
+    return encode("EnrichedVideo", {**record, "processed_at": datetime.fromtimestamp(0, UTC)})
 
 
 def verdict_record(event: dict[str, Any], verdict: Verdict, processed_at: datetime) -> dict[str, Any]:
@@ -151,4 +210,5 @@ def enriched_record(event: dict[str, Any], video: DecodedVideo, verdict: Verdict
                                     for seg in transcript["segments"]]},
         "ocr": [dataclasses.asdict(line) for line in enrichment.ocr],
         "clip_features": enrichment.clip_embeddings is not None,
+        "series_id": event.get("series_id"), "episode_number": event.get("episode_number"), "recurring_segments": [],
     }

@@ -66,7 +66,8 @@ def test_copy_index_finds_candidates_and_keeps_signatures(stack: Settings) -> No
     try:
         rng = np.random.default_rng(7)
         bits = rng.integers(0, 256, size=(FRAMINGS, 4, 32), dtype=np.uint8)
-        signature = CopySignature(times_s=np.arange(4, dtype=np.float32), quality=np.full(4, 100, np.int16),
+        signature = CopySignature(times_s=np.arange(4, dtype=np.float32), cuts=np.zeros(4, bool),
+                                  quality=np.full(4, 100, np.int16),
                                   bits=bits, mirrored_bits=bits[0], inset_bits=np.zeros((0, 32), np.uint8),
                                   index_frames=[0, 1, 2, 3],
                                   audio_fingerprint=np.arange(40, dtype=np.int32), duration_s=4.0)
