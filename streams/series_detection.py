@@ -1,7 +1,8 @@
 """Recurring segments for episodes of a series, against the episodes already in the copy index.
 
 An episode is compared with up to SERIES_EPISODES_COMPARED other episodes of its series (nearest in publish
-time), using the signatures the copy index stores; what each pair shares is saved for both episodes. So
+time), using the signatures the copy index stores (frame hashes and chromaprint, aligned by
+streams/recurring_segments.py); what each pair shares is saved for both episodes. So
 the first episode has nothing to compare with, the second finds the intro in itself *and* in the first,
 and later episodes find theirs on arrival. The caller holds the series lock (storage/series_store.py).
 """
@@ -12,7 +13,7 @@ from inference.copy_features import CopySignature
 from settings import Settings
 from storage.copy_index import CopyIndex
 from storage.series_store import SeriesStore
-from streams.recurring_segments import EpisodeFrames, RecurringSegment, merge_shared, shared_segments
+from streams.recurring_segments import EpisodeSignals, RecurringSegment, merge_shared, shared_segments
 
 
 class SeriesDetector:
@@ -27,10 +28,10 @@ class SeriesDetector:
         self.store.add_episode(series_id, video_id, published_at_ms)
         nearest = self.store.nearest_episodes(series_id, video_id, published_at_ms,
                                               self.cfg.series_episodes_compared)
-        episode = EpisodeFrames.from_signature(signature, self.cfg.pdq_min_quality)
+        episode = EpisodeSignals.from_signature(signature, self.cfg.pdq_min_quality)
         compared = []
         for other in self.copy_index.indexed_videos(nearest):
-            other_episode = EpisodeFrames.from_signature(other.signature, self.cfg.pdq_min_quality)
+            other_episode = EpisodeSignals.from_signature(other.signature, self.cfg.pdq_min_quality)
             shared = shared_segments(episode, other_episode, self.cfg.pdq_align_hamming,
                                      self.cfg.recurring_min_seconds, self.cfg.segment_max_gap_s)
             self.store.save_shared(video_id, other.video_id, [(s.start_s, s.end_s) for s in shared])
