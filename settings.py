@@ -63,6 +63,7 @@ class Settings:
     topic_verdict: str
     topic_enriched: str
     topic_dead_letter: str
+    topic_cluster_centroids: str
     topic_partitions: int
 
     # Faust worker.
@@ -113,6 +114,25 @@ class Settings:
     recurring_min_seconds: float
     series_lock_timeout_s: float
 
+    # Topic clusters: incremental assignment in Redis, re-clustering (hdbscan) from the archive.
+    redis_cluster_index: str
+    keywords_max: int
+    cluster_min_size: int
+    cluster_reduced_dims: int
+    cluster_match_min_jaccard: float
+    cluster_max_radius: float
+
+    # Free-text search: the chunk index in Redis and the HTTP API.
+    redis_search_index: str
+    search_candidates: int
+    search_ef_runtime: int
+    search_min_similarity: float
+    search_host: str
+    search_port: int
+    search_max_query_chars: int
+    search_max_page_size: int
+    search_max_concurrent: int
+
     def with_triton_port(self, http_port: int) -> Settings:
         """The same settings for a tritonserver on ``http_port`` (gRPC +1, metrics +2) on this machine."""
         return replace(self, triton_http_port=http_port, triton_grpc_port=http_port + 1,
@@ -147,6 +167,7 @@ class Settings:
             topic_verdict=_env("TOPIC_VERDICT", "verdict"),
             topic_enriched=_env("TOPIC_ENRICHED", "enriched"),
             topic_dead_letter=_env("TOPIC_DEAD_LETTER", "dead-letter"),
+            topic_cluster_centroids=_env("TOPIC_CLUSTER_CENTROIDS", "cluster-centroids"),
             topic_partitions=_env_int("TOPIC_PARTITIONS", 4),
             faust_app_id=_env("FAUST_APP_ID", "video-understanding"),
             faust_data_dir=Path(_env("FAUST_DATA_DIR", str(stack_dir / "faust"))).resolve(),
@@ -186,4 +207,19 @@ class Settings:
             series_episodes_compared=_env_int("SERIES_EPISODES_COMPARED", 4),
             recurring_min_seconds=_env_float("RECURRING_MIN_SECONDS", 3.0),
             series_lock_timeout_s=_env_float("SERIES_LOCK_TIMEOUT_S", 60.0),
+            redis_cluster_index=_env("REDIS_CLUSTER_INDEX", "clusters"),
+            keywords_max=_env_int("KEYWORDS_MAX", 8),
+            cluster_min_size=_env_int("CLUSTER_MIN_SIZE", 5),
+            cluster_reduced_dims=_env_int("CLUSTER_REDUCED_DIMS", 16),
+            cluster_match_min_jaccard=_env_float("CLUSTER_MATCH_MIN_JACCARD", 0.3),
+            cluster_max_radius=_env_float("CLUSTER_MAX_RADIUS", 0.5),
+            redis_search_index=_env("REDIS_SEARCH_INDEX", "search"),
+            search_candidates=_env_int("SEARCH_CANDIDATES", 100),
+            search_ef_runtime=_env_int("SEARCH_EF_RUNTIME", 100),
+            search_min_similarity=_env_float("SEARCH_MIN_SIMILARITY", 0.3),
+            search_host=_env("SEARCH_HOST", "127.0.0.1"),
+            search_port=_env_int("SEARCH_PORT", 18080),
+            search_max_query_chars=_env_int("SEARCH_MAX_QUERY_CHARS", 200),
+            search_max_page_size=_env_int("SEARCH_MAX_PAGE_SIZE", 50),
+            search_max_concurrent=_env_int("SEARCH_MAX_CONCURRENT", 32),
         )

@@ -36,6 +36,18 @@ class OcrText:
 
 
 @dataclass(frozen=True)
+class TextChunk:
+    """A searchable piece of a video's text and where it is: the title (with description and tags, the whole
+    video), a transcript segment, or an OCR line (from the first to the last key frame it was read on)."""
+
+    kind: str  # "title", "transcript" or "ocr"
+    start_s: float
+    end_s: float
+    text: str
+    embedding: np.ndarray  # MiniLM, unit norm
+
+
+@dataclass(frozen=True)
 class Enrichment:
     key_frames: list[int]  # indices into DecodedVideo.frames
     transcript: dict[str, Any]  # the asr model's document (see model_repository/asr/1/model.py)
@@ -46,6 +58,15 @@ class Enrichment:
     chunk_embeddings: np.ndarray  # MiniLM, one row per chunk text
     model_seconds: dict[str, float]  # wall time per model call (they overlap; see total_s)
     total_s: float
+
+    def text_chunks(self, metadata_text: str, duration_s: float) -> list[TextChunk]:
+        """The title chunk (if there is metadata text), then transcript segments, then OCR lines."""
+        places = [("transcript", s["start_s"], s["end_s"]) for s in self.transcript["segments"]]
+        places += [("ocr", line.first_s, line.last_s) for line in self.ocr]
+        chunks = [TextChunk("title", 0.0, duration_s, metadata_text, self.metadata_embedding)] if metadata_text else []
+        return chunks + [TextChunk(kind, float(start), float(end), text, embedding)
+                         for (kind, start, end), text, embedding
+                         in zip(places, self.chunk_texts, self.chunk_embeddings, strict=True)]
 
 
 def merge_ocr_lines(frame_times_s: list[float], lines_per_frame: list[list[dict[str, Any]]]) -> list[OcrText]:

@@ -3,7 +3,8 @@
 up      start the broker, Redis Stack and tritonserver (health-checked), create the Kafka topics and the
         ClickHouse archive schema. Already running services are left as they are.
 worker  also start a pipeline worker in the background (log: STACK_DIR/logs/worker.log).
-down    stop the worker and the servers (SIGTERM, then SIGKILL after a grace period). Data stays in
+search  also start the search API and page on SEARCH_PORT (log: STACK_DIR/logs/search.log).
+down    stop the search API, the worker and the servers (SIGTERM, then SIGKILL after a grace period). Data stays in
         STACK_DIR.
 status  one line per service; exit code 1 if a server is not healthy.
 """
@@ -14,6 +15,7 @@ import argparse
 import sys
 
 from local_stack.services import (
+    SEARCH_API,
     SERVICES,
     WORKER,
     StackError,
@@ -47,7 +49,7 @@ def up(cfg: Settings) -> None:
 
 
 def down(cfg: Settings) -> None:
-    for service in (WORKER, *reversed(SERVICES)):
+    for service in (SEARCH_API, WORKER, *reversed(SERVICES)):
         stop(cfg, service.name, print)
 
 
@@ -64,6 +66,9 @@ def status(cfg: Settings) -> bool:
                 print(f"  model {model:18s} {model_state:12s} {reason}")
     worker = running_pid(cfg, WORKER.name)
     print(f"{'worker':8s} {'running' if worker else 'stopped':22s} pid={worker or '-'} log={log_file(cfg, 'worker')}")
+    search = running_pid(cfg, SEARCH_API.name)
+    print(f"{'search':8s} {'running' if search else 'stopped':22s} pid={search or '-'} "
+          f"url=http://{cfg.search_host}:{cfg.search_port}/")
     print(f"{'archive':8s} {'embedded' if cfg.clickhouse_dsn.startswith('chdb') else 'server':22s} "
           f"dsn={cfg.clickhouse_dsn}")
     return all_healthy
@@ -72,7 +77,7 @@ def status(cfg: Settings) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_stack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "worker", "down", "status"])
+    parser.add_argument("command", choices=["up", "worker", "search", "down", "status"])
     args = parser.parse_args(argv)
     cfg = Settings.from_env()
     try:
@@ -80,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             up(cfg)
         elif args.command == "worker":
             start(cfg, WORKER, print)
+        elif args.command == "search":
+            start(cfg, SEARCH_API, print)
         elif args.command == "down":
             down(cfg)
         else:

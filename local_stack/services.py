@@ -210,6 +210,9 @@ SERVICES = (
 )
 WORKER = Service("worker", lambda cfg: [sys.executable, "-m", "streams", "worker", "-l", "info"],
                  lambda cfg: {"PYTHONPATH": str(REPO_ROOT)}, _worker_healthy, 120)
+SEARCH_API = Service("search", lambda cfg: [sys.executable, "-m", "search"],
+                     lambda cfg: {"PYTHONPATH": str(REPO_ROOT), "REDIS_SEARCH_INDEX": cfg.redis_search_index},
+                     lambda cfg: _port_open(cfg.search_port), 60)
 
 
 # --- process management ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create ./.venv with everything the project needs, on a fresh Debian 12 machine with Python 3.11.
 # System packages: ffmpeg (sample variants), libchromaprint (audio fingerprints), and for tests and
-# benchmarks the LibriVox speech clips of pocketsphinx-testdata and the DejaVu fonts for burnt-in text.
+# benchmarks the LibriVox speech clips of pocketsphinx-testdata, the DejaVu fonts for burnt-in text and
+# Chromium for the search page's browser test.
 # Caches stay inside the repo (.cache/), nothing is written elsewhere but the apt packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ ldconfig -p | grep -q 'libGL.so.1 ' || missing+=(libgl1)  # opencv-python (OCR, 
 ldconfig -p | grep -q 'libgthread-2.0.so.0 ' || missing+=(libglib2.0-0)
 [ -d /usr/share/pocketsphinx/test/data/librivox ] || missing+=(pocketsphinx-testdata)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+[ -x /usr/bin/chromium ] || missing+=(chromium)  # the search page's browser test (headless)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing system packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -11,11 +11,13 @@ Writes are idempotent, so replaying ``publish-video`` never adds a second row:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
+
+from inference.features import TextChunk
 
 VIDEOS_DDL = """
 CREATE TABLE IF NOT EXISTS videos (
@@ -29,7 +31,10 @@ CREATE TABLE IF NOT EXISTS videos (
     duplicate_of Nullable(String),
     frame_count UInt32,
     text_embedding Array(Float32) CODEC(LZ4),
-    archived_at DateTime64(3, 'UTC')
+    archived_at DateTime64(3, 'UTC'),
+    topic_embedding Array(Float32) CODEC(LZ4),
+    keywords Array(String),
+    cluster_id Nullable(String)
 ) ENGINE = ReplacingMergeTree(archived_at)
 ORDER BY (video_id, features_version)
 SETTINGS non_replicated_deduplication_window = 10000
@@ -48,6 +53,35 @@ ORDER BY (video_id, features_version, frame_index)
 SETTINGS non_replicated_deduplication_window = 10000
 """
 
+
+# Columns added to ``videos`` after its first release: an archive made by an older version gets them (empty).
+VIDEOS_ADDED_COLUMNS = ("topic_embedding Array(Float32) CODEC(LZ4)", "keywords Array(String)",
+                        "cluster_id Nullable(String)")
+
+CHUNKS_DDL = """
+CREATE TABLE IF NOT EXISTS video_chunks (
+    video_id String,
+    features_version LowCardinality(String),
+    chunk_index UInt32,
+    kind LowCardinality(String),
+    start_s Float32,
+    end_s Float32,
+    text String,
+    embedding Array(Float32) CODEC(LZ4)
+) ENGINE = ReplacingMergeTree
+ORDER BY (video_id, features_version, chunk_index)
+SETTINGS non_replicated_deduplication_window = 10000
+"""
+
+CLUSTER_MEMBERS_DDL = """
+CREATE TABLE IF NOT EXISTS cluster_members (
+    run_id String,
+    run_at DateTime64(3, 'UTC'),
+    cluster_id String,
+    video_id String
+) ENGINE = ReplacingMergeTree
+ORDER BY (run_at, run_id, cluster_id, video_id)
+"""
 
 ENRICHED_DDL = """
 CREATE TABLE IF NOT EXISTS enriched_records (
@@ -92,6 +126,19 @@ class ArchiveRecord:
     frame_times_s: list[float]
     frame_pdq_hex: list[str]
     frame_pdq_quality: list[int]
+    topic_embedding: np.ndarray | None = None  # None: the video has no text
+    keywords: list[str] = field(default_factory=list)
+    cluster_id: str | None = None  # assigned on arrival
+    chunks: list[TextChunk] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TopicRow:
+    """What re-clustering reads of one archived video."""
+
+    video_id: str
+    topic_embedding: np.ndarray
+    keywords: list[str]
 
 
 class Archive:
@@ -103,7 +150,11 @@ class Archive:
 
     def create_schema(self) -> None:
         self.client.command(VIDEOS_DDL)
+        for column in VIDEOS_ADDED_COLUMNS:
+            self.client.command(f"ALTER TABLE videos ADD COLUMN IF NOT EXISTS {column}")
         self.client.command(FRAMES_DDL)
+        self.client.command(CHUNKS_DDL)
+        self.client.command(CLUSTER_MEMBERS_DDL)
         self.client.command(ENRICHED_DDL)
         self.client.command(RECURRING_DDL)
 
@@ -133,6 +184,20 @@ class Archive:
                 "pdq_quality": pa.array(record.frame_pdq_quality, type=pa.uint8()),
             })
             self.client.insert_arrow("video_frames", frames, settings={"insert_deduplication_token": token})
+        if record.chunks:
+            count = len(record.chunks)
+            chunks = pa.table({
+                "video_id": [record.video_id] * count,
+                "features_version": [record.features_version] * count,
+                "chunk_index": pa.array(range(count), type=pa.uint32()),
+                "kind": [chunk.kind for chunk in record.chunks],
+                "start_s": pa.array([chunk.start_s for chunk in record.chunks], type=pa.float32()),
+                "end_s": pa.array([chunk.end_s for chunk in record.chunks], type=pa.float32()),
+                "text": [chunk.text for chunk in record.chunks],
+                "embedding": pa.array([chunk.embedding.astype(np.float32) for chunk in record.chunks],
+                                      type=pa.list_(pa.float32())),
+            })
+            self.client.insert_arrow("video_chunks", chunks, settings={"insert_deduplication_token": token})
         # The videos row goes last: its presence marks the whole record as archived.
         video = pa.table({
             "video_id": [record.video_id],
@@ -146,6 +211,10 @@ class Archive:
             "frame_count": pa.array([n], type=pa.uint32()),
             "text_embedding": pa.array([record.text_embedding.astype(np.float32)], type=pa.list_(pa.float32())),
             "archived_at": pa.array([datetime.now(UTC)], type=pa.timestamp("ms", tz="UTC")),
+            "topic_embedding": pa.array([np.zeros(0, np.float32) if record.topic_embedding is None
+                                         else record.topic_embedding.astype(np.float32)], type=pa.list_(pa.float32())),
+            "keywords": [record.keywords],
+            "cluster_id": pa.array([record.cluster_id], type=pa.string()),
         })
         self.client.insert_arrow("videos", video, settings={"insert_deduplication_token": token})
         return True
@@ -178,6 +247,32 @@ class Archive:
             "shared_with": [[list(segment["shared_with"]) for segment in recurring]],
         }), settings={"insert_deduplication_token": token})
 
+    def topic_rows(self, features_version: str) -> list[TopicRow]:
+        """Every archived video with a topic embedding (videos with no text have none), by video id."""
+        table = self.client.query_arrow(
+            "SELECT video_id, topic_embedding, keywords FROM videos FINAL "
+            "WHERE features_version = {f:String} AND length(topic_embedding) > 0 ORDER BY video_id",
+            parameters={"f": features_version})
+        embeddings = table.column("topic_embedding").to_pylist()
+        return [TopicRow(video_id, np.asarray(embedding, np.float32), keywords) for video_id, embedding, keywords
+                in zip(table.column("video_id").to_pylist(), embeddings, table.column("keywords").to_pylist(),
+                       strict=True)]
+
+    def latest_cluster_members(self) -> dict[str, list[str]]:
+        """The previous re-clustering run's clusters: cluster id -> member video ids (empty before any run)."""
+        rows = self.client.query(
+            "SELECT cluster_id, groupArray(video_id) FROM cluster_members "
+            "WHERE run_id = (SELECT argMax(run_id, run_at) FROM cluster_members) GROUP BY cluster_id").result_rows
+        return {cluster_id: sorted(members) for cluster_id, members in rows}
+
+    def record_cluster_run(self, run_id: str, run_at: datetime, members: dict[str, list[str]]) -> None:
+        pairs = [(cluster_id, video_id) for cluster_id, ids in sorted(members.items()) for video_id in ids]
+        self.client.insert_arrow("cluster_members", pa.table({
+            "run_id": [run_id] * len(pairs),
+            "run_at": pa.array([run_at] * len(pairs), type=pa.timestamp("ms", tz="UTC")),
+            "cluster_id": [cluster_id for cluster_id, _ in pairs], "video_id": [video_id for _, video_id in pairs],
+        }), settings={"insert_deduplication_token": f"cluster-run:{run_id}"})
+
     def distinct_videos(self) -> int:
         """How many different video ids are archived (a replay must leave counts() equal to this)."""
         return self.client.query("SELECT uniqExact(video_id) FROM videos").result_rows[0][0]
@@ -186,5 +281,5 @@ class Archive:
         """Physical row counts (not FINAL): what a duplicate insert would show up in."""
         return {
             table: self.client.query(f"SELECT count() FROM {table}").result_rows[0][0]
-            for table in ("videos", "video_frames", "enriched_records")
+            for table in ("videos", "video_frames", "video_chunks", "enriched_records")
         }

@@ -9,19 +9,23 @@ decided, before the enrichment models finish; the enriched record follows.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
+import numpy as np
 
 from inference.errors import PipelineError
 from inference.triton_client import TritonModels
 from schemas.codec import SchemaError, decode, encode
 from settings import Settings
 from storage.archive import Archive
+from storage.cluster_index import Centroid, ClusterIndex
 from storage.copy_index import CopyIndex
+from storage.search_index import SearchIndex
 from streams.pipeline import VideoPipeline
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,8 @@ verdict_topic = app.topic(cfg.topic_verdict, partitions=cfg.topic_partitions, va
 enriched_topic = app.topic(cfg.topic_enriched, partitions=cfg.topic_partitions, value_type=bytes, key_type=bytes)
 dead_letter_topic = app.topic(cfg.topic_dead_letter, partitions=cfg.topic_partitions, value_type=bytes,
                               key_type=bytes)
+centroid_topic = app.topic(cfg.topic_cluster_centroids, partitions=1, value_type=bytes, key_type=bytes,
+                           allow_empty=True)
 
 _pipeline: VideoPipeline | None = None
 
@@ -58,7 +64,11 @@ def pipeline() -> VideoPipeline:
         copy_index.create()
         archive = Archive(cfg.clickhouse_dsn)
         archive.create_schema()
-        _pipeline = VideoPipeline(cfg, copy_index, archive, TritonModels(cfg))
+        search_index = SearchIndex(cfg.redis_url, cfg.redis_search_index)
+        search_index.create()
+        cluster_index = ClusterIndex(cfg.redis_url, cfg.redis_cluster_index)
+        cluster_index.create()
+        _pipeline = VideoPipeline(cfg, copy_index, archive, TritonModels(cfg), search_index, cluster_index)
     return _pipeline
 
 
@@ -113,6 +123,28 @@ async def open_connections() -> None:
     """Open the connections when the worker starts, so a misconfiguration (e.g. a Redis index left with
     another layout) stops the worker with its message instead of dead-lettering every event."""
     pipeline()
+
+
+@app.agent(centroid_topic)
+async def load_cluster_centroids(stream: faust.StreamT) -> None:
+    """Cluster centroids published by the re-clustering job go into Redis, where new videos are assigned;
+    a tombstone (null value) retires a cluster."""
+    async for event in stream.events():
+        key = event.message.key.decode()
+        if event.message.value is None:
+            await asyncio.to_thread(pipeline().cluster_index.delete, key)
+            log.info("cluster %s retired", key)
+            continue
+        try:
+            record = decode("ClusterCentroid", event.message.value)
+        except SchemaError as exc:
+            log.error("unreadable centroid for cluster %s skipped: %s", key, exc)
+            continue
+        await asyncio.to_thread(pipeline().cluster_index.upsert, Centroid(
+            cluster_id=record["cluster_id"], label=record["label"], keywords=tuple(record["keywords"]),
+            centroid=np.asarray(record["centroid"], np.float32), radius=record["radius"], size=record["size"],
+            run_id=record["run_id"]))
+        log.info("cluster %s loaded: %s (%d videos, run %s)", key, record["label"], record["size"], record["run_id"])
 
 
 @app.agent(publish_topic)

@@ -3,7 +3,8 @@
 decode media once -> copy signature (PDQ at ten framings, mirrored PDQ, chromaprint) -> index it in
 Redis -> wait for earlier-published videos still in flight -> candidates, alignment and audio check ->
 verdict (handed to ``on_verdict`` at once); meanwhile the enrichment models (Triton: asr, ocr, CLIP when
-configured, text_encoder) -> archive (ClickHouse) -> for a series episode, its recurring segments (intro,
+configured, text_encoder) -> keywords, topic embedding and its cluster (Redis) -> archive (ClickHouse) and
+search index (Redis) -> for a series episode, its recurring segments (intro,
 credits) against other episodes -> enriched record (handed to ``on_enriched``, then archived).
 A series episode can also update the recurring segments of episodes published before it: their archived
 enriched records are then sent again with the new segments (the latest record of a video supersedes).
@@ -23,19 +24,23 @@ from typing import Any
 
 from inference.copy_features import CopySignature, copy_signature
 from inference.features import Enrichment, enrich
+from inference.keywords import extract_keywords
 from inference.media import DecodedVideo, decode_video, resolve_media_path
 from inference.triton_client import CLIP_MODELS, TritonModels
 from schemas.codec import decode, encode
 from settings import Settings
 from storage.archive import Archive, ArchiveRecord
+from storage.cluster_index import Assignment, ClusterIndex
 from storage.copy_index import CopyIndex
+from storage.search_index import SearchIndex, VideoCard
 from storage.series_store import SeriesStore
+from streams.clustering import topic_embedding
 from streams.copy_detection import CopyDetector
 from streams.series_detection import SeriesDetector
 from streams.verdicts import Verdict
 
 # Bump when a feature extractor changes: archived rows are keyed by (video_id, FEATURES_VERSION).
-FEATURES_VERSION = "pdq3framings10-chromaprint1-whisperbase1-ppocr4-minilm1"
+FEATURES_VERSION = "pdq3framings10-chromaprint1-whisperbase1-ppocr4-minilm1-yake1"
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +62,12 @@ def event_text(event: dict[str, Any]) -> str:
 
 
 class VideoPipeline:
-    def __init__(self, cfg: Settings, copy_index: CopyIndex, archive: Archive, models: TritonModels) -> None:
+    def __init__(self, cfg: Settings, copy_index: CopyIndex, archive: Archive, models: TritonModels,
+                 search_index: SearchIndex, cluster_index: ClusterIndex) -> None:
         self.cfg = cfg
         self.copy_index = copy_index
+        self.search_index = search_index
+        self.cluster_index = cluster_index
         self.detector = CopyDetector(copy_index, cfg)
         self.series_store = SeriesStore(copy_index.client, copy_index.name)
         self.series = SeriesDetector(copy_index, self.series_store, cfg)
@@ -119,16 +127,31 @@ class VideoPipeline:
             await asyncio.to_thread(self.copy_index.clear_in_flight, video_id)
             raise
         lap("enrichment_wait")
-        timings.update({f"model_{name}": s for name, s in enrichment.model_seconds.items()})
+        metadata_text = event_text(event)
+        chunks = enrichment.text_chunks(metadata_text, video.duration_s)
+        keywords = await asyncio.to_thread(extract_keywords, [metadata_text, *enrichment.chunk_texts],
+                                           self.cfg.keywords_max)
+        topic = topic_embedding(enrichment.metadata_embedding if metadata_text else None, enrichment.chunk_embeddings)
+        cluster = await asyncio.to_thread(self.cluster_index.assign, topic)
+        lap("keywords_cluster")
         newly_archived = await asyncio.to_thread(self.archive.archive, ArchiveRecord(
             video_id=video_id, features_version=FEATURES_VERSION, channel_id=event["channel_id"],
             published_at=event["published_at"], duration_s=video.duration_s, title=event.get("title") or "",
             verdict=verdict.kind, duplicate_of=verdict.duplicate_of, text_embedding=enrichment.metadata_embedding,
             frame_times_s=video.frame_times_s,
             frame_pdq_hex=[bits.tobytes().hex() for bits in signature.full_frame_bits],
-            frame_pdq_quality=[int(q) for q in signature.quality]))
+            frame_pdq_quality=[int(q) for q in signature.quality], topic_embedding=topic, keywords=keywords,
+            cluster_id=cluster.cluster_id if cluster else None, chunks=chunks))
         lap("archive")
-        enriched = enriched_record(event, video, verdict, enrichment, datetime.now(UTC))
+        card = VideoCard(
+            video_id=video_id, channel_id=event["channel_id"], published_at_ms=published_at_ms,
+            title=event.get("title") or "", duration_s=video.duration_s, media_uri=event["media_uri"],
+            verdict=verdict.kind, duplicate_of=verdict.duplicate_of, cluster_id=cluster.cluster_id if cluster else None,
+            cluster_label=cluster.label if cluster else None, keywords=tuple(keywords))
+        await asyncio.to_thread(self.search_index.upsert_video, card, chunks,
+                                [video.frame_times_s[i] for i in enrichment.key_frames], enrichment.clip_embeddings)
+        lap("search_index")
+        enriched = enriched_record(event, video, verdict, enrichment, keywords, cluster, datetime.now(UTC))
         if event.get("series_id"):
             enriched = await self._publish_series_episode(enriched, published_at_ms, signature, on_enriched)
             lap("series")
@@ -195,14 +218,17 @@ def verdict_record(event: dict[str, Any], verdict: Verdict, processed_at: dateti
 
 
 def enriched_record(event: dict[str, Any], video: DecodedVideo, verdict: Verdict, enrichment: Enrichment,
-                    processed_at: datetime) -> dict[str, Any]:
+                    keywords: list[str], cluster: Assignment | None, processed_at: datetime) -> dict[str, Any]:
     transcript = enrichment.transcript
     return {
         "video_id": event["video_id"], "channel_id": event["channel_id"], "published_at": event["published_at"],
         "title": event.get("title"), "tags": event.get("tags") or [], "duration_s": video.duration_s,
         "has_audio": video.audio is not None and video.audio.size > 0, "frame_count": len(video.frames),
-        "verdict": verdict.kind, "duplicate_of": verdict.duplicate_of, "cluster_id": None,
-        "archive": {"videos_table": "videos", "frames_table": "video_frames", "features_version": FEATURES_VERSION},
+        "verdict": verdict.kind, "duplicate_of": verdict.duplicate_of,
+        "cluster_id": cluster.cluster_id if cluster else None, "cluster_label": cluster.label if cluster else None,
+        "cluster_distance": cluster.distance if cluster else None, "keywords": keywords,
+        "archive": {"videos_table": "videos", "frames_table": "video_frames", "chunks_table": "video_chunks",
+                    "features_version": FEATURES_VERSION},
         "processed_at": processed_at,
         "transcript": {"language": transcript["language"], "no_speech": transcript["no_speech"],
                        "speech_s": transcript["speech_s"],

@@ -1,4 +1,8 @@
-"""Create the pipeline's Kafka topics up front, so producers never auto-create them with one partition."""
+"""Create the pipeline's Kafka topics up front, so producers never auto-create them with one partition.
+
+``cluster-centroids`` is compacted (the latest centroid per cluster id, tombstones retire ids) with one
+partition: it is small, and one ordered log keeps a run's centroids and tombstones in order.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,14 @@ from settings import Settings
 
 
 def topic_names(cfg: Settings) -> list[str]:
-    return [cfg.topic_publish, cfg.topic_verdict, cfg.topic_enriched, cfg.topic_dead_letter]
+    return [cfg.topic_publish, cfg.topic_verdict, cfg.topic_enriched, cfg.topic_dead_letter,
+            cfg.topic_cluster_centroids]
+
+
+def _new_topic(cfg: Settings, name: str) -> NewTopic:
+    if name == cfg.topic_cluster_centroids:
+        return NewTopic(name, num_partitions=1, replication_factor=1, config={"cleanup.policy": "compact"})
+    return NewTopic(name, num_partitions=cfg.topic_partitions, replication_factor=1)
 
 
 def ensure_topics(cfg: Settings) -> list[str]:
@@ -18,9 +29,7 @@ def ensure_topics(cfg: Settings) -> list[str]:
     missing = [name for name in topic_names(cfg) if name not in existing]
     if not missing:
         return []
-    futures = admin.create_topics(
-        [NewTopic(name, num_partitions=cfg.topic_partitions, replication_factor=1) for name in missing]
-    )
+    futures = admin.create_topics([_new_topic(cfg, name) for name in missing])
     for future in futures.values():
         future.result(timeout=30)
     return missing

@@ -27,7 +27,7 @@ os.environ.update(TEST_ENV)
 _STACK_DIR = Path(tempfile.mkdtemp(prefix="vu-test-stack-"))
 os.environ["STACK_DIR"] = str(_STACK_DIR)
 
-from local_stack.services import SERVICES, WORKER, start, stop  # noqa: E402
+from local_stack.services import SEARCH_API, SERVICES, WORKER, start, stop  # noqa: E402
 from settings import Settings  # noqa: E402
 
 
@@ -47,6 +47,6 @@ def stack(cfg: Settings) -> Iterator[Settings]:
         ensure_topics(cfg)
         yield cfg
     finally:
-        for service in (WORKER, *reversed(SERVICES)):
+        for service in (SEARCH_API, WORKER, *reversed(SERVICES)):
             stop(cfg, service.name, print)
         shutil.rmtree(_STACK_DIR, ignore_errors=True)

@@ -1,0 +1,129 @@
+"""The search HTTP API (FastAPI) and its web page.
+
+- ``GET /api/search?q=...&channel=&cluster=&from=YYYY-MM-DD&to=YYYY-MM-DD&page=1&page_size=20``: ranked
+  videos, each with the moments that matched and why (search/engine.py).
+- ``GET /api/clusters``: the topic clusters new videos are assigned to (id, label, size).
+- ``GET /api/videos/{video_id}``: one indexed video's card.
+- ``GET /media/{video_id}``: the video file (HTTP range requests, so the page can seek), only from inside
+  MEDIA_ROOT.
+- ``GET /``: the page (search/static/index.html).
+
+Limits: the query is 1..SEARCH_MAX_QUERY_CHARS characters, page_size 1..SEARCH_MAX_PAGE_SIZE, page 1..100,
+and at most SEARCH_MAX_CONCURRENT requests in flight (more get 429 with Retry-After). Run with
+``python -m search``.
+"""
+
+# No ``from __future__ import annotations`` here: FastAPI reads the endpoint annotations at run time, and the
+# query limits in them come from the settings in this closure.
+import asyncio
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, HTTPException, Query, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
+
+from inference.errors import InferenceError, PipelineError
+from inference.media import resolve_media_path
+from inference.triton_client import CLIP_MODELS, TritonModels
+from search.engine import SearchEngine
+from settings import Settings
+from storage.cluster_index import ClusterIndex
+from storage.search_index import SearchFilters, SearchIndex
+
+STATIC = Path(__file__).resolve().parent / "static"
+MAX_PAGE = 100
+log = logging.getLogger(__name__)
+
+
+async def _clip_ready(models: TritonModels) -> bool:
+    try:
+        states = await models.model_states()
+    except InferenceError as exc:
+        log.warning("Triton unreachable at start (%s): CLIP search off", exc)
+        return False
+    return all(name in states and states[name].ready for name in CLIP_MODELS)
+
+
+def _millis(day: date | None, end_of_day: bool) -> int | None:
+    if day is None:
+        return None
+    moment = datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def create_app(cfg: Settings) -> FastAPI:
+    state: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        index = SearchIndex(cfg.redis_url, cfg.redis_search_index)
+        index.create()
+        models = TritonModels(cfg)
+        state["index"] = index
+        state["clusters"] = ClusterIndex(cfg.redis_url, cfg.redis_cluster_index)
+        state["engine"] = SearchEngine(cfg, index, models, use_clip=await _clip_ready(models))
+        yield
+        await models.close()
+
+    app = FastAPI(title="Video search", lifespan=lifespan)
+    in_flight = asyncio.Semaphore(cfg.search_max_concurrent)
+
+    @app.middleware("http")
+    async def limit_concurrency(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if in_flight.locked():
+            return JSONResponse({"detail": "too many requests in flight, retry shortly"}, status_code=429,
+                                headers={"Retry-After": "1"})
+        async with in_flight:
+            return await call_next(request)
+
+    @app.get("/api/search")
+    async def search(
+        q: Annotated[str, Query(min_length=1, max_length=cfg.search_max_query_chars)],
+        channel: str | None = None, cluster: str | None = None,
+        date_from: Annotated[date | None, Query(alias="from")] = None,
+        date_to: Annotated[date | None, Query(alias="to")] = None,
+        page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+        page_size: Annotated[int, Query(ge=1, le=cfg.search_max_page_size)] = 20,
+    ) -> dict[str, Any]:
+        if not q.strip():
+            raise HTTPException(422, "the query is blank")
+        if date_from and date_to and date_from > date_to:
+            raise HTTPException(422, "'from' is after 'to'")
+        filters = SearchFilters(channel_id=channel or None, cluster_id=cluster or None,
+                                published_from_ms=_millis(date_from, False), published_to_ms=_millis(date_to, True))
+        result = await state["engine"].search(q.strip(), filters, page, page_size)
+        return dataclasses.asdict(result)
+
+    @app.get("/api/clusters")
+    async def clusters() -> list[dict[str, Any]]:
+        index: ClusterIndex = state["clusters"]
+        return await asyncio.to_thread(index.summaries)
+
+    @app.get("/api/videos/{video_id}")
+    async def video(video_id: str) -> dict[str, Any]:
+        cards = await asyncio.to_thread(state["index"].cards, [video_id])
+        if video_id not in cards:
+            raise HTTPException(404, f"video {video_id!r} is not indexed")
+        return dataclasses.asdict(cards[video_id])
+
+    @app.get("/media/{video_id}")
+    async def media(video_id: str) -> FileResponse:
+        cards = await asyncio.to_thread(state["index"].cards, [video_id])
+        if video_id not in cards:
+            raise HTTPException(404, f"video {video_id!r} is not indexed")
+        try:
+            path = resolve_media_path(cards[video_id].media_uri, cfg.media_root)
+        except PipelineError as exc:
+            raise HTTPException(404, str(exc)) from exc
+        return FileResponse(path, media_type="video/mp4" if path.suffix == ".mp4" else None)
+
+    @app.get("/")
+    async def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    return app

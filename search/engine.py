@@ -1,0 +1,134 @@
+"""Free-text video search: three retrieval signals over the Redis search index, fused by reciprocal rank.
+
+A query runs, concurrently:
+- *semantic*: its MiniLM embedding (Triton ``text_encoder``) against every chunk's embedding (KNN); chunks
+  below ``SEARCH_MIN_SIMILARITY`` cosine similarity are dropped (KNN always returns k neighbours);
+- *keyword*: RediSearch full text (BM25, English stemming, stopwords dropped) over the chunk texts;
+- *picture* (only with CLIP weights): its CLIP text embedding (``clip_text_encoder``) against key frames.
+Each signal ranks videos by their best chunk; a video's score is the sum over signals of
+1 / (RRF_K + rank) (reciprocal rank fusion: no score calibration between BM25 and cosine needed). Each hit
+carries the moments that matched, best first, each with its reasons. If Triton is unreachable the search
+still answers from keywords and says so in ``warnings``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from inference.errors import InferenceError
+from inference.triton_client import TritonModels
+from settings import Settings
+from storage.search_index import ChunkHit, SearchFilters, SearchIndex, VideoCard
+
+RRF_K = 60
+MOMENTS_PER_HIT = 5
+KIND_WORDS = {"title": "title and description", "transcript": "said", "ocr": "on screen", "frame": "picture"}
+
+
+@dataclass
+class Moment:
+    kind: str  # "title", "transcript", "ocr" or "frame"
+    start_s: float
+    end_s: float
+    text: str
+    reasons: list[str] = field(default_factory=list)
+    score: float = 0.0  # its share of the fused score
+
+
+@dataclass(frozen=True)
+class Hit:
+    video: VideoCard
+    score: float
+    ranks: dict[str, int]  # signal -> the video's rank in it (1 = best)
+    moments: list[Moment]
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    query: str
+    hits: list[Hit]
+    total: int  # videos matched (within each signal's SEARCH_CANDIDATES chunks)
+    page: int
+    page_size: int
+    took_ms: float
+    signals: list[str]  # the signals that ran
+    warnings: list[str]
+
+
+def _reason(signal: str, hit: ChunkHit) -> str:
+    if signal == "keyword":
+        return f"words: {', '.join(hit.terms)}" if hit.terms else "words match (stemmed)"
+    if signal == "picture":
+        return f"the picture matches (CLIP similarity {hit.score:.2f})"
+    return f"similar meaning (similarity {hit.score:.2f})"
+
+
+def fuse(signals: dict[str, list[ChunkHit]]) -> dict[str, tuple[float, dict[str, int], list[Moment]]]:
+    """Per video: fused score, its rank per signal and its matching moments (best first)."""
+    fused: dict[str, float] = defaultdict(float)
+    ranks: dict[str, dict[str, int]] = defaultdict(dict)
+    moments: dict[str, dict[tuple[str, float, float], Moment]] = defaultdict(dict)
+    for signal, hits in signals.items():
+        video_rank: dict[str, int] = {}
+        for position, hit in enumerate(hits, start=1):
+            if hit.video_id not in video_rank:  # the video's best chunk in this signal gives its rank
+                video_rank[hit.video_id] = len(video_rank) + 1
+                ranks[hit.video_id][signal] = video_rank[hit.video_id]
+                fused[hit.video_id] += 1 / (RRF_K + video_rank[hit.video_id])
+            key = (hit.kind, hit.start_s, hit.end_s)
+            moment = moments[hit.video_id].setdefault(key, Moment(hit.kind, hit.start_s, hit.end_s, hit.text))
+            moment.reasons.append(_reason(signal, hit))
+            moment.score += 1 / (RRF_K + position)  # where the chunk itself ranks: the best chunk leads
+    return {video_id: (score, ranks[video_id],
+                       sorted(moments[video_id].values(), key=lambda m: (-m.score, m.start_s))[:MOMENTS_PER_HIT])
+            for video_id, score in fused.items()}
+
+
+class SearchEngine:
+    def __init__(self, cfg: Settings, index: SearchIndex, models: TritonModels, use_clip: bool) -> None:
+        self.cfg = cfg
+        self.index = index
+        self.models = models
+        self.use_clip = use_clip
+
+    async def _semantic(self, query: str, filters: SearchFilters) -> list[ChunkHit]:
+        vector = (await self.models.embed_texts([query]))[0]
+        hits = await asyncio.to_thread(self.index.semantic, vector, filters, self.cfg.search_candidates,
+                                       self.cfg.search_ef_runtime)
+        return [hit for hit in hits if hit.score >= self.cfg.search_min_similarity]
+
+    async def _picture(self, query: str, filters: SearchFilters) -> list[ChunkHit]:
+        vector = (await self.models.embed_clip_texts([query]))[0]
+        return await asyncio.to_thread(self.index.frames_near, np.asarray(vector), filters,
+                                       self.cfg.search_candidates, self.cfg.search_ef_runtime)
+
+    async def search(self, query: str, filters: SearchFilters, page: int = 1, page_size: int = 20) -> SearchPage:
+        started = time.perf_counter()
+        calls = {"semantic": self._semantic(query, filters),
+                 "keyword": asyncio.to_thread(self.index.keyword, query, filters, self.cfg.search_candidates)}
+        if self.use_clip:
+            calls["picture"] = self._picture(query, filters)
+        results = await asyncio.gather(*calls.values(), return_exceptions=True)
+        signals: dict[str, list[ChunkHit]] = {}
+        warnings = []
+        for name, result in zip(calls, results, strict=True):
+            if isinstance(result, InferenceError):
+                warnings.append(f"{name} search unavailable: {result}")
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                signals[name] = result
+        fused = fuse(signals)
+        ranked = sorted(fused.items(), key=lambda item: (-item[1][0], item[0]))
+        window = ranked[(page - 1) * page_size:page * page_size]
+        cards = await asyncio.to_thread(self.index.cards, [video_id for video_id, _ in window])
+        hits = [Hit(cards[video_id], round(score, 6), video_ranks, moments)
+                for video_id, (score, video_ranks, moments) in window if video_id in cards]
+        return SearchPage(query=query, hits=hits, total=len(ranked), page=page, page_size=page_size,
+                          took_ms=round((time.perf_counter() - started) * 1000, 2), signals=list(signals),
+                          warnings=warnings)

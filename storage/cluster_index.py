@@ -1,0 +1,94 @@
+"""Topic-cluster centroids in Redis (redisvl, FLAT cosine index): the incremental assignment of a new video.
+
+A video joins the cluster whose centroid is nearest its topic embedding if it is within that cluster's
+radius (cosine distance), else it stays unassigned until the next re-clustering (streams/recluster.py).
+Centroids come from the ``cluster-centroids`` compacted topic (the worker's centroid agent writes them here);
+one hash per cluster, key ``<name>:<cluster_id>``. A handful to a few thousand centroids: FLAT (exact) search.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+from redis import Redis
+from redisvl.index import SearchIndex
+from redisvl.query import VectorQuery
+
+from inference.triton_client import TEXT_EMBEDDING_DIMS
+
+
+def cluster_schema(name: str) -> dict:
+    return {"index": {"name": name, "prefix": f"{name}:", "storage_type": "hash"},
+            "fields": [{"name": "cluster_id", "type": "tag"}, {"name": "radius", "type": "numeric"},
+                       {"name": "centroid", "type": "vector", "attrs": {
+                           "dims": TEXT_EMBEDDING_DIMS, "algorithm": "flat", "distance_metric": "cosine",
+                           "datatype": "float32"}}]}
+
+
+@dataclass(frozen=True)
+class Centroid:
+    cluster_id: str
+    label: str
+    keywords: tuple[str, ...]
+    centroid: np.ndarray  # unit norm, 384-d
+    radius: float  # cosine distance within which a video is assigned
+    size: int  # members when it was computed
+    run_id: str  # the re-clustering run that produced it
+
+
+@dataclass(frozen=True)
+class Assignment:
+    cluster_id: str
+    label: str
+    distance: float
+
+
+class ClusterIndex:
+    def __init__(self, redis_url: str, name: str) -> None:
+        self.name = name
+        self.client = Redis.from_url(redis_url)
+        self.index = SearchIndex.from_dict(cluster_schema(name), redis_client=self.client)
+
+    def create(self) -> None:
+        if not self.index.exists():
+            self.index.create(overwrite=False)
+
+    def _key(self, cluster_id: str) -> str:
+        return f"{self.name}:{cluster_id}"
+
+    def upsert(self, centroid: Centroid) -> None:
+        self.client.hset(self._key(centroid.cluster_id), mapping={
+            "cluster_id": centroid.cluster_id, "label": centroid.label, "keywords": json.dumps(centroid.keywords),
+            "centroid": np.asarray(centroid.centroid, np.float32).tobytes(), "radius": centroid.radius,
+            "size": centroid.size, "run_id": centroid.run_id})
+
+    def delete(self, cluster_id: str) -> None:
+        self.client.delete(self._key(cluster_id))
+
+    def cluster_ids(self) -> list[str]:
+        prefix = f"{self.name}:"
+        return sorted(key.decode()[len(prefix):] for key in self.client.scan_iter(match=f"{prefix}*", count=1000))
+
+    def summaries(self) -> list[dict]:
+        """Every loaded cluster: id, label, size, radius, keywords (largest first)."""
+        found = []
+        for cluster_id in self.cluster_ids():
+            stored = self.client.hmget(self._key(cluster_id), ["label", "size", "radius", "keywords"])
+            if stored[0] is not None:
+                found.append({"cluster_id": cluster_id, "label": stored[0].decode(), "size": int(stored[1]),
+                              "radius": float(stored[2]), "keywords": json.loads(stored[3])})
+        return sorted(found, key=lambda c: (-c["size"], c["cluster_id"]))
+
+    def assign(self, embedding: np.ndarray | None) -> Assignment | None:
+        """The nearest cluster within its radius, or None (unassigned; also for a video without text)."""
+        if embedding is None:
+            return None
+        query = VectorQuery(np.asarray(embedding, np.float32).tobytes(), "centroid",
+                            return_fields=["cluster_id", "radius", "label"], num_results=3)
+        for doc in self.index.query(query):  # nearest first; a nearer cluster with a tighter radius may refuse
+            distance = float(doc["vector_distance"])
+            if distance <= float(doc["radius"]):
+                return Assignment(doc["cluster_id"], doc["label"], round(distance, 4))
+        return None
