@@ -140,8 +140,8 @@ def main() -> None:
                       f"({args.videos * CHUNKS_PER_VIDEO} chunks):")
                 for name, params in cases.items():
                     times = measure(client, base, args.queries, params, rng)
-                    print(f"  {name:<24} median {statistics.median(times):6.1f} ms  p95 {percentile(times, 0.95):6.1f} ms"
-                          f"  p99 {percentile(times, 0.99):6.1f} ms")
+                    print(f"  {name:<24} median {statistics.median(times):6.1f} ms  "
+                          f"p95 {percentile(times, 0.95):6.1f} ms  p99 {percentile(times, 0.99):6.1f} ms")
         finally:
             api.terminate()
             api.wait(20)

@@ -25,6 +25,7 @@ from redis import Redis
 from redisvl.index import SearchIndex as RedisVLIndex
 from redisvl.query import TextQuery, VectorQuery
 from redisvl.query.filter import FilterExpression, Num, Tag
+from redisvl.utils.stopwords import get_stopwords
 
 from inference.features import TextChunk
 from inference.triton_client import TEXT_EMBEDDING_DIMS
@@ -32,6 +33,7 @@ from inference.triton_client import TEXT_EMBEDDING_DIMS
 CLIP_DIMS = 512
 FILTER_FIELDS = ("video_id", "channel_id", "cluster_id", "published_at_ms")
 HIT_FIELDS = ["video_id", "kind", "start_s", "end_s", "text"]
+ENGLISH_STOPWORDS = frozenset(get_stopwords("english"))
 
 
 def _filter_fields() -> list[dict]:
@@ -215,14 +217,14 @@ class SearchIndex:
 
     def keyword(self, text: str, filters: SearchFilters, k: int) -> list[ChunkHit]:
         """The ``k`` chunks with the best BM25 score for any of the query's words (stemmed, stopwords dropped)."""
-        try:
-            query = TextQuery(text, "text", filter_expression=filters.expression(), return_fields=HIT_FIELDS,
-                              num_results=k, stopwords="english")
-        except ValueError:  # nothing left after stopwords and punctuation
+        words = {word.lower().strip(".,!?;:\"'()") for word in text.split()} - ENGLISH_STOPWORDS - {""}
+        if not words:  # e.g. "the": redisvl would send an empty, invalid query
             return []
-        words = {word.lower().strip(".,!?;:\"'()") for word in text.split()} - query.stopwords
+        query = TextQuery(text, "text", filter_expression=filters.expression(), return_fields=HIT_FIELDS,
+                          num_results=k, stopwords=set(ENGLISH_STOPWORDS))
+        docs = self.chunks.query(query)
         hits = []
-        for doc in self.chunks.query(query):
+        for doc in docs:
             chunk_words = {word.lower().strip(".,!?;:\"'()") for word in doc["text"].split()}
             terms = tuple(sorted(word for word in words if word and any(w.startswith(word[:5]) for w in chunk_words)))
             hits.append(_hit(doc, float(doc["score"]), terms))
