@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -101,7 +101,7 @@ def recluster(video_ids: Sequence[str], embeddings: np.ndarray, keywords: Sequen
     vectors = _unit(np.asarray(embeddings, dtype=np.float32)[order])
     labels = _hdbscan_labels(vectors, min_cluster_size, reduced_dims)
 
-    groups = [np.flatnonzero(labels == label) for label in range(labels.max() + 1)]
+    groups = [np.flatnonzero(labels == label) for label in range(labels.max(initial=-1) + 1)]
     member_sets = [frozenset(ids[i] for i in group) for group in groups]
     names = _cluster_ids(member_sets, previous, match_min_jaccard, present=frozenset(ids))
     ranked_keywords = _cluster_keywords([[keywords[order[i]] for i in group] for group in groups])
@@ -109,7 +109,7 @@ def recluster(video_ids: Sequence[str], embeddings: np.ndarray, keywords: Sequen
     for group, members, name, top in zip(groups, member_sets, names, ranked_keywords, strict=True):
         centroid = _unit(vectors[group].mean(axis=0))
         distances = 1 - vectors[group] @ centroid
-        radius = min(float(np.percentile(distances, RADIUS_PERCENTILE)), max_radius)
+        radius = float(np.clip(np.percentile(distances, RADIUS_PERCENTILE), 0, max_radius))  # >= 0 despite rounding
         clusters.append(Cluster(cluster_id=name, label=", ".join(top[:LABEL_KEYWORDS]), centroid=centroid,
                                 radius=radius, members=tuple(sorted(members)), keywords=tuple(top)))
     clusters.sort(key=lambda c: (-len(c.members), c.cluster_id))
@@ -139,7 +139,15 @@ def _cluster_ids(member_sets: list[frozenset[str]], previous: Mapping[str, Colle
     names = [_members_id(members) for members in member_sets]
     if not old_ids or not member_sets:
         return names
-    jaccard = np.array([[len(new & old) / len(new | old) for old in old_sets] for new in member_sets])
+    # Overlaps counted through each video's previous clusters: linear in the members, not clusters x clusters.
+    previous_of = defaultdict(list)
+    for j, old in enumerate(old_sets):
+        for video_id in old:
+            previous_of[video_id].append(j)
+    jaccard = np.zeros((len(member_sets), len(old_ids)))
+    for i, new in enumerate(member_sets):
+        for j, overlap in Counter(k for video_id in new for k in previous_of.get(video_id, ())).items():
+            jaccard[i, j] = overlap / (len(new) + len(old_sets[j]) - overlap)
     for new, old in zip(*linear_sum_assignment(jaccard, maximize=True), strict=True):
         if jaccard[new, old] >= match_min_jaccard:
             names[new] = old_ids[old]
