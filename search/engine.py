@@ -27,7 +27,6 @@ from storage.search_index import ChunkHit, SearchFilters, SearchIndex, VideoCard
 
 RRF_K = 60
 MOMENTS_PER_HIT = 5
-KIND_WORDS = {"title": "title and description", "transcript": "said", "ocr": "on screen", "frame": "picture"}
 
 
 @dataclass

@@ -31,7 +31,6 @@ from inference.features import TextChunk
 from inference.triton_client import TEXT_EMBEDDING_DIMS
 
 CLIP_DIMS = 512
-FILTER_FIELDS = ("video_id", "channel_id", "cluster_id", "published_at_ms")
 HIT_FIELDS = ["video_id", "kind", "start_s", "end_s", "text"]
 ENGLISH_STOPWORDS = frozenset(get_stopwords("english"))
 
@@ -104,7 +103,7 @@ class ChunkHit:
     """A chunk (or CLIP frame) one retrieval signal returned, with that signal's score."""
 
     video_id: str
-    kind: str  # a CHUNK_KINDS item, or "frame"
+    kind: str  # "title", "transcript", "ocr" (inference.features.TextChunk.kind) or "frame"
     start_s: float
     end_s: float
     text: str
@@ -226,7 +225,7 @@ class SearchIndex:
         hits = []
         for doc in docs:
             chunk_words = {word.lower().strip(".,!?;:\"'()") for word in doc["text"].split()}
-            terms = tuple(sorted(word for word in words if word and any(w.startswith(word[:5]) for w in chunk_words)))
+            terms = tuple(sorted(word for word in words if any(w.startswith(word[:5]) for w in chunk_words)))
             hits.append(_hit(doc, float(doc["score"]), terms))
         return hits
 

@@ -127,6 +127,7 @@ class VideoPipeline:
             await asyncio.to_thread(self.copy_index.clear_in_flight, video_id)
             raise
         lap("enrichment_wait")
+        timings.update({f"model_{name}": s for name, s in enrichment.model_seconds.items()})
         metadata_text = event_text(event)
         chunks = enrichment.text_chunks(metadata_text, video.duration_s)
         keywords = await asyncio.to_thread(extract_keywords, [metadata_text, *enrichment.chunk_texts],
@@ -156,7 +157,8 @@ class VideoPipeline:
             enriched = await self._publish_series_episode(enriched, published_at_ms, signature, on_enriched)
             lap("series")
         else:
-            await self._publish_enriched(enriched, on_enriched, always_send=True)
+            await self._publish_enriched(enriched, await self._latest_enriched(video_id), on_enriched,
+                                         always_send=True)
         return Outcome(verdict=verdict_out, enriched=enriched, newly_archived=newly_archived, stage_seconds=timings)
 
     async def _publish_series_episode(self, enriched: dict[str, Any], published_at_ms: int,
@@ -171,13 +173,13 @@ class VideoPipeline:
             compared = await asyncio.to_thread(self.series.compare, series_id, enriched["video_id"],
                                                published_at_ms, signature)
             enriched = await self._with_recurring_segments(enriched)
-            await self._publish_enriched(enriched, on_enriched, always_send=True)
+            await self._publish_enriched(enriched, await self._latest_enriched(enriched["video_id"]), on_enriched,
+                                         always_send=True)
             for other_id in compared:
-                stored = await asyncio.to_thread(self.archive.latest_enriched, other_id, FEATURES_VERSION)
+                stored = await self._latest_enriched(other_id)
                 if stored is not None:
-                    update = {**decode("EnrichedVideo", stored), "processed_at": datetime.now(UTC)}
-                    await self._publish_enriched(await self._with_recurring_segments(update), on_enriched,
-                                                 always_send=False)
+                    update = await self._with_recurring_segments({**stored, "processed_at": datetime.now(UTC)})
+                    await self._publish_enriched(update, stored, on_enriched, always_send=False)
         finally:
             await asyncio.to_thread(SeriesStore.unlock, lock)
         return enriched
@@ -188,13 +190,17 @@ class VideoPipeline:
             {"kind": s.kind, "start_s": s.start_s, "end_s": s.end_s, "shared_with": list(s.shared_with)}
             for s in segments]}
 
-    async def _publish_enriched(self, record: dict[str, Any], on_enriched: RecordCallback | None,
-                                always_send: bool) -> None:
-        """Send an enriched record (unless ``always_send`` is off and nothing but processed_at changed since
-        the archived revision), then archive it as a new revision if anything did change."""
-        video_id = record["video_id"]
+    async def _latest_enriched(self, video_id: str) -> dict[str, Any] | None:
+        """The video's last archived enriched record, decoded, if any."""
         stored = await asyncio.to_thread(self.archive.latest_enriched, video_id, FEATURES_VERSION)
-        changed = stored is None or _content(decode("EnrichedVideo", stored)) != _content(record)
+        return None if stored is None else decode("EnrichedVideo", stored)
+
+    async def _publish_enriched(self, record: dict[str, Any], stored: dict[str, Any] | None,
+                                on_enriched: RecordCallback | None, always_send: bool) -> None:
+        """Send an enriched record (unless ``always_send`` is off and nothing but processed_at changed since
+        ``stored``, the archived revision), then archive it as a new revision if anything did change."""
+        video_id = record["video_id"]
+        changed = stored is None or _content(stored) != _content(record)
         if on_enriched is not None and (changed or always_send):
             await on_enriched(record)
         if changed:
