@@ -12,6 +12,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pytest
@@ -127,3 +128,45 @@ def test_media_is_served_with_ranges_and_unknown_videos_are_404(api: tuple[httpx
     assert client.get("/media/nope").status_code == 404
     assert client.get("/api/videos/harbour").json()["cluster_label"] == "travel"
     assert client.get("/").headers["content-type"].startswith("text/html")
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--autoplay-policy=no-user-gesture-required"]
+
+
+def test_page_plays_a_hit_from_its_moment_in_headless_chromium(api: tuple[httpx.Client, Settings],
+                                                                tmp_path: Path) -> None:
+    """Debian's Chromium (installed by scripts/bootstrap.sh) driven by playwright: search from the form, click the
+    moment where the answer is said, and the H.264 clip is decoded and playing from that second."""
+    from playwright.sync_api import sync_playwright
+
+    client, _ = api
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is not installed: run scripts/bootstrap.sh"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(str(client.base_url))
+            page.wait_for_load_state("networkidle")  # the cluster list is fetched on load
+            page.fill("input[name=q]", "baking a loaf of bread")
+            page.click("button[type=submit]")
+            page.wait_for_selector(".hit")
+            assert page.inner_text(".hit h3") == "Sunday lunch"
+            assert "signals: semantic, keyword" in page.inner_text("#status")
+            page.click(".hit .moment[data-start='2']")
+            page.wait_for_function("(() => { const p = document.getElementById('player');"
+                                   " return !p.paused && p.currentTime > 2.2 && p.videoWidth > 0; })()",
+                                   timeout=20_000)
+            player = page.evaluate("(() => { const p = document.getElementById('player'); return {"
+                                   " time: p.currentTime, width: p.videoWidth, error: p.error && p.error.code,"
+                                   " src: p.currentSrc}; })()")
+            assert player["error"] is None and player["width"] == 640, player
+            assert 2.0 < player["time"] < 7.0 and player["src"].endswith("/media/kitchen"), player
+            assert "from 0:02" in page.inner_text("#now-playing") and errors == []
+        finally:
+            browser.close()
