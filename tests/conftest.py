@@ -1,6 +1,7 @@
 """Shared fixtures. Integration tests run against a real local stack started once per session.
 
-The test stack uses its own ports and a temporary STACK_DIR, so it never touches a stack the user runs.
+The test stack uses its own ports and a temporary STACK_DIR, so it never touches a stack the user runs;
+TEST_PORT_OFFSET shifts every port, so two suites can run side by side.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
+_PORT_OFFSET = int(os.environ.get("TEST_PORT_OFFSET", "0"))  # e.g. 1000 for a second suite run beside this one
 TEST_ENV = {
-    "KAFKA_PORT": "29092",
-    "REDIS_PORT": "26379",
-    "TRITON_HTTP_PORT": "28000",
+    "KAFKA_PORT": str(29092 + _PORT_OFFSET),
+    "REDIS_PORT": str(26379 + _PORT_OFFSET),
+    "TRITON_HTTP_PORT": str(28000 + _PORT_OFFSET),
+    "SEARCH_PORT": str(28080 + _PORT_OFFSET),
     "TOPIC_PARTITIONS": "3",
     "FAUST_APP_ID": "video-understanding-test",
 }
