@@ -69,6 +69,7 @@ class Settings:
     # Faust worker.
     faust_app_id: str
     faust_data_dir: Path
+    worker_instance_id: str | None
 
     # Media.
     media_root: Path
@@ -84,6 +85,7 @@ class Settings:
     # Inference (client side) and the models in model_repository/ (server side).
     triton_timeout_s: float
     triton_retries: int
+    outage_retry_max_s: float
     triton_model_repository: Path
     model_cpu_threads: int
     asr_model_dir: str
@@ -171,6 +173,7 @@ class Settings:
             topic_partitions=_env_int("TOPIC_PARTITIONS", 4),
             faust_app_id=_env("FAUST_APP_ID", "video-understanding"),
             faust_data_dir=Path(_env("FAUST_DATA_DIR", str(stack_dir / "faust"))).resolve(),
+            worker_instance_id=_env("WORKER_INSTANCE_ID", "") or None,
             media_root=Path(_env("MEDIA_ROOT", str(stack_dir / "media"))).resolve(),
             frames_per_second=_env_float("FRAMES_PER_SECOND", 1.0),
             audio_sample_rate=_env_int("AUDIO_SAMPLE_RATE", 16000),
@@ -182,6 +185,7 @@ class Settings:
             key_frame_min_hamming=_env_int("KEY_FRAME_MIN_HAMMING", 40),
             triton_timeout_s=_env_float("TRITON_TIMEOUT_S", 30.0),
             triton_retries=_env_int("TRITON_RETRIES", 3),
+            outage_retry_max_s=_env_float("OUTAGE_RETRY_MAX_S", 30.0),
             triton_model_repository=Path(_env("TRITON_MODEL_REPOSITORY", str(REPO_ROOT / "model_repository"))),
             model_cpu_threads=_env_int("MODEL_CPU_THREADS", 1),
             asr_model_dir=_env("ASR_MODEL_DIR", ""),

@@ -55,6 +55,13 @@ class TritonModels:
         return {m["name"]: ModelState(m["name"], m.get("state") == "READY", m.get("reason", "").split("\n")[0])
                 for m in index.get("models", [])}
 
+    async def required_models_ready(self) -> bool:
+        """Whether Triton answers and every model the pipeline needs is loaded (False while it is down)."""
+        try:
+            return all([await self.client.is_model_ready(name, client_timeout=5) for name in REQUIRED_MODELS])
+        except InferenceServerException:
+            return False
+
     async def _infer(self, model: str, inputs: list[grpcclient.InferInput], output: str,
                      timeout_s: float | None = None) -> np.ndarray:
         delay = 0.2

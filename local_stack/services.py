@@ -208,8 +208,11 @@ SERVICES = (
     Service("redis", _redis_command, _redis_environment, _redis_healthy, 120),
     Service("triton", _triton_command, _triton_environment, _triton_healthy, 180),
 )
+# One worker per local stack, with a fixed consumer-group instance id (static membership): restarted after a
+# crash it takes its partitions back at once (noida-db never reassigns a dead member's partitions otherwise).
 WORKER = Service("worker", lambda cfg: [sys.executable, "-m", "streams", "worker", "-l", "info"],
-                 lambda cfg: {"PYTHONPATH": str(REPO_ROOT)}, _worker_healthy, 120)
+                 lambda cfg: {"PYTHONPATH": str(REPO_ROOT), "WORKER_INSTANCE_ID": cfg.worker_instance_id or "worker-1"},
+                 _worker_healthy, 120)
 SEARCH_API = Service("search", lambda cfg: [sys.executable, "-m", "search"],
                      lambda cfg: {"PYTHONPATH": str(REPO_ROOT), "REDIS_SEARCH_INDEX": cfg.redis_search_index},
                      lambda cfg: _port_open(cfg.search_port), 60)

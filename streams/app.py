@@ -17,8 +17,10 @@ from typing import Any
 
 import faust
 import numpy as np
+import redis
+from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseOperationalError
 
-from inference.errors import PipelineError
+from inference.errors import InferenceError, PipelineError
 from inference.triton_client import TritonModels
 from schemas.codec import SchemaError, decode, encode
 from settings import Settings
@@ -43,6 +45,7 @@ app = faust.App(
     value_serializer="raw",
     consumer_auto_offset_reset="earliest",
     broker_commit_every=1,
+    consumer_group_instance_id=cfg.worker_instance_id,
 )
 
 publish_topic = app.topic(cfg.topic_publish, partitions=cfg.topic_partitions, value_type=bytes, key_type=bytes)
@@ -88,8 +91,22 @@ async def send_dead_letter(message: Any, video_id: str | None, kind: str, reason
     await send_confirmed(dead_letter_topic, message.key, encode("DeadLetter", record))
 
 
+OUTAGE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, ClickHouseOperationalError)
+
+
+async def outage(exc: Exception) -> str | None:
+    """The service an error shows to be down (Redis, ClickHouse, Triton), or None if the event is at fault."""
+    if isinstance(exc, OUTAGE_ERRORS):
+        return f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, InferenceError) and not await pipeline().models.required_models_ready():
+        return f"Triton is down or its models are not ready ({exc})"
+    return None
+
+
 async def handle(message: Any) -> None:
-    """Process one consumed message; never raises for a bad event (it is dead-lettered instead)."""
+    """Process one consumed message; never raises for a bad event (it is dead-lettered instead). While a
+    service it needs is down, it retries the event with backoff and does not return, so the offset is not
+    committed and the stream waits (backpressure) instead of dead-lettering good events."""
     try:
         event = decode("VideoPublished", message.value)
     except SchemaError as exc:
@@ -97,22 +114,36 @@ async def handle(message: Any) -> None:
         return
     video_id = event["video_id"]
     key = video_id.encode()
+    verdict_sent = False
 
     async def send_verdict(verdict: dict[str, Any]) -> None:
-        await send_confirmed(verdict_topic, key, encode("DuplicateVerdict", verdict))
+        nonlocal verdict_sent
+        if not verdict_sent:  # a retry after an outage decides the same verdict again: send it once
+            await send_confirmed(verdict_topic, key, encode("DuplicateVerdict", verdict))
+            verdict_sent = True
 
     async def send_enriched(enriched: dict[str, Any]) -> None:  # also updates of earlier series episodes
         await send_confirmed(enriched_topic, enriched["video_id"].encode(), encode("EnrichedVideo", enriched))
 
-    try:
-        outcome = await pipeline().process(event, on_verdict=send_verdict, on_enriched=send_enriched)
-    except PipelineError as exc:
-        await send_dead_letter(message, video_id, exc.kind, str(exc))
-        return
-    except Exception as exc:  # noqa: BLE001 - a bug must not stop the stream; the event is kept
-        log.error("unexpected error on %s:\n%s", video_id, traceback.format_exc())
-        await send_dead_letter(message, video_id, "internal_error", f"{type(exc).__name__}: {exc}")
-        return
+    delay = 1.0
+    while True:
+        try:
+            outcome = await pipeline().process(event, on_verdict=send_verdict, on_enriched=send_enriched)
+            break
+        except Exception as exc:  # noqa: BLE001 - a bug must not stop the stream; the event is kept
+            down = await outage(exc)
+            if down is not None:
+                log.warning("video %s waits, offset %s[%d]@%d not committed: %s; retrying in %.0f s", video_id,
+                            message.topic, message.partition, message.offset, down, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, cfg.outage_retry_max_s)
+            elif isinstance(exc, PipelineError):
+                await send_dead_letter(message, video_id, exc.kind, str(exc))
+                return
+            else:
+                log.error("unexpected error on %s:\n%s", video_id, traceback.format_exc())
+                await send_dead_letter(message, video_id, "internal_error", f"{type(exc).__name__}: {exc}")
+                return
     archived = "archived" if outcome.newly_archived else "replay: already archived"
     log.info("video %s: %s %s (%s) stages=%s", video_id, outcome.verdict["verdict"],
              outcome.verdict["duplicate_of"] or "", archived, outcome.stage_seconds)

@@ -22,6 +22,7 @@ TEST_ENV = {
     "SEARCH_PORT": str(28080 + _PORT_OFFSET),
     "TOPIC_PARTITIONS": "3",
     "FAUST_APP_ID": "video-understanding-test",
+    "OUTAGE_RETRY_MAX_S": "5",  # the fault tests bring services back within seconds
 }
 for name in ("KAFKA_BOOTSTRAP", "REDIS_URL", "TRITON_GRPC_URL", "TRITON_HTTP_URL", "CLICKHOUSE_DSN",
              "MEDIA_ROOT", "FAUST_DATA_DIR", "STACK_DIR"):
@@ -52,4 +53,5 @@ def stack(cfg: Settings) -> Iterator[Settings]:
     finally:
         for service in (SEARCH_API, WORKER, *reversed(SERVICES)):
             stop(cfg, service.name, print)
-        shutil.rmtree(_STACK_DIR, ignore_errors=True)
+        if not os.environ.get("KEEP_TEST_STACK"):  # set it to read the servers' logs after a failure
+            shutil.rmtree(_STACK_DIR, ignore_errors=True)
