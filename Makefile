@@ -1,7 +1,7 @@
 # The two set-up commands: `make run` (the main job on the local stack) and `make test`.
 PY := .venv/bin/python
 
-.PHONY: run test lint up down status worker load venv
+.PHONY: run test lint up down status worker load dead-letters venv
 
 venv: .venv/.installed
 .venv/.installed: requirements.txt scripts/bootstrap.sh
@@ -32,3 +32,6 @@ status: venv
 
 load: venv  ## e.g. make load COUNT=200 RATE=5 (needs `make up worker`)
 	$(PY) -m loadgen run --count $(or $(COUNT),50) --rate $(or $(RATE),2)
+
+dead-letters: venv  ## list the dead letters; re-drive with `python -m streams.dead_letters redrive ...`
+	$(PY) -m streams.dead_letters list

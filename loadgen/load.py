@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
 from loadgen.demo import sample_event
 from loadgen.kafka_io import OutputCollector, Publisher
-from loadgen.samples import prepare_samples
+from loadgen.samples import Sample, prepare_samples
 from settings import Settings
 
 
@@ -23,6 +25,23 @@ def percentiles(values: list[float]) -> str:
         return "n/a"
     p50, p95, p99 = np.percentile(values, [50, 95, 99])
     return f"median {p50:.3f}s  p95 {p95:.3f}s  p99 {p99:.3f}s  (n={len(values)})"
+
+
+def load_event(sample: Sample, video_id: str) -> dict[str, Any]:
+    """An event for ``sample``'s media under a fresh ``video_id``, published now."""
+    return {**sample_event(sample), "video_id": video_id, "published_at": datetime.now(UTC)}
+
+
+def publish_paced(count: int, rate: float, send: Callable[[int], None],
+                  idle: Callable[[float], None] = time.sleep) -> float:
+    """Call ``send(i)`` for i in 0..count-1 at ``rate`` per second, spending the pauses in ``idle(seconds)``
+    (which may return early); returns the start time."""
+    started = time.time()
+    for i in range(count):
+        while (pause := started + i / rate - time.time()) > 0:
+            idle(pause)
+        send(i)
+    return started
 
 
 def run_load(cfg: Settings, count: int, rate: float, timeout_s: float, sample_id: str | None = None) -> int:
@@ -36,14 +55,12 @@ def run_load(cfg: Settings, count: int, rate: float, timeout_s: float, sample_id
     collector = OutputCollector(cfg)
     publisher = Publisher(cfg)
     sent: dict[str, float] = {}
-    started = time.time()
-    for i in range(count):
-        sample = samples[i % len(samples)]
-        event = {**sample_event(sample), "video_id": f"load-{run_id}-{i:06d}", "published_at": datetime.now(UTC)}
-        due = started + i / rate
-        if (pause := due - time.time()) > 0:
-            time.sleep(pause)
+
+    def send(i: int) -> None:
+        event = load_event(samples[i % len(samples)], f"load-{run_id}-{i:06d}")
         sent[event["video_id"]] = publisher.publish(event)
+
+    started = publish_paced(count, rate, send)
     publisher.flush()
     print(f"published {count} events in {time.time() - started:.1f}s (target {rate}/s); waiting for results ...")
     results = collector.wait_for(set(sent), timeout_s,

@@ -1,0 +1,37 @@
+"""A small soak through the real stack: 40 events, a quarter of them bad or tricky (one of each kind), every
+one accounted for with its expected outcome, the worker's memory sampled. The figure for thousands of
+events is measured with ``python -m loadgen soak`` (README, "Dead letters and soak")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from loadgen.soak import BAD_KINDS, VERDICT, run_soak
+from local_stack.services import WORKER, start, stop
+from settings import Settings
+
+
+@pytest.fixture(scope="module")
+def worker(stack: Settings) -> Iterator[Settings]:
+    start(stack, WORKER, print)
+    yield stack
+    stop(stack, WORKER.name, print)
+
+
+def test_small_soak_accounts_for_every_event(worker: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = worker
+    result = run_soak(cfg, count=40, rate=4, bad_share=0.25, timeout_s=240, memory_every_s=1)
+    out = capsys.readouterr().out
+    print(out)
+    assert result.missing == [] and result.unexpected == [], out
+    assert result.ok and "soak: OK" in out
+    assert set(result.outcomes) == {"good", *BAD_KINDS}  # each bad kind published at least once
+    for kind, expected in BAD_KINDS.items():
+        assert set(result.outcomes[kind]) == {expected}, (kind, result.outcomes[kind])
+    assert result.outcomes["good"] == {VERDICT: 30}
+    no_audio = [p.key for p in result.planned if p.kind == "no_audio"]
+    assert all(result.outputs[k][cfg.topic_enriched][0].record["has_audio"] is False for k in no_audio)
+    assert "published: 40" in out and "missing: 0" in out and "duplicates by video id" in out
+    assert len(result.memory.samples) >= 3 and "worker memory (VmRSS of pid" in out
