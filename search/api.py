@@ -26,6 +26,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
+from redis import Redis
 
 from inference.errors import InferenceError, PipelineError
 from inference.media import resolve_media_path
@@ -33,11 +34,20 @@ from inference.triton_client import CLIP_MODELS, TritonModels
 from search.engine import SearchEngine
 from settings import Settings
 from storage.cluster_index import ClusterIndex
+from storage.generations import current_generation, generation_settings
 from storage.search_index import SearchFilters, SearchIndex
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_PAGE = 100
 log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class LiveIndexes:
+    generation: int
+    index: SearchIndex
+    clusters: ClusterIndex
+    engine: SearchEngine
 
 
 async def _clip_ready(models: TritonModels) -> bool:
@@ -61,14 +71,23 @@ def create_app(cfg: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        index = SearchIndex(cfg.redis_url, cfg.redis_search_index)
-        index.create()
         models = TritonModels(cfg)
-        state["index"] = index
-        state["clusters"] = ClusterIndex(cfg.redis_url, cfg.redis_cluster_index)
-        state["engine"] = SearchEngine(cfg, index, models, use_clip=await _clip_ready(models))
+        state["models"] = models
+        state["use_clip"] = await _clip_ready(models)
+        state["redis"] = Redis.from_url(cfg.redis_url)
         yield
         await models.close()
+
+    def live() -> LiveIndexes:
+        """The indexes of the generation in use (a reindex switches it between two requests)."""
+        generation = current_generation(state["redis"], cfg)
+        if state.get("live") is None or state["live"].generation != generation:
+            gen_cfg = generation_settings(cfg, generation)
+            index = SearchIndex(gen_cfg.redis_url, gen_cfg.redis_search_index)
+            index.create()
+            state["live"] = LiveIndexes(generation, index, ClusterIndex(gen_cfg.redis_url, gen_cfg.redis_cluster_index),
+                                        SearchEngine(gen_cfg, index, state["models"], state["use_clip"]))
+        return state["live"]
 
     app = FastAPI(title="Video search", lifespan=lifespan)
     in_flight = asyncio.Semaphore(cfg.search_max_concurrent)
@@ -96,24 +115,25 @@ def create_app(cfg: Settings) -> FastAPI:
             raise HTTPException(422, "'from' is after 'to'")
         filters = SearchFilters(channel_id=channel or None, cluster_id=cluster or None,
                                 published_from_ms=_millis(date_from, False), published_to_ms=_millis(date_to, True))
-        result = await state["engine"].search(q.strip(), filters, page, page_size)
+        indexes = await asyncio.to_thread(live)
+        result = await indexes.engine.search(q.strip(), filters, page, page_size)
         return dataclasses.asdict(result)
 
     @app.get("/api/clusters")
     async def clusters() -> list[dict[str, Any]]:
-        index: ClusterIndex = state["clusters"]
-        return await asyncio.to_thread(index.summaries)
+        indexes = await asyncio.to_thread(live)
+        return await asyncio.to_thread(indexes.clusters.summaries)
 
     @app.get("/api/videos/{video_id}")
     async def video(video_id: str) -> dict[str, Any]:
-        cards = await asyncio.to_thread(state["index"].cards, [video_id])
+        cards = await asyncio.to_thread(lambda: live().index.cards([video_id]))
         if video_id not in cards:
             raise HTTPException(404, f"video {video_id!r} is not indexed")
         return dataclasses.asdict(cards[video_id])
 
     @app.get("/media/{video_id}")
     async def media(video_id: str) -> FileResponse:
-        cards = await asyncio.to_thread(state["index"].cards, [video_id])
+        cards = await asyncio.to_thread(lambda: live().index.cards([video_id]))
         if video_id not in cards:
             raise HTTPException(404, f"video {video_id!r} is not indexed")
         try:

@@ -27,6 +27,7 @@ from settings import Settings
 from storage.archive import Archive
 from storage.cluster_index import Centroid, ClusterIndex
 from storage.copy_index import CopyIndex
+from storage.generations import current_generation, generation_settings
 from storage.search_index import SearchIndex
 from streams.pipeline import VideoPipeline
 
@@ -56,23 +57,33 @@ dead_letter_topic = app.topic(cfg.topic_dead_letter, partitions=cfg.topic_partit
 centroid_topic = app.topic(cfg.topic_cluster_centroids, partitions=1, value_type=bytes, key_type=bytes,
                            allow_empty=True)
 
-_pipeline: VideoPipeline | None = None
+_pipelines: dict[int, VideoPipeline] = {}  # by index generation: one entry, replaced when a reindex switches
+_shared: dict[str, Any] = {}
 
 
 def pipeline() -> VideoPipeline:
-    """Connections are opened lazily inside the worker's event loop, once per process."""
-    global _pipeline
-    if _pipeline is None:
-        copy_index = CopyIndex(cfg.redis_url, cfg.redis_frame_index)
+    """The pipeline writing to the index generation in use (storage/generations.py; one Redis GET). Connections
+    are opened lazily inside the worker's event loop; the archive and Triton connections are opened once."""
+    if not _shared:
+        _shared["redis"] = redis.Redis.from_url(cfg.redis_url)
+        _shared["archive"] = Archive(cfg.clickhouse_dsn)
+        _shared["archive"].create_schema()
+        _shared["models"] = TritonModels(cfg)
+    generation = current_generation(_shared["redis"], cfg)
+    if generation not in _pipelines:
+        live = generation_settings(cfg, generation)
+        copy_index = CopyIndex(live.redis_url, live.redis_frame_index)
         copy_index.create()
-        archive = Archive(cfg.clickhouse_dsn)
-        archive.create_schema()
-        search_index = SearchIndex(cfg.redis_url, cfg.redis_search_index)
+        search_index = SearchIndex(live.redis_url, live.redis_search_index)
         search_index.create()
-        cluster_index = ClusterIndex(cfg.redis_url, cfg.redis_cluster_index)
+        cluster_index = ClusterIndex(live.redis_url, live.redis_cluster_index)
         cluster_index.create()
-        _pipeline = VideoPipeline(cfg, copy_index, archive, TritonModels(cfg), search_index, cluster_index)
-    return _pipeline
+        if _pipelines:
+            log.info("index generation %d in use from now on", generation)
+        _pipelines.clear()
+        _pipelines[generation] = VideoPipeline(live, copy_index, _shared["archive"], _shared["models"], search_index,
+                                               cluster_index)
+    return _pipelines[generation]
 
 
 async def send_confirmed(topic: faust.TopicT, key: bytes | None, value: bytes) -> None:
@@ -98,7 +109,7 @@ async def outage(exc: Exception) -> str | None:
     """The service an error shows to be down (Redis, ClickHouse, Triton), or None if the event is at fault."""
     if isinstance(exc, OUTAGE_ERRORS):
         return f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, InferenceError) and not await pipeline().models.required_models_ready():
+    if isinstance(exc, InferenceError) and not await _shared["models"].required_models_ready():
         return f"Triton is down or its models are not ready ({exc})"
     return None
 

@@ -23,10 +23,12 @@ from datetime import UTC, datetime
 
 import numpy as np
 from confluent_kafka import Producer
+from redis import Redis
 
 from schemas.codec import encode
 from settings import Settings
 from storage.archive import Archive
+from storage.generations import current_generation, generation_settings
 from storage.search_index import SearchIndex
 from streams.clustering import Cluster, ClusteringRun, recluster
 from streams.pipeline import FEATURES_VERSION
@@ -113,7 +115,8 @@ def main() -> None:
     archive = Archive(cfg.clickhouse_dsn)
     try:
         archive.create_schema()
-        search_index = SearchIndex(cfg.redis_url, cfg.redis_search_index)
+        live = generation_settings(cfg, current_generation(Redis.from_url(cfg.redis_url), cfg))
+        search_index = SearchIndex(live.redis_url, live.redis_search_index)
         search_index.create()
         report = run_recluster(cfg, archive, search_index, publish=not args.dry_run)
     finally:
