@@ -36,6 +36,7 @@ from storage.search_index import SearchIndex, VideoCard
 from storage.series_store import SeriesStore
 from streams.clustering import topic_embedding
 from streams.copy_detection import CopyDetector
+from streams.event_checks import check_event
 from streams.series_detection import SeriesDetector
 from streams.verdicts import Verdict
 
@@ -101,6 +102,7 @@ class VideoPipeline:
             timings[stage] = round(now - started, 4)
             started = now
 
+        check_event(event, datetime.now(UTC))
         video_id = event["video_id"]
         published_at_ms = int(event["published_at"].timestamp() * 1000)
         await asyncio.to_thread(self.copy_index.mark_in_flight, video_id, published_at_ms, self.cfg.in_flight_ttl_s)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 import redis
@@ -72,6 +73,7 @@ def first_run(worker: Settings, samples: dict[str, Sample]) -> dict:
         {**sample_event(samples["bikes"]), "video_id": "missing-file", "media_uri": "samples/nope.mp4"},
         {**sample_event(samples["bikes"]), "video_id": "corrupt-file", "media_uri": "broken.mp4"},
         {**sample_event(samples["bikes"]), "video_id": "escape-root", "media_uri": "../../etc/passwd"},
+        {**sample_event(samples["bikes"]), "video_id": "absurd-date", "published_at": datetime(2300, 1, 1, tzinfo=UTC)},
     ]
     malformed = [(b"bad-1", b'{"video_id": "not avro"}'), (b"bad-2", b"")]
     copies = publish_and_wait(cfg, [sample_event(samples[v]) for v in COPIES] + bad_events, malformed)
@@ -105,7 +107,7 @@ def test_every_good_video_has_an_enriched_record(first_run: dict, worker: Settin
 
 def test_bad_media_goes_to_dead_letter_with_reason(first_run: dict, worker: Settings) -> None:
     expected = {"missing-file": "media_not_found", "corrupt-file": "media_unreadable",
-                "escape-root": "media_forbidden"}
+                "escape-root": "media_forbidden", "absurd-date": "invalid_event"}
     for video_id, kind in expected.items():
         outputs = first_run["by_video"][video_id]
         assert worker.topic_verdict not in outputs
