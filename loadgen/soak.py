@@ -2,8 +2,8 @@
 
 Good events cycle over the sample videos (as ``loadgen run`` does), each under a fresh video id. A share
 of the events (``bad_share``) is bad, cycling over ``BAD_KINDS``: bytes that are no event at all, an event
-of the wrong format or schema or with missing fields, media URIs outside the media root or to a metadata
-endpoint, a missing file, a zero-length file, a truncated mp4; and one tricky but valid kind, a video
+of the wrong format or schema or with missing fields, absurd metadata, media URIs outside the media root or
+to a metadata endpoint, a missing file, a zero-length file, a truncated mp4; and one tricky but valid kind, a video
 without audio, which must get a verdict. Each event must end as expected: a verdict and an enriched
 record, or a dead letter of the expected error kind. Events too malformed to name a video are matched by
 their Kafka key, which their dead letter keeps (``original_key``). While it runs, the worker's resident
@@ -20,6 +20,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ BAD_KINDS: dict[str, str] = {  # kind of input -> expected outcome (an error kin
     "json_event": "malformed_event",      # the event as JSON: a producer that skipped Avro
     "wrong_schema": "malformed_event",    # a valid Avro message of another schema
     "missing_fields": "malformed_event",  # the right schema header, a body with only the video id
+    "absurd_metadata": "invalid_event",   # published in 1970 (streams/event_checks.py)
     "outside_root": "media_forbidden",    # ../../etc/passwd
     "metadata_url": "media_forbidden",    # http://169.254.169.254/latest/meta-data/
     "missing_file": "media_not_found",
@@ -90,6 +92,8 @@ def bad_event(kind: str, key: str, template: dict[str, Any], uris: dict[str, str
         fastavro.schemaless_writer(body, "string", key)  # video_id, then nothing: media_uri etc. missing
         return Planned(key, kind, expected, raw=MAGIC + schema_fingerprint(current_schema("VideoPublished"))
                        + body.getvalue())
+    if kind == "absurd_metadata":
+        return Planned(key, kind, expected, event={**event, "published_at": datetime(1970, 1, 1, tzinfo=UTC)})
     media_uri = {"outside_root": "../../etc/passwd", "metadata_url": "http://169.254.169.254/latest/meta-data/",
                  "missing_file": f"soak/missing-{key}.mp4"}.get(kind) or uris[kind]
     return Planned(key, kind, expected, event={**event, "media_uri": media_uri})
@@ -161,7 +165,18 @@ class MemoryWatch:
         slope_text = f"{slope:+.2f} MiB per 1000 events" if slope is not None else "n/a (too few samples)"
         return (f"worker memory (VmRSS of pid {self.pid}, {len(rss)} samples every {self.every_s:g}s): "
                 f"first {rss[0]:.0f} MiB, median {statistics.median(rss):.0f}, last {rss[-1]:.0f}, "
-                f"max {max(rss):.0f}; slope over the second half of the events: {slope_text}")
+                f"max {max(rss):.0f}; slope over the second half of the events: {slope_text}\n"
+                f"  MiB by events accounted for: {self.trace()}")
+
+    def trace(self, points: int = 10) -> str:
+        """The RSS when each tenth of the events had been accounted for: ``events:MiB`` pairs."""
+        total = max(done for _, done, _ in self.samples)
+        marks = []
+        for k in range(points + 1):
+            at = next((s for s in self.samples if s[1] >= total * k / points), self.samples[-1])
+            if not marks or marks[-1] != at:
+                marks.append(at)
+        return " ".join(f"{done}:{rss:.0f}" for _, done, rss in marks)
 
 
 @dataclass

@@ -60,8 +60,9 @@ class DeadLetter:
         return f"{self.record['topic']}[{self.record['partition']}]@{self.record['offset']}"
 
 
-def read_dead_letters(cfg: Settings, timeout_s: float = 60) -> list[DeadLetter]:
-    """Every dead letter from the beginning of ``cfg.topic_dead_letter`` to its end as of now, oldest first.
+def read_dead_letters(cfg: Settings, timeout_s: float = 30) -> list[DeadLetter]:
+    """Every dead letter from the beginning of ``cfg.topic_dead_letter`` to its end as of now, oldest first
+    (raises TimeoutError if nothing arrives for ``timeout_s`` before the end).
 
     Records that are not DeadLetter messages are skipped with a warning on stderr.
     """
@@ -82,14 +83,15 @@ def read_dead_letters(cfg: Settings, timeout_s: float = 60) -> list[DeadLetter]:
             return []
         consumer.assign(assignment)
         letters: list[DeadLetter] = []
-        deadline = time.monotonic() + timeout_s
+        last_message = time.monotonic()
         while pending:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{cfg.topic_dead_letter}: partitions {sorted(pending)} not read to their end "
-                                   f"within {timeout_s:.0f}s")
             message = consumer.poll(1.0)
             if message is None:
+                if time.monotonic() - last_message > timeout_s:
+                    raise TimeoutError(f"{cfg.topic_dead_letter}: partitions {sorted(pending)} not read to their "
+                                       f"end: nothing came for {timeout_s:.0f}s")
                 continue
+            last_message = time.monotonic()
             if message.error():
                 if message.error().code() == KafkaError._PARTITION_EOF:
                     pending.pop(message.partition(), None)

@@ -1,4 +1,4 @@
-"""A small soak through the real stack: 40 events, a quarter of them bad or tricky (one of each kind), every
+"""A small soak through the real stack: 44 events, a quarter of them bad or tricky (one of each kind), every
 one accounted for with its expected outcome, the worker's memory sampled. The figure for thousands of
 events is measured with ``python -m loadgen soak`` (README, "Dead letters and soak")."""
 
@@ -22,7 +22,7 @@ def worker(stack: Settings) -> Iterator[Settings]:
 
 def test_small_soak_accounts_for_every_event(worker: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = worker
-    result = run_soak(cfg, count=40, rate=4, bad_share=0.25, timeout_s=240, memory_every_s=1)
+    result = run_soak(cfg, count=44, rate=4, bad_share=0.25, timeout_s=240, memory_every_s=1)
     out = capsys.readouterr().out
     print(out)
     assert result.missing == [] and result.unexpected == [], out
@@ -30,8 +30,8 @@ def test_small_soak_accounts_for_every_event(worker: Settings, capsys: pytest.Ca
     assert set(result.outcomes) == {"good", *BAD_KINDS}  # each bad kind published at least once
     for kind, expected in BAD_KINDS.items():
         assert set(result.outcomes[kind]) == {expected}, (kind, result.outcomes[kind])
-    assert result.outcomes["good"] == {VERDICT: 30}
+    assert result.outcomes["good"] == {VERDICT: 33}
     no_audio = [p.key for p in result.planned if p.kind == "no_audio"]
     assert all(result.outputs[k][cfg.topic_enriched][0].record["has_audio"] is False for k in no_audio)
-    assert "published: 40" in out and "missing: 0" in out and "duplicates by video id" in out
+    assert "published: 44" in out and "missing: 0" in out and "duplicates by video id" in out
     assert len(result.memory.samples) >= 3 and "worker memory (VmRSS of pid" in out
