@@ -5,9 +5,10 @@ demo  prepare the sample media, start a worker, publish originals then copies, p
 run   publish --count events at --rate per second to a running pipeline (``python -m local_stack
       worker``) and print throughput and publish-to-verdict latency (median, p95, p99).
 soak  publish --count events at --rate per second, a --bad-share of them bad (undecodable, wrong schema,
-      missing fields, forbidden or missing media, empty or truncated files) or tricky (no audio), wait until
-      every event is accounted for (verdict or dead letter of the expected kind), and print the outcome per
-      kind, duplicates and the worker's memory (VmRSS) over the run; exit code 1 if any is missing or wrong.
+      missing fields, absurd metadata, forbidden or missing media, empty or truncated files) or tricky (no
+      audio), wait until every event is accounted for (verdict or dead letter of the expected kind), and
+      print the outcome per kind, duplicates and the worker's memory (VmRSS) over the run; exit code 1 if
+      any is missing or wrong.
 """
 
 from __future__ import annotations
