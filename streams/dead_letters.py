@@ -20,17 +20,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import KafkaError, Producer
 
 from schemas.codec import SchemaError, decode
 from settings import Settings
+from streams.topic_reader import read_topic
 
 REDRIVEN_FROM = "redriven-from"  # header naming the dead letter an event was re-published from
 
@@ -66,50 +66,15 @@ def read_dead_letters(cfg: Settings, timeout_s: float = 30) -> list[DeadLetter]:
 
     Records that are not DeadLetter messages are skipped with a warning on stderr.
     """
-    consumer = Consumer({"bootstrap.servers": cfg.kafka_bootstrap, "group.id": f"dead-letters-{time.time_ns()}",
-                         "enable.auto.commit": False, "enable.partition.eof": True})
-    try:
-        topic = consumer.list_topics(cfg.topic_dead_letter, timeout=10).topics.get(cfg.topic_dead_letter)
-        if topic is None or topic.error is not None:
-            return []
-        pending: dict[int, int] = {}  # partition -> end offset still to reach
-        assignment = []
-        for partition in topic.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(cfg.topic_dead_letter, partition), timeout=10)
-            if high > low:
-                pending[partition] = high
-                assignment.append(TopicPartition(cfg.topic_dead_letter, partition, low))
-        if not assignment:
-            return []
-        consumer.assign(assignment)
-        letters: list[DeadLetter] = []
-        last_message = time.monotonic()
-        while pending:
-            message = consumer.poll(1.0)
-            if message is None:
-                if time.monotonic() - last_message > timeout_s:
-                    raise TimeoutError(f"{cfg.topic_dead_letter}: partitions {sorted(pending)} not read to their "
-                                       f"end: nothing came for {timeout_s:.0f}s")
-                continue
-            last_message = time.monotonic()
-            if message.error():
-                if message.error().code() == KafkaError._PARTITION_EOF:
-                    pending.pop(message.partition(), None)
-                    continue
-                raise KafkaException(message.error())
-            if message.partition() not in pending:
-                continue  # written after we started: not ours to list
-            if message.offset() + 1 >= pending[message.partition()]:
-                pending.pop(message.partition())
-            try:
-                record = decode("DeadLetter", message.value())
-            except SchemaError as exc:
-                print(f"warning: {cfg.topic_dead_letter}:{message.partition()}:{message.offset()} skipped: {exc}",
-                      file=sys.stderr)
-                continue
-            letters.append(DeadLetter(message.partition(), message.offset(), record))
-    finally:
-        consumer.close()
+    letters: list[DeadLetter] = []
+    for message in read_topic(cfg, cfg.topic_dead_letter, timeout_s=timeout_s):
+        try:
+            record = decode("DeadLetter", message.value())
+        except SchemaError as exc:
+            print(f"warning: {cfg.topic_dead_letter}:{message.partition()}:{message.offset()} skipped: {exc}",
+                  file=sys.stderr)
+            continue
+        letters.append(DeadLetter(message.partition(), message.offset(), record))
     return sorted(letters, key=lambda d: (d.record["failed_at"], d.partition, d.offset))
 
 
