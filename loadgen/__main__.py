@@ -4,7 +4,8 @@ demo  prepare the sample media, start a worker, publish originals then copies, p
       video (verdict, duplicate-of, cluster, timing), the archive's row counts, then stop the worker.
 run   publish --count events at --rate per second to a running pipeline (``python -m local_stack
       worker``) and print throughput and publish-to-verdict latency (median, p95, p99).
-soak  publish --count events at --rate per second, a --bad-share of them bad (undecodable, wrong schema,
+soak  publish --count events at --rate per second, good ones on --media (short: 2 s cuts of the samples,
+      the default; or samples), a --bad-share of them bad (undecodable, wrong schema,
       missing fields, absurd metadata, forbidden or missing media, empty or truncated files) or tricky (no
       audio), wait until every event is accounted for (verdict or dead letter of the expected kind), and
       print the outcome per kind, duplicates and the worker's memory (VmRSS) over the run; exit code 1 if
@@ -35,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     soak.add_argument("--bad-share", type=float, default=0.1, help="share of bad or tricky events (default 0.1)")
     soak.add_argument("--timeout", type=float, default=300,
                       help="give up when no event was accounted for during this many seconds (default 300)")
+    soak.add_argument("--media", choices=("short", "samples"), default="short",
+                      help="good events' media: 2 s cuts of the samples (default, ~2 s of work each) or the samples")
     soak.add_argument("--memory-every", type=float, default=5.0,
                       help="seconds between samples of the worker's memory (default 5)")
     args = parser.parse_args(argv)
@@ -48,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--count must be >= 1, --rate > 0 and --bad-share within 0..1")
         from loadgen.soak import run_soak
 
-        return 0 if run_soak(cfg, args.count, args.rate, args.bad_share, args.timeout, args.memory_every).ok else 1
+        return 0 if run_soak(cfg, args.count, args.rate, args.bad_share, args.timeout, args.memory_every,
+                               args.media).ok else 1
     if args.count < 1 or args.rate <= 0:
         parser.error("--count must be >= 1 and --rate > 0")
     from loadgen.load import run_load

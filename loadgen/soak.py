@@ -1,6 +1,8 @@
 """Soak: a long run of good and bad events at a steady rate; every event must be accounted for.
 
-Good events cycle over the sample videos (as ``loadgen run`` does), each under a fresh video id. A share
+Good events cycle over short clips (``--media short``, the default: 2-second cuts of the sample originals, see
+``prepare_short_clips``) or over the sample videos themselves (``--media samples``, as ``loadgen run`` does),
+each under a fresh video id. A share
 of the events (``bad_share``) is bad, cycling over ``BAD_KINDS``: bytes that are no event at all, an event
 of the wrong format or schema or with missing fields, absurd metadata, media URIs outside the media root or
 to a metadata endpoint, a missing file, a zero-length file, a truncated mp4; and one tricky but valid kind, a video
@@ -24,12 +26,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import av
 import fastavro
 import numpy as np
 
 from loadgen.kafka_io import OutputCollector, Publisher, Received
 from loadgen.load import load_event, percentiles, publish_paced
-from loadgen.samples import Sample, prepare_samples, run_ffmpeg
+from loadgen.samples import ORIGINALS, Sample, prepare_samples, run_ffmpeg
 from local_stack.services import running_pid
 from schemas.codec import MAGIC, current_schema, encode, schema_fingerprint
 from settings import Settings
@@ -73,6 +76,33 @@ def prepare_bad_media(media_root: Path, source: Path) -> dict[str, str]:
         run_ffmpeg([source], ["-map", "0:v", "-c:v", "copy", "-an"], silent)
     return {kind: str(path.relative_to(media_root)) for kind, path in
             (("empty_file", empty), ("truncated_mp4", truncated), ("no_audio", silent))}
+
+
+SHORT_CLIP_S = 2
+SHORT_CLIP_MAX_WIDTH = 192
+
+
+def prepare_short_clips(media_root: Path, samples: list[Sample]) -> list[Sample]:
+    """2-second cuts of each original sample video starting at every whole second, at most 192 px wide, with
+    the original's audio if it has any (75 clips, made once under ``media_root/soak/clips``). They cost the
+    worker ~2 s each instead of ~5-10 s for the full samples, so a soak of thousands of events fits in an hour
+    here; neighbouring cuts overlap by a second, so some are judged copies of others, as in real traffic."""
+    folder = media_root / "soak" / "clips"
+    folder.mkdir(parents=True, exist_ok=True)
+    clips = []
+    for original in (s for s in samples if s.video_id in {o.video_id for o in ORIGINALS}):
+        source = media_root / original.relative_path
+        with av.open(str(source)) as container:
+            duration_s = container.duration / av.time_base
+        for start in range(int(duration_s - SHORT_CLIP_S) + 1):
+            target = folder / f"{original.video_id}-{start:02d}s.mp4"
+            if not target.exists():
+                run_ffmpeg([source], ["-ss", str(start), "-t", str(SHORT_CLIP_S), "-vf",
+                                      f"scale='min({SHORT_CLIP_MAX_WIDTH},iw)':-2", "-c:v", "libx264", "-preset",
+                                      "veryfast", "-c:a", "aac"], target)
+            clips.append(Sample(target.stem, str(target.relative_to(media_root)), f"{original.title} ({start} s on)",
+                                None, f"{SHORT_CLIP_S} s cut", original.published_at))
+    return clips
 
 
 def bad_event(kind: str, key: str, template: dict[str, Any], uris: dict[str, str]) -> Planned:
@@ -217,12 +247,14 @@ def outcome(outputs: dict[str, list[Received]], cfg: Settings) -> str:
 
 
 def run_soak(cfg: Settings, count: int, rate: float, bad_share: float, timeout_s: float = 300,
-             memory_every_s: float = 5.0) -> SoakResult:
-    """Publish ``count`` events at ``rate``/s, wait until each is accounted for (giving up after ``timeout_s``
-    without progress), print the report and return it."""
+             memory_every_s: float = 5.0, media: str = "short") -> SoakResult:
+    """Publish ``count`` events at ``rate``/s, good ones on ``media`` ("short" clips or the "samples"), wait
+    until each is accounted for (giving up after ``timeout_s`` without progress), print the report and return it."""
     samples = prepare_samples(cfg.media_root)
     with_audio = next(s for s in samples if s.video_id == "bigbuckbunny")  # mp4 with audio: stripped for no_audio
     uris = prepare_bad_media(cfg.media_root, cfg.media_root / with_audio.relative_path)
+    if media == "short":
+        samples = prepare_short_clips(cfg.media_root, samples)
     run_id = uuid.uuid4().hex[:8]
     planned = plan_events(count, bad_share, samples, uris, run_id)
     by_key = {p.key: p for p in planned}
@@ -253,8 +285,9 @@ def run_soak(cfg: Settings, count: int, rate: float, bad_share: float, timeout_s
             print(f"  published {i + 1}/{count}, {len(done)} accounted for")
 
     bad = sum(p.kind != "good" for p in planned)
-    print(f"soak {run_id}: {count} events at {rate:g}/s, {count - bad} good, {bad} bad or tricky "
-          f"({len(BAD_KINDS)} kinds, cycling)")
+    print(f"soak {run_id}: {count} events at {rate:g}/s, {count - bad} good (cycling over {len(samples)} "
+          f"{'short clips' if media == 'short' else 'sample videos'}), {bad} bad or tricky ({len(BAD_KINDS)} kinds, "
+          "cycling)")
     started = publish_paced(count, rate, send, idle=collect)
     publisher.flush()
     published_s = time.time() - started
