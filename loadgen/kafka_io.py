@@ -44,14 +44,6 @@ class Received:
     received_at: float  # when the output was produced (its Kafka timestamp), not when it was polled
 
 
-# The local broker (noida-db) answers an empty fetch at once instead of holding it up to fetch.wait.max.ms, so an
-# idle consumer re-fetches in a loop and keeps most of a core busy (with the broker). The collector therefore
-# fetches in short windows and keeps its partitions paused in between; waits stay short (arrival times come
-# from the records' Kafka timestamps, not from when they were polled).
-FETCH_WINDOW_S = 0.1
-PAUSED_S = 0.4
-
-
 class OutputCollector:
     """Reads the output topics from their current end, so only results of what is published next count."""
 
@@ -69,29 +61,13 @@ class OutputCollector:
                 _, high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
                 assignment.append(TopicPartition(topic, partition, high))
         self.consumer.assign(assignment)
-        self.partitions = [TopicPartition(tp.topic, tp.partition) for tp in assignment]
-        self.consumer.pause(self.partitions)
-
-    def _fetch(self, timeout_s: float) -> list[Any]:
-        """Messages that arrive within ``timeout_s`` (returns as soon as some are there), in fetch windows
-        with the partitions paused in between (FETCH_WINDOW_S)."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            self.consumer.resume(self.partitions)
-            try:
-                first = self.consumer.poll(max(0.0, min(FETCH_WINDOW_S, deadline - time.monotonic())))
-                if first is not None:
-                    return [first, *self.consumer.consume(num_messages=500, timeout=0)]
-            finally:
-                self.consumer.pause(self.partitions)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return []
-            time.sleep(min(PAUSED_S, remaining))
 
     def poll(self, timeout_s: float) -> list[Received]:
+        first = self.consumer.poll(timeout_s)  # returns as soon as one message is there
+        if first is None:
+            return []
         found = []
-        for message in self._fetch(timeout_s):
+        for message in [first, *self.consumer.consume(num_messages=500, timeout=0)]:
             if message.error():
                 raise RuntimeError(f"consumer error: {message.error()}")
             schema = self.schema_by_topic[message.topic()]
