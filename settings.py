@@ -70,6 +70,7 @@ class Settings:
     faust_app_id: str
     faust_data_dir: Path
     worker_instance_id: str | None
+    empty_fetch_backoff_ms: float
 
     # Media.
     media_root: Path
@@ -174,6 +175,7 @@ class Settings:
             faust_app_id=_env("FAUST_APP_ID", "video-understanding"),
             faust_data_dir=Path(_env("FAUST_DATA_DIR", str(stack_dir / "faust"))).resolve(),
             worker_instance_id=_env("WORKER_INSTANCE_ID", "") or None,
+            empty_fetch_backoff_ms=_env_float("EMPTY_FETCH_BACKOFF_MS", 0.0),
             media_root=Path(_env("MEDIA_ROOT", str(stack_dir / "media"))).resolve(),
             frames_per_second=_env_float("FRAMES_PER_SECOND", 1.0),
             audio_sample_rate=_env_int("AUDIO_SAMPLE_RATE", 16000),

@@ -211,7 +211,9 @@ SERVICES = (
 # One worker per local stack, with a fixed consumer-group instance id (static membership): restarted after a
 # crash it takes its partitions back at once (noida-db never reassigns a dead member's partitions otherwise).
 WORKER = Service("worker", lambda cfg: [sys.executable, "-m", "streams", "worker", "-l", "info"],
-                 lambda cfg: {"PYTHONPATH": str(REPO_ROOT), "WORKER_INSTANCE_ID": cfg.worker_instance_id or "worker-1"},
+                 lambda cfg: {"PYTHONPATH": str(REPO_ROOT), "WORKER_INSTANCE_ID": cfg.worker_instance_id or "worker-1",
+                              # noida-db answers empty fetches at once (streams/fetch_backoff.py)
+                              "EMPTY_FETCH_BACKOFF_MS": os.environ.get("EMPTY_FETCH_BACKOFF_MS", "100")},
                  _worker_healthy, 120)
 SEARCH_API = Service("search", lambda cfg: [sys.executable, "-m", "search"],
                      lambda cfg: {"PYTHONPATH": str(REPO_ROOT), "REDIS_SEARCH_INDEX": cfg.redis_search_index},

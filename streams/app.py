@@ -29,10 +29,12 @@ from storage.cluster_index import Centroid, ClusterIndex
 from storage.copy_index import CopyIndex
 from storage.generations import current_generation, generation_settings
 from storage.search_index import SearchIndex
+from streams.fetch_backoff import install as install_fetch_backoff
 from streams.pipeline import VideoPipeline
 
 log = logging.getLogger(__name__)
 cfg = Settings.from_env()
+install_fetch_backoff(cfg.empty_fetch_backoff_ms)
 
 app = faust.App(
     cfg.faust_app_id,
