@@ -121,6 +121,7 @@ class Settings:
     redis_cluster_index: str
     keywords_max: int
     cluster_min_size: int
+    cluster_min_samples: int
     cluster_reduced_dims: int
     cluster_match_min_jaccard: float
     cluster_max_radius: float
@@ -216,6 +217,7 @@ class Settings:
             redis_cluster_index=_env("REDIS_CLUSTER_INDEX", "clusters"),
             keywords_max=_env_int("KEYWORDS_MAX", 8),
             cluster_min_size=_env_int("CLUSTER_MIN_SIZE", 5),
+            cluster_min_samples=_env_int("CLUSTER_MIN_SAMPLES", 2),
             cluster_reduced_dims=_env_int("CLUSTER_REDUCED_DIMS", 16),
             cluster_match_min_jaccard=_env_float("CLUSTER_MATCH_MIN_JACCARD", 0.3),
             cluster_max_radius=_env_float("CLUSTER_MAX_RADIUS", 0.5),

@@ -186,7 +186,8 @@ def scale_data(points: int, seed: int = 0) -> tuple[list[str], np.ndarray, list[
 
 def recluster_params(cfg: Settings) -> dict[str, Any]:
     """The re-clustering job's parameters, as configured (settings.py)."""
-    return {"min_cluster_size": cfg.cluster_min_size, "reduced_dims": cfg.cluster_reduced_dims,
+    return {"min_cluster_size": cfg.cluster_min_size, "min_samples": cfg.cluster_min_samples,
+            "reduced_dims": cfg.cluster_reduced_dims,
             "match_min_jaccard": cfg.cluster_match_min_jaccard, "max_radius": cfg.cluster_max_radius}
 
 

@@ -35,10 +35,6 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import PCA
 
 EMBEDDING_DIMS = 384
-# min_samples sets how dense a point's neighbourhood must be to be a core point. The default (equal to
-# min_cluster_size) leaves many genuine members of loose clusters as noise; a smaller value keeps them while
-# min_cluster_size still decides what counts as a cluster.
-MIN_SAMPLES_MAX = 5
 # The radius is this percentile of the members' cosine distances to the centroid: a new video as close as
 # nearly every member is assigned, the outlying few percent do not widen it.
 RADIUS_PERCENTILE = 95
@@ -86,20 +82,22 @@ def topic_embedding(metadata_embedding: np.ndarray | None, chunk_embeddings: np.
 
 
 def recluster(video_ids: Sequence[str], embeddings: np.ndarray, keywords: Sequence[Sequence[str]],
-              previous: Mapping[str, Collection[str]], *, min_cluster_size: int, reduced_dims: int,
-              match_min_jaccard: float, max_radius: float) -> ClusteringRun:
+              previous: Mapping[str, Collection[str]], *, min_cluster_size: int, min_samples: int,
+              reduced_dims: int, match_min_jaccard: float, max_radius: float) -> ClusteringRun:
     """Clusters of the videos' topic vectors (row i of ``embeddings`` and ``keywords[i]`` belong to
     ``video_ids[i]``), with ids carried over from ``previous`` (cluster id -> member video ids)."""
     if not len(video_ids) == len(embeddings) == len(keywords):
         raise ValueError("video_ids, embeddings and keywords must have one entry per video")
     if len(set(video_ids)) != len(video_ids):
         raise ValueError("video ids must be unique")
+    if min_samples < 1:
+        raise ValueError("min_samples must be 1 or more")
     if not 0 < match_min_jaccard <= 1:
         raise ValueError("match_min_jaccard must be in (0, 1]")
     order = sorted(range(len(video_ids)), key=video_ids.__getitem__)
     ids = [video_ids[i] for i in order]
     vectors = _unit(np.asarray(embeddings, dtype=np.float32)[order])
-    labels = _hdbscan_labels(vectors, min_cluster_size, reduced_dims)
+    labels = _hdbscan_labels(vectors, min_cluster_size, min_samples, reduced_dims)
 
     groups = [np.flatnonzero(labels == label) for label in range(labels.max(initial=-1) + 1)]
     member_sets = [frozenset(ids[i] for i in group) for group in groups]
@@ -117,14 +115,20 @@ def recluster(video_ids: Sequence[str], embeddings: np.ndarray, keywords: Sequen
                          retired=sorted(set(previous) - set(names)))
 
 
-def _hdbscan_labels(vectors: np.ndarray, min_cluster_size: int, reduced_dims: int) -> np.ndarray:
-    """HDBSCAN's label per row (-1 for noise) after PCA to ``reduced_dims``."""
+def _hdbscan_labels(vectors: np.ndarray, min_cluster_size: int, min_samples: int, reduced_dims: int) -> np.ndarray:
+    """HDBSCAN's label per row (-1 for noise) after PCA to ``reduced_dims``.
+
+    ``min_samples`` is the neighbour count behind each point's core distance (how dense its neighbourhood
+    must be); ``min_cluster_size`` alone decides what counts as a cluster. hdbscan's default (min_samples =
+    min_cluster_size) is conservative: on themed MiniLM sets it merged neighbouring themes and left genuine
+    members as noise (figures in the README, CLUSTER_MIN_SAMPLES).
+    """
     if len(vectors) < max(min_cluster_size, 2):
         return np.full(len(vectors), -1)
     dims = min(reduced_dims, *vectors.shape)
     reduced = _unit(PCA(n_components=dims, svd_solver="covariance_eigh").fit_transform(vectors))
     clusterer = hdbscan.HDBSCAN(min_cluster_size=min_cluster_size,
-                                min_samples=min(min_cluster_size, MIN_SAMPLES_MAX), metric="euclidean")
+                                min_samples=min(min_samples, min_cluster_size), metric="euclidean")
     return clusterer.fit_predict(reduced)
 
 

@@ -83,13 +83,6 @@ ARRIVALS = {"cooking": ("Homemade pizza dough recipe", "Knead the dough, add tom
 OFF_TOPIC = ("Quarterly tax filing deadline reminder", "Forms and receipts accountants ask for")
 
 
-# Both tests below depend on the archive run's clusters.
-ARCHIVE_RUN_REGRESSION = pytest.mark.xfail(strict=False, reason=(
-    "since 2026-11-30, on a fresh install (also at the landed commit 61f83a1), the archive run puts cooking-4 "
-    "(chocolate cake) into the space cluster: a dependency outside requirements.txt's pins changed; cause not "
-    "found yet (threadpoolctl ruled out)."))
-
-
 def themed_event(video_id: str, title: str, description: str, uri: str, n: int) -> dict[str, Any]:
     return {"video_id": video_id, "media_uri": uri, "channel_id": f"channel-{video_id.split('-')[0]}",
             "published_at": datetime(2026, 5, 1, tzinfo=UTC) + timedelta(minutes=n), "title": title,
@@ -156,7 +149,6 @@ def test_before_any_run_videos_are_unassigned(flow: dict[str, Any]) -> None:
     assert all(record["keywords"] for record in flow["first"].values())  # keywords extracted from the titles
 
 
-@ARCHIVE_RUN_REGRESSION
 def test_archive_run_finds_the_themes(flow: dict[str, Any]) -> None:
     run = flow["report"].run
     found = {video_id: cluster.cluster_id for cluster in run.clusters for video_id in cluster.members}
@@ -177,7 +169,6 @@ def test_rerun_keeps_cluster_ids(flow: dict[str, Any]) -> None:
     assert before == after and flow["rerun"].run.retired == []
 
 
-@ARCHIVE_RUN_REGRESSION
 def test_workers_load_centroids_and_assign_new_videos(flow: dict[str, Any]) -> None:
     run = flow["report"].run
     assert flow["loaded"] == sorted(c.cluster_id for c in run.clusters)
