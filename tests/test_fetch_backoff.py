@@ -7,6 +7,7 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.consumer.fetcher import Fetcher
 from confluent_kafka import Producer
@@ -74,3 +75,10 @@ def test_idle_consumer_backs_off_after_empty_fetches(stack: Settings) -> None:
           f"a message then arrived after {delivered_s:.2f} s")
     assert backing_off <= IDLE_S / 0.1 + 2  # at most one fetch per 100 ms
     assert spinning > 5 * backing_off  # noida-db answers at once: without it the consumer re-fetches in a loop
+
+
+def test_install_says_what_is_missing_when_aiokafka_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(Fetcher, "_proc_fetch_request")
+    install(0)  # 0 needs nothing from aiokafka
+    with pytest.raises(RuntimeError, match="EMPTY_FETCH_BACKOFF_MS"):
+        install(100)
