@@ -15,7 +15,9 @@ Re-clustering, in order:
 3. HDBSCAN (the ``hdbscan`` package) finds clusters of any number and shape and leaves points in no dense
    region as noise, which suits an archive where many videos have no peers.
 4. Each cluster gets its centroid and radius in the full 384-d space (what the worker compares against)
-   and a label from its members' keywords, c-TF-IDF style.
+   and a label from its members' keywords, c-TF-IDF style. A cluster whose median member lies farther than
+   ``max_radius`` from its centroid is no topic (unrelated videos that look close only after the reduction,
+   e.g. groups of 5 among uniformly spread vectors in bench/cluster_eval.py): its members count as noise.
 5. Ids: new clusters are matched one-to-one to the previous run's by member Jaccard (Hungarian algorithm); a
    match at ``match_min_jaccard`` or above keeps the old id, other clusters get an id from their sorted
    members' hash (the same members always give the same id). Old ids left unmatched are retired.
@@ -99,19 +101,27 @@ def recluster(video_ids: Sequence[str], embeddings: np.ndarray, keywords: Sequen
     vectors = _unit(np.asarray(embeddings, dtype=np.float32)[order])
     labels = _hdbscan_labels(vectors, min_cluster_size, min_samples, reduced_dims)
 
-    groups = [np.flatnonzero(labels == label) for label in range(labels.max(initial=-1) + 1)]
+    groups, centroids, distances = [], [], []
+    for label in range(labels.max(initial=-1) + 1):
+        group = np.flatnonzero(labels == label)
+        centroid = _unit(vectors[group].mean(axis=0))
+        to_centroid = 1 - vectors[group] @ centroid
+        if np.median(to_centroid) <= max_radius:  # else not one topic: dense only in the reduced space
+            groups.append(group)
+            centroids.append(centroid)
+            distances.append(to_centroid)
+    clustered = set(np.concatenate(groups).tolist()) if groups else set()
     member_sets = [frozenset(ids[i] for i in group) for group in groups]
     names = _cluster_ids(member_sets, previous, match_min_jaccard, present=frozenset(ids))
     ranked_keywords = _cluster_keywords([[keywords[order[i]] for i in group] for group in groups])
     clusters = []
-    for group, members, name, top in zip(groups, member_sets, names, ranked_keywords, strict=True):
-        centroid = _unit(vectors[group].mean(axis=0))
-        distances = 1 - vectors[group] @ centroid
-        radius = float(np.clip(np.percentile(distances, RADIUS_PERCENTILE), 0, max_radius))  # >= 0 despite rounding
+    for centroid, to_centroid, members, name, top in zip(centroids, distances, member_sets, names, ranked_keywords,
+                                                          strict=True):
+        radius = float(np.clip(np.percentile(to_centroid, RADIUS_PERCENTILE), 0, max_radius))  # >= 0 despite rounding
         clusters.append(Cluster(cluster_id=name, label=", ".join(top[:LABEL_KEYWORDS]), centroid=centroid,
                                 radius=radius, members=tuple(sorted(members)), keywords=tuple(top)))
     clusters.sort(key=lambda c: (-len(c.members), c.cluster_id))
-    return ClusteringRun(clusters=clusters, noise=[ids[i] for i in np.flatnonzero(labels < 0)],
+    return ClusteringRun(clusters=clusters, noise=[ids[i] for i in range(len(ids)) if i not in clustered],
                          retired=sorted(set(previous) - set(names)))
 
 
