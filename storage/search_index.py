@@ -128,6 +128,10 @@ class SearchIndex:
             if not index.exists():
                 index.create(overwrite=False)
 
+    def video_count(self) -> int:
+        """How many videos are indexed (one card each)."""
+        return sum(1 for _ in self.client.scan_iter(match=self._card_key("*"), count=1000))
+
     def _card_key(self, video_id: str) -> str:
         return f"{self.name}:video:{video_id}"
 

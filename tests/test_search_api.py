@@ -72,6 +72,12 @@ def search(client: httpx.Client, **params: object) -> dict:
     return response.json()
 
 
+def test_video_count_counts_each_indexed_video_once(api: tuple[httpx.Client, Settings]) -> None:
+    _, cfg = api
+    assert SearchIndex(cfg.redis_url, cfg.redis_search_index).video_count() == len(VIDEOS)
+    assert SearchIndex(cfg.redis_url, "no_such_index").video_count() == 0
+
+
 def test_paraphrase_finds_the_moment_it_was_said(api: tuple[httpx.Client, Settings]) -> None:
     client, _ = api
     result = search(client, q="baking a loaf of bread")
