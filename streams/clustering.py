@@ -130,8 +130,9 @@ def _hdbscan_labels(vectors: np.ndarray, min_cluster_size: int, min_samples: int
 
     ``min_samples`` is the neighbour count behind each point's core distance (how dense its neighbourhood
     must be); ``min_cluster_size`` alone decides what counts as a cluster. hdbscan's default (min_samples =
-    min_cluster_size) is conservative: on themed MiniLM sets it merged neighbouring themes and left genuine
-    members as noise (figures in the README, CLUSTER_MIN_SAMPLES).
+    min_cluster_size) is conservative: on themed MiniLM sets it let more off-topic videos into the themes'
+    clusters, and on 18 videos it put one into another theme's cluster (figures in the README,
+    CLUSTER_MIN_SAMPLES).
     """
     if len(vectors) < max(min_cluster_size, 2):
         return np.full(len(vectors), -1)
