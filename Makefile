@@ -1,7 +1,7 @@
 # The two set-up commands: `make run` (the main job on the local stack) and `make test`.
 PY := .venv/bin/python
 
-.PHONY: run test lint up down status worker load dead-letters venv
+.PHONY: run test test-unit lint up down status worker load dead-letters venv
 
 venv: .venv/.installed
 .venv/.installed: requirements.txt scripts/bootstrap.sh
@@ -12,8 +12,11 @@ run: venv  ## start the local stack, run the pipeline over the sample videos, pr
 	$(PY) -m loadgen demo
 	@echo "the stack is still up: 'make down' stops it, 'make status' shows it"
 
-test: venv lint  ## the test suite, against real servers it starts on its own ports
+test: venv lint  ## the test suite: unit tests, then tests against real servers it starts on its own ports
 	$(PY) -m pytest
+
+test-unit: venv  ## the server-free tests alone (tests/unit/, under a minute)
+	$(PY) -m pytest tests/unit
 
 lint: venv
 	.venv/bin/ruff check .
@@ -33,5 +36,5 @@ status: venv
 load: venv  ## e.g. make load COUNT=200 RATE=5 (needs `make up worker`)
 	$(PY) -m loadgen run --count $(or $(COUNT),50) --rate $(or $(RATE),2)
 
-dead-letters: venv  ## list the dead letters; re-drive with `python -m streams.dead_letters redrive ...`
-	$(PY) -m streams.dead_letters list
+dead-letters: venv  ## list the dead letters; re-drive with `python -m jobs.dead_letters redrive ...`
+	$(PY) -m jobs.dead_letters list

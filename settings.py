@@ -1,233 +1,195 @@
-"""All configuration, read once from environment variables.
+"""All configuration of the worker, the jobs, the search API and the local stack, read from the environment.
 
-Every variable has a default that works for the embedded local stack (``python -m local_stack up``).
-docker-compose.yaml sets the same variables for the production stack; README.md lists them all.
+Each setting is declared once below, with its type, default and description; its environment variable is its
+name in upper case (``KAFKA_PORT`` for ``kafka_port``; an empty value counts as unset). The defaults work for the
+embedded local stack (``python -m local_stack up``); docker-compose.yaml sets the same variables for the
+production stack. ``python -m settings`` prints the table that README.md shows (a test keeps them equal).
+The Triton models' own knobs are in their config.pbtxt files (model_repository/).
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, replace
+import sys
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
+class Settings(BaseSettings):
+    """Runtime configuration. Build with ``Settings.from_env()``; derive changed copies with ``replace``."""
 
+    model_config = SettingsConfigDict(frozen=True, env_ignore_empty=True, extra="ignore")
 
-NumberT = TypeVar("NumberT", int, float)
-
-
-def _env_number(name: str, default: NumberT, kind: type[NumberT]) -> NumberT:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return kind(raw)
-    except ValueError as exc:
-        raise ValueError(f"environment variable {name}={raw!r} is not a valid {kind.__name__}") from exc
-
-
-def _env_int(name: str, default: int) -> int:
-    return _env_number(name, default, int)
-
-
-def _env_float(name: str, default: float) -> float:
-    return _env_number(name, default, float)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Runtime configuration. Build with ``Settings.from_env()``."""
-
-    # Local stack: where the embedded servers keep data, logs and pid files.
-    stack_dir: Path
-    kafka_port: int
-    redis_port: int
-    triton_http_port: int
-    triton_grpc_port: int
-    triton_metrics_port: int
+    # Local stack: where the embedded servers keep data, logs and pid files, and their ports.
+    stack_dir: Path = Field(REPO_ROOT / ".stack", description="local stack data, logs, pids")
+    kafka_port: int = Field(19092, description="local Kafka-protocol broker port")
+    redis_port: int = Field(16379, description="local Redis port")
+    triton_http_port: int = Field(18000, description="local Triton HTTP port")
+    triton_grpc_port: int | None = Field(None, description="local Triton gRPC port (default: TRITON_HTTP_PORT + 1)")
+    triton_metrics_port: int | None = Field(
+        None, description="local Triton metrics port (default: TRITON_HTTP_PORT + 2)")
 
     # Connections (the production stack points these at real clusters).
-    kafka_bootstrap: str
-    redis_url: str
-    triton_grpc_url: str
-    triton_http_url: str
-    clickhouse_dsn: str
+    kafka_bootstrap: str = Field("", description="comma-separated host:port list (default: 127.0.0.1:KAFKA_PORT)")
+    redis_url: str = Field("", description="default: redis://127.0.0.1:REDIS_PORT/0")
+    triton_grpc_url: str = Field("", description="default: 127.0.0.1:TRITON_GRPC_PORT")
+    triton_http_url: str = Field("", description="default: 127.0.0.1:TRITON_HTTP_PORT")
+    clickhouse_dsn: str = Field("", description="default: chdb://STACK_DIR/clickhouse (embedded); "
+                                "http://host:8123 for a server")
 
     # Kafka topics.
-    topic_publish: str
-    topic_verdict: str
-    topic_enriched: str
-    topic_dead_letter: str
-    topic_cluster_centroids: str
-    topic_partitions: int
+    topic_publish: str = Field("publish-video", description="topic of published videos")
+    topic_verdict: str = Field("verdict", description="topic of duplicate verdicts")
+    topic_enriched: str = Field("enriched", description="topic of enriched records")
+    topic_dead_letter: str = Field("dead-letter", description="topic of events that could not be processed")
+    topic_cluster_centroids: str = Field("cluster-centroids", description="compacted topic of cluster centroids")
+    topic_partitions: int = Field(4, description="partitions of the topics the project creates")
 
     # Faust worker.
-    faust_app_id: str
-    faust_data_dir: Path
-    worker_instance_id: str | None
-    empty_fetch_backoff_ms: float
+    faust_app_id: str = Field("video-understanding", description="consumer group id")
+    faust_data_dir: Path | None = Field(None, description="Faust's local state (default: STACK_DIR/faust)")
+    worker_instance_id: str | None = Field(
+        None, description="Kafka static group membership: a worker restarted with the same id gets its partitions "
+        "back without a rebalance. Give each worker its own stable id (e.g. the StatefulSet pod name); two live "
+        "workers must never share one (the local stack's worker: worker-1)")
+    empty_fetch_backoff_ms: float = Field(
+        0.0, description="milliseconds the worker's Kafka consumer waits after a fetch that brought nothing. Kafka "
+        "holds empty fetches itself (fetch.max.wait.ms), so 0 is right there; the local broker (noida-db) answers "
+        "them at once, and without a pause an idle worker re-fetched in a loop at 45-85 % of a core "
+        "(streams/fetch_backoff.py; the local stack's worker: 100)")
 
     # Media.
-    media_root: Path
-    frames_per_second: float
-    audio_sample_rate: int
-    frame_max_side: int
-    max_media_bytes: int
-    max_video_seconds: float
-    scene_change_threshold: float
-    key_frames_max: int
-    key_frame_min_hamming: int
+    media_root: Path | None = Field(None, description="media URIs must resolve inside it (default: STACK_DIR/media)")
+    frames_per_second: float = Field(1.0, description="frame sampling rate")
+    audio_sample_rate: int = Field(16000, description="Hz, mono")
+    frame_max_side: int = Field(960, description="decoded frames are scaled so the long side is at most this")
+    max_media_bytes: int = Field(512 * 1024 * 1024, description="larger files are dead-lettered (media_too_large)")
+    max_video_seconds: float = Field(600.0, description="longer videos are dead-lettered (media_too_long)")
+    scene_change_threshold: float = Field(
+        0.15, description="mean grey difference (0..1) of consecutive 32x32 thumbnails that counts as a cut")
+    key_frames_max: int = Field(8, description="key frames for OCR/CLIP: at most this many")
+    key_frame_min_hamming: int = Field(40, description="a new key frame when PDQ moved this many bits")
 
-    # Inference (client side) and the models in model_repository/ (server side).
-    triton_timeout_s: float
-    triton_retries: int
-    outage_retry_max_s: float
-    triton_model_repository: Path
-    model_cpu_threads: int
-    asr_model_dir: str
-    asr_beam_size: int
-    ocr_min_confidence: float
-    clip_model: str
-    clip_weights: str
+    # Inference (the client side; the models' own knobs are in model_repository/*/config.pbtxt).
+    triton_timeout_s: float = Field(30.0, description="per request (asr adds 1 s per 4 s of audio)")
+    triton_retries: int = Field(3, description="retries of a failed request, backing off from 0.2 s, doubling")
+    outage_retry_max_s: float = Field(
+        30.0, description="while Triton, Redis or ClickHouse is down the worker retries the event it holds, "
+        "backing off from 1 s, doubling up to this; it never dead-letters for an outage")
+    triton_model_repository: Path = Field(REPO_ROOT / "model_repository",
+                                          description="what the local tritonserver serves")
 
     # Duplicate detection.
-    redis_frame_index: str
-    pdq_min_quality: int
-    index_frames_max: int
-    index_frame_min_change: int
-    query_frames_max: int
-    knn_ef_runtime: int
-    pdq_candidate_hamming: int
-    candidates_max: int
-    pdq_align_hamming: int
-    segment_max_gap_s: float
-    duplicate_min_coverage: float
-    partial_copy_min_coverage: float
-    partial_copy_min_seconds: float
-    in_flight_wait_s: float
-    in_flight_ttl_s: float
+    redis_frame_index: str = Field(
+        "frames", description="redisvl index name, also its key prefix (frames:<video_id>:<frame>:<crop>)")
+    pdq_min_quality: int = Field(50, description="PDQ quality below which a frame is not compared")
+    index_frames_max: int = Field(12, description="frames per video in the KNN index")
+    index_frame_min_change: int = Field(32, description="a new index frame when PDQ moved this many bits")
+    query_frames_max: int = Field(
+        4, description="frames looked up per video (each as shown, mirrored, and with bars if it has any)")
+    knn_ef_runtime: int = Field(
+        100, description="HNSW search breadth per lookup (recall against latency, see the 1M benchmark)")
+    pdq_candidate_hamming: int = Field(
+        64, description="max distance (of 256 bits) of a KNN neighbour to make its video a candidate")
+    candidates_max: int = Field(10, description="candidate videos verified per lookup")
+    pdq_align_hamming: int = Field(
+        48, description="max distance for two frames to vote in the alignment (unrelated frames: ~128 +- 8)")
+    segment_max_gap_s: float = Field(3.0, description="a gap longer than this between aligned frames ends a segment")
+    duplicate_min_coverage: float = Field(
+        0.8, description="share of both videos inside the matched segment for a duplicate")
+    partial_copy_min_coverage: float = Field(
+        0.5, description="a partial copy covers this share of one video, or PARTIAL_COPY_MIN_SECONDS")
+    partial_copy_min_seconds: float = Field(3.0, description="a shorter segment (and share) is not a copy")
+    in_flight_wait_s: float = Field(30.0, description="max wait for earlier-published videos in flight")
+    in_flight_ttl_s: float = Field(120.0, description="liveness of a worker's in-flight mark")
 
     # Series: recurring segments (intro, credits) found by aligning episodes of one series.
-    series_episodes_compared: int
-    recurring_min_seconds: float
-    series_lock_timeout_s: float
+    series_episodes_compared: int = Field(4, description="episodes a new one is aligned with")
+    recurring_min_seconds: float = Field(3.0, description="shortest recurring segment")
+    series_lock_timeout_s: float = Field(60.0, description="max wait for a series' lock")
 
     # Topic clusters: incremental assignment in Redis, re-clustering (hdbscan) from the archive.
-    redis_cluster_index: str
-    keywords_max: int
-    cluster_min_size: int
-    cluster_min_samples: int
-    cluster_reduced_dims: int
-    cluster_match_min_jaccard: float
-    cluster_max_radius: float
+    redis_cluster_index: str = Field("clusters", description="Redis index of cluster centroids")
+    keywords_max: int = Field(8, description="keywords per video")
+    cluster_min_size: int = Field(5, description="hdbscan's smallest cluster")
+    cluster_min_samples: int = Field(
+        2, description="neighbours behind a point's core distance (capped at the smallest cluster)")
+    cluster_reduced_dims: int = Field(16, description="PCA dimensions before hdbscan")
+    cluster_match_min_jaccard: float = Field(0.3, description="member overlap that keeps a cluster id across runs")
+    cluster_max_radius: float = Field(0.5, description="cap of a cluster's assignment radius (cosine distance)")
 
     # Free-text search: the chunk index in Redis and the HTTP API.
-    redis_search_index: str
-    search_candidates: int
-    search_ef_runtime: int
-    search_min_similarity: float
-    search_host: str
-    search_port: int
-    search_max_query_chars: int
-    search_max_page_size: int
-    search_max_concurrent: int
+    redis_search_index: str = Field(
+        "search", description="name of the search indexes (-chunks, -frames) and key prefix")
+    search_candidates: int = Field(100, description="chunks each signal returns before fusion")
+    search_ef_runtime: int = Field(100, description="HNSW search breadth of the semantic signal")
+    search_min_similarity: float = Field(0.3, description="semantic chunks below this cosine similarity are dropped")
+    search_host: str = Field("127.0.0.1", description="address the search API listens on")
+    search_port: int = Field(18080, description="port of the search API")
+    search_max_query_chars: int = Field(200, description="longest query accepted")
+    search_max_page_size: int = Field(50, description="largest page of hits")
+    search_max_concurrent: int = Field(32, description="requests in flight; more get 429 with Retry-After")
 
-    def with_triton_port(self, http_port: int) -> Settings:
-        """The same settings for a tritonserver on ``http_port`` (gRPC +1, metrics +2) on this machine."""
-        return replace(self, triton_http_port=http_port, triton_grpc_port=http_port + 1,
-                       triton_metrics_port=http_port + 2, triton_http_url=f"127.0.0.1:{http_port}",
-                       triton_grpc_url=f"127.0.0.1:{http_port + 1}")
+    @field_validator("stack_dir", "faust_data_dir", "media_root")
+    @classmethod
+    def _absolute(cls, path: Path | None) -> Path | None:
+        return None if path is None else path.resolve()
 
-    def with_redis_port(self, port: int, stack_dir: Path) -> Settings:
-        """The same settings for a separate Redis on ``port`` keeping its data under ``stack_dir``."""
-        return replace(self, redis_port=port, redis_url=f"redis://127.0.0.1:{port}/0", stack_dir=stack_dir)
+    @model_validator(mode="after")
+    def _derived_defaults(self) -> Settings:
+        """Fill the settings whose defaults derive from others (ports, STACK_DIR) when they were not given."""
+        derived = {
+            "triton_grpc_port": self.triton_http_port + 1, "triton_metrics_port": self.triton_http_port + 2,
+            "faust_data_dir": self.stack_dir / "faust", "media_root": self.stack_dir / "media",
+        }
+        for name, value in derived.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)  # frozen afterwards, so once here only
+        addresses = {
+            "kafka_bootstrap": f"127.0.0.1:{self.kafka_port}", "redis_url": f"redis://127.0.0.1:{self.redis_port}/0",
+            "triton_grpc_url": f"127.0.0.1:{self.triton_grpc_port}",
+            "triton_http_url": f"127.0.0.1:{self.triton_http_port}",
+            "clickhouse_dsn": f"chdb://{self.stack_dir / 'clickhouse'}",
+        }
+        for name, value in addresses.items():
+            if not getattr(self, name):
+                object.__setattr__(self, name, value)
+        return self
 
     @classmethod
     def from_env(cls) -> Settings:
-        stack_dir = Path(_env("STACK_DIR", str(REPO_ROOT / ".stack"))).resolve()
-        kafka_port = _env_int("KAFKA_PORT", 19092)
-        redis_port = _env_int("REDIS_PORT", 16379)
-        triton_http_port = _env_int("TRITON_HTTP_PORT", 18000)
-        triton_grpc_port = _env_int("TRITON_GRPC_PORT", triton_http_port + 1)
-        triton_metrics_port = _env_int("TRITON_METRICS_PORT", triton_http_port + 2)
-        return cls(
-            stack_dir=stack_dir,
-            kafka_port=kafka_port,
-            redis_port=redis_port,
-            triton_http_port=triton_http_port,
-            triton_grpc_port=triton_grpc_port,
-            triton_metrics_port=triton_metrics_port,
-            kafka_bootstrap=_env("KAFKA_BOOTSTRAP", f"127.0.0.1:{kafka_port}"),
-            redis_url=_env("REDIS_URL", f"redis://127.0.0.1:{redis_port}/0"),
-            triton_grpc_url=_env("TRITON_GRPC_URL", f"127.0.0.1:{triton_grpc_port}"),
-            triton_http_url=_env("TRITON_HTTP_URL", f"127.0.0.1:{triton_http_port}"),
-            clickhouse_dsn=_env("CLICKHOUSE_DSN", f"chdb://{stack_dir / 'clickhouse'}"),
-            topic_publish=_env("TOPIC_PUBLISH", "publish-video"),
-            topic_verdict=_env("TOPIC_VERDICT", "verdict"),
-            topic_enriched=_env("TOPIC_ENRICHED", "enriched"),
-            topic_dead_letter=_env("TOPIC_DEAD_LETTER", "dead-letter"),
-            topic_cluster_centroids=_env("TOPIC_CLUSTER_CENTROIDS", "cluster-centroids"),
-            topic_partitions=_env_int("TOPIC_PARTITIONS", 4),
-            faust_app_id=_env("FAUST_APP_ID", "video-understanding"),
-            faust_data_dir=Path(_env("FAUST_DATA_DIR", str(stack_dir / "faust"))).resolve(),
-            worker_instance_id=_env("WORKER_INSTANCE_ID", "") or None,
-            empty_fetch_backoff_ms=_env_float("EMPTY_FETCH_BACKOFF_MS", 0.0),
-            media_root=Path(_env("MEDIA_ROOT", str(stack_dir / "media"))).resolve(),
-            frames_per_second=_env_float("FRAMES_PER_SECOND", 1.0),
-            audio_sample_rate=_env_int("AUDIO_SAMPLE_RATE", 16000),
-            frame_max_side=_env_int("FRAME_MAX_SIDE", 960),
-            max_media_bytes=_env_int("MAX_MEDIA_BYTES", 512 * 1024 * 1024),
-            max_video_seconds=_env_float("MAX_VIDEO_SECONDS", 600.0),
-            scene_change_threshold=_env_float("SCENE_CHANGE_THRESHOLD", 0.15),
-            key_frames_max=_env_int("KEY_FRAMES_MAX", 8),
-            key_frame_min_hamming=_env_int("KEY_FRAME_MIN_HAMMING", 40),
-            triton_timeout_s=_env_float("TRITON_TIMEOUT_S", 30.0),
-            triton_retries=_env_int("TRITON_RETRIES", 3),
-            outage_retry_max_s=_env_float("OUTAGE_RETRY_MAX_S", 30.0),
-            triton_model_repository=Path(_env("TRITON_MODEL_REPOSITORY", str(REPO_ROOT / "model_repository"))),
-            model_cpu_threads=_env_int("MODEL_CPU_THREADS", 1),
-            asr_model_dir=_env("ASR_MODEL_DIR", ""),
-            asr_beam_size=_env_int("ASR_BEAM_SIZE", 1),
-            ocr_min_confidence=_env_float("OCR_MIN_CONFIDENCE", 0.6),
-            clip_model=_env("CLIP_MODEL", "ViT-B-32"),
-            clip_weights=_env("CLIP_WEIGHTS", ""),
-            redis_frame_index=_env("REDIS_FRAME_INDEX", "frames"),
-            pdq_min_quality=_env_int("PDQ_MIN_QUALITY", 50),
-            index_frames_max=_env_int("INDEX_FRAMES_MAX", 12),
-            index_frame_min_change=_env_int("INDEX_FRAME_MIN_CHANGE", 32),
-            query_frames_max=_env_int("QUERY_FRAMES_MAX", 4),
-            knn_ef_runtime=_env_int("KNN_EF_RUNTIME", 100),
-            pdq_candidate_hamming=_env_int("PDQ_CANDIDATE_HAMMING", 64),
-            candidates_max=_env_int("CANDIDATES_MAX", 10),
-            pdq_align_hamming=_env_int("PDQ_ALIGN_HAMMING", 48),
-            segment_max_gap_s=_env_float("SEGMENT_MAX_GAP_S", 3.0),
-            duplicate_min_coverage=_env_float("DUPLICATE_MIN_COVERAGE", 0.8),
-            partial_copy_min_coverage=_env_float("PARTIAL_COPY_MIN_COVERAGE", 0.5),
-            partial_copy_min_seconds=_env_float("PARTIAL_COPY_MIN_SECONDS", 3.0),
-            in_flight_wait_s=_env_float("IN_FLIGHT_WAIT_S", 30.0),
-            in_flight_ttl_s=_env_float("IN_FLIGHT_TTL_S", 120.0),
-            series_episodes_compared=_env_int("SERIES_EPISODES_COMPARED", 4),
-            recurring_min_seconds=_env_float("RECURRING_MIN_SECONDS", 3.0),
-            series_lock_timeout_s=_env_float("SERIES_LOCK_TIMEOUT_S", 60.0),
-            redis_cluster_index=_env("REDIS_CLUSTER_INDEX", "clusters"),
-            keywords_max=_env_int("KEYWORDS_MAX", 8),
-            cluster_min_size=_env_int("CLUSTER_MIN_SIZE", 5),
-            cluster_min_samples=_env_int("CLUSTER_MIN_SAMPLES", 2),
-            cluster_reduced_dims=_env_int("CLUSTER_REDUCED_DIMS", 16),
-            cluster_match_min_jaccard=_env_float("CLUSTER_MATCH_MIN_JACCARD", 0.3),
-            cluster_max_radius=_env_float("CLUSTER_MAX_RADIUS", 0.5),
-            redis_search_index=_env("REDIS_SEARCH_INDEX", "search"),
-            search_candidates=_env_int("SEARCH_CANDIDATES", 100),
-            search_ef_runtime=_env_int("SEARCH_EF_RUNTIME", 100),
-            search_min_similarity=_env_float("SEARCH_MIN_SIMILARITY", 0.3),
-            search_host=_env("SEARCH_HOST", "127.0.0.1"),
-            search_port=_env_int("SEARCH_PORT", 18080),
-            search_max_query_chars=_env_int("SEARCH_MAX_QUERY_CHARS", 200),
-            search_max_page_size=_env_int("SEARCH_MAX_PAGE_SIZE", 50),
-            search_max_concurrent=_env_int("SEARCH_MAX_CONCURRENT", 32),
-        )
+        return cls()
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` (derived defaults are not recomputed: give what depends on a change too)."""
+        return self.model_copy(update=changes)
+
+    def with_triton_port(self, http_port: int) -> Settings:
+        """The same settings for a tritonserver on ``http_port`` (gRPC +1, metrics +2) on this machine."""
+        return self.replace(triton_http_port=http_port, triton_grpc_port=http_port + 1,
+                            triton_metrics_port=http_port + 2, triton_http_url=f"127.0.0.1:{http_port}",
+                            triton_grpc_url=f"127.0.0.1:{http_port + 1}")
+
+    def with_redis_port(self, port: int, stack_dir: Path) -> Settings:
+        """The same settings for a separate Redis on ``port`` keeping its data under ``stack_dir``."""
+        return self.replace(redis_port=port, redis_url=f"redis://127.0.0.1:{port}/0", stack_dir=stack_dir)
+
+
+def markdown_table() -> str:
+    """Every setting as a row of README.md's configuration table: variable, default, description."""
+    rows = ["| variable | default | what |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, Path):
+            default = f"./{default.relative_to(REPO_ROOT)}"
+        shown = "(derived)" if default is None or default == "" else f"`{default}`"
+        rows.append(f"| `{name.upper()}` | {shown} | {field.description} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown_table() + "\n")

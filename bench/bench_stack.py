@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 
 from local_stack.services import SERVICES, start, stop
 from settings import Settings
@@ -36,7 +35,7 @@ def own_triton(cfg: Settings, http_port: int, models: tuple[str, ...]) -> Iterat
     repository.mkdir(parents=True)
     for name in models:
         (repository / name).symlink_to(cfg.triton_model_repository / name)
-    bench_cfg = replace(bench_cfg, stack_dir=repository.parent, triton_model_repository=repository)
+    bench_cfg = bench_cfg.replace(stack_dir=repository.parent, triton_model_repository=repository)
     start(bench_cfg, TRITON, print)
     try:
         yield bench_cfg

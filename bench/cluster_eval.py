@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
-from inference.keywords import extract_keywords
-from inference.torchvision_compat import make_torchvision_importable
+from core.clustering import ClusteringRun, recluster, topic_embedding
+from features.keywords import extract_keywords
+from model_repository.torchvision_compat import make_torchvision_importable
 from settings import Settings
-from streams.clustering import ClusteringRun, recluster, topic_embedding
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

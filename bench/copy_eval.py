@@ -25,12 +25,13 @@ from pathlib import Path
 from bench.bench_stack import own_redis
 from bench.copy_corpus import CorpusVideo, build_corpus
 from bench.figures import percentile
-from inference.copy_features import CopySignature, copy_signature
-from inference.media import decode_video
+from core.signature import CopySignature
+from core.verdicts import Verdict
+from features.copy_signature import copy_signature
+from features.media import decode_video
+from pipeline.copy_detection import CopyDetector
 from settings import Settings
 from storage.copy_index import CopyIndex
-from streams.copy_detection import CopyDetector
-from streams.verdicts import Verdict
 
 REDIS_PORT_OFFSET = 300
 TARGET_F1, TARGET_UAP, TARGET_IOU = 0.95, 0.9, 0.8

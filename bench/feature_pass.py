@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import time
-from dataclasses import replace
 from pathlib import Path
 
-from inference.copy_features import copy_signature
-from inference.features import enrich
-from inference.media import decode_video
+from features.copy_signature import copy_signature
+from features.media import decode_video
+from inference.enrichment import enrich
 from inference.triton_client import TritonModels
 from loadgen.media_kit import LIVE_BAND_60S, live_band_with_speech, speech_video
 from local_stack.services import SERVICES, start, stop
@@ -68,8 +68,9 @@ def main() -> None:
     parser.add_argument("--clip-untrained", action="store_true")
     args = parser.parse_args()
     base = Settings.from_env()
-    cfg = replace(base.with_triton_port(base.triton_http_port + 200), stack_dir=base.stack_dir / "bench",
-                  clip_weights="untrained" if args.clip_untrained else base.clip_weights)
+    cfg = base.with_triton_port(base.triton_http_port + 200).replace(stack_dir=base.stack_dir / "bench")
+    if args.clip_untrained:
+        os.environ["CLIP_WEIGHTS"] = "untrained"  # read by the CLIP models' config.pbtxt, through tritonserver
     (cfg.stack_dir / "media").mkdir(parents=True, exist_ok=True)
     clips = [LIVE_BAND_60S]
     for name, build in (("live-band-speech-60s.mp4", live_band_with_speech),
@@ -81,7 +82,7 @@ def main() -> None:
     triton = next(s for s in SERVICES if s.name == "triton")
     start(cfg, triton, print)
     try:
-        use_clip = bool(cfg.clip_weights)
+        use_clip = bool(os.environ.get("CLIP_WEIGHTS"))
         print(f"feature pass, median of {args.runs} runs after one warm-up; CLIP "
               f"{'on (untrained weights, cost only)' if use_clip else 'off (no CLIP_WEIGHTS)'}")
         for path in clips:

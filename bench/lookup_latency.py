@@ -15,17 +15,15 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from dataclasses import replace
 
 import numpy as np
 
 from bench.bench_stack import own_redis
 from bench.figures import percentile
-from inference.audio_fingerprint import SECONDS_PER_SUBFINGERPRINT
-from inference.copy_features import FRAMINGS, INDEX_FRAMINGS, WHOLE_FRAME, CopySignature
+from core.signature import FRAMINGS, INDEX_FRAMINGS, SECONDS_PER_SUBFINGERPRINT, WHOLE_FRAME, CopySignature
+from pipeline.copy_detection import CopyDetector
 from settings import Settings
 from storage.copy_index import CopyIndex
-from streams.copy_detection import CopyDetector
 
 REDIS_PORT_OFFSET = 310
 VIDEO_SECONDS = 60
@@ -124,7 +122,7 @@ def main() -> None:
               f"target p99 <= {TARGET_P99_MS} ms")
         for ef_runtime in args.ef_runtime:
             for query_frames in args.query_frames:
-                detector = CopyDetector(index, replace(bench_cfg, knn_ef_runtime=ef_runtime,
+                detector = CopyDetector(index, bench_cfg.replace(knn_ef_runtime=ef_runtime,
                                                        query_frames_max=query_frames))
                 time_lookups(detector, queries, f"ef_runtime {ef_runtime:3d}, N={query_frames}")
         index.index.delete(drop=True)

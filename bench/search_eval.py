@@ -29,12 +29,11 @@ import httpx
 from redis import Redis
 
 from bench.search_corpus import SearchQuery, SearchVideo, build_search_corpus
+from jobs.topics import ensure_topics
 from loadgen.kafka_io import OutputCollector, Publisher
 from local_stack.services import SEARCH_API, SERVICES, WORKER, start
 from settings import Settings
-from storage.generations import current_generation, generation_settings
-from storage.search_index import SearchIndex
-from streams.topics import ensure_topics
+from storage.generations import IndexGeneration
 
 CORPUS_FOLDER = "search-corpus"  # under MEDIA_ROOT
 TOP_K = 5
@@ -157,8 +156,7 @@ def main() -> None:
     failed = {video_id: state for video_id, state in states.items() if state != "enriched"}
     if failed:
         print(f"not enriched: {failed}")
-    live = generation_settings(cfg, current_generation(Redis.from_url(cfg.redis_url), cfg))
-    others = SearchIndex(live.redis_url, live.redis_search_index).video_count() - len(videos)
+    others = IndexGeneration.live(cfg, Redis.from_url(cfg.redis_url)).search.video_count() - len(videos)
     if others > 0:  # e.g. a soak's clips titled like the corpus's decoys rank above the answers
         print(f"the index holds {others} videos besides the corpus, searched as distractors: the reference figures "
               f"are from an empty stack (make down, then move STACK_DIR away)")

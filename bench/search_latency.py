@@ -26,7 +26,7 @@ import numpy as np
 
 from bench.bench_stack import own_redis, own_triton
 from bench.figures import percentile
-from inference.features import TextChunk
+from core.text import TextChunk
 from settings import REPO_ROOT, Settings
 from storage.search_index import SearchIndex, VideoCard
 

@@ -27,13 +27,13 @@ import numpy as np
 
 from bench.bench_stack import own_redis
 from bench.series_corpus import SeriesEpisode, build_series
-from inference.copy_features import copy_signature
-from inference.media import decode_video
+from core.recurring_segments import RecurringSegment
+from features.copy_signature import copy_signature
+from features.media import decode_video
+from pipeline.series_detection import SeriesDetector
 from settings import Settings
 from storage.copy_index import CopyIndex
 from storage.series_store import SeriesStore
-from streams.recurring_segments import RecurringSegment
-from streams.series_detection import SeriesDetector
 
 REDIS_PORT_OFFSET = 320
 FRAME_RATE = 25  # frame-level scores count every frame of a 25 fps episode

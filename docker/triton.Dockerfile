@@ -1,6 +1,7 @@
-# Triton with the python packages that model_repository/*/1/model.py import, and the project modules they
-# use (settings.py, inference/). Pass a CPU torch wheel index as the PIP_EXTRA_INDEX_URL build arg to keep
-# the image small (plain torch==2.13.0 resolves to the CUDA build, right for a GPU host).
+# Triton with the python packages that model_repository/*/1/model.py import; the models are self-contained
+# (their shared helpers sit in model_repository/, their knobs in each config.pbtxt). Pass a CPU torch wheel index
+# as the PIP_EXTRA_INDEX_URL build arg to keep the image small (plain torch==2.13.0 resolves to the CUDA build,
+# right for a GPU host).
 FROM nvcr.io/nvidia/tritonserver:24.10-py3
 ARG PIP_EXTRA_INDEX_URL=""
 RUN PIP_EXTRA_INDEX_URL="$PIP_EXTRA_INDEX_URL" pip install --no-cache-dir \
@@ -11,8 +12,8 @@ RUN PIP_EXTRA_INDEX_URL="$PIP_EXTRA_INDEX_URL" pip install --no-cache-dir \
       "rapidocr-onnxruntime==1.4.4" "onnxruntime==1.31.1" "opencv-python-headless==4.11.0.86" \
       "open-clip-torch==3.3.0" "timm==1.0.31"
 COPY model_repository /models
-COPY settings.py /app/settings.py
-COPY inference /app/inference
-ENV PYTHONPATH=/app STACK_DIR=/var/lib/triton-models
+# MODEL_CACHE_DIR: where whisper base is assembled and MiniLM's ONNX graph exported, once (config.pbtxt names it);
+# no bytecode: a __pycache__ folder in /models would look like a model to Triton.
+ENV MODEL_CACHE_DIR=/var/lib/triton-models PYTHONDONTWRITEBYTECODE=1
 # CLIP models need CLIP_WEIGHTS (a mounted checkpoint); without it they stay UNAVAILABLE and the rest serve.
 CMD ["tritonserver", "--model-repository=/models", "--exit-on-error=false", "--strict-readiness=false"]

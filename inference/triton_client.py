@@ -12,19 +12,17 @@ import numpy as np
 import tritonclient.grpc.aio as grpcclient
 from tritonclient.utils import InferenceServerException
 
-from inference.errors import InferenceError
+from core.errors import InferenceError
+from core.text import TEXT_EMBEDDING_DIMS
 from settings import Settings
 
 log = logging.getLogger(__name__)
 
-TEXT_EMBEDDING_DIMS = 384
 # The pipeline cannot run without these; the CLIP models are optional (they need local weights).
 REQUIRED_MODELS = ("text_encoder", "asr", "ocr")
 CLIP_MODELS = ("frame_encoder", "clip_text_encoder")
 # ASR is the one call whose cost grows with the video: allow one extra second per ASR_SECONDS_PER_S of audio.
 ASR_SECONDS_PER_S = 4.0
-# max_batch_size of the image models in model_repository/: longer frame lists are sent in slices.
-IMAGE_BATCH_LIMIT = {"ocr": 16, "frame_encoder": 32}
 
 
 @dataclass(frozen=True)
@@ -42,6 +40,7 @@ class TritonModels:
         self.timeout_s = cfg.triton_timeout_s
         self.retries = cfg.triton_retries
         self.client = grpcclient.InferenceServerClient(url=self.url)
+        self._max_batch: dict[str, int] = {}  # per model, its max_batch_size as Triton serves it
 
     async def close(self) -> None:
         await self.client.close()
@@ -54,6 +53,27 @@ class TritonModels:
             raise InferenceError(f"Triton at {self.url} is unreachable: {exc.message() or exc}") from exc
         return {m["name"]: ModelState(m["name"], m.get("state") == "READY", m.get("reason", "").split("\n")[0])
                 for m in index.get("models", [])}
+
+    async def _model_config(self, model: str) -> dict[str, Any]:
+        try:
+            return (await self.client.get_model_config(model, as_json=True))["config"]
+        except InferenceServerException as exc:
+            raise InferenceError(f"Triton at {self.url} has no config for {model!r}: {exc.message() or exc}") from exc
+
+    async def check_text_encoder(self) -> None:
+        """Raise a RuntimeError unless Triton's text_encoder answers TEXT_EMBEDDING_DIMS-wide embeddings, the width
+        every index and archive of this version stores (InferenceError while Triton cannot be asked)."""
+        (output,) = (await self._model_config("text_encoder"))["output"]
+        dims = int(output["dims"][-1])
+        if dims != TEXT_EMBEDDING_DIMS:
+            raise RuntimeError(f"Triton's text_encoder at {self.url} answers {dims}-d embeddings; this version stores "
+                               f"{TEXT_EMBEDDING_DIMS}-d ones (core/text.py): deploy the matching model_repository/")
+
+    async def _batch_limit(self, model: str) -> int:
+        """The model's max_batch_size (0: it takes no batch dimension), read from Triton once."""
+        if model not in self._max_batch:
+            self._max_batch[model] = int((await self._model_config(model)).get("max_batch_size", 0))
+        return self._max_batch[model]
 
     async def required_models_ready(self) -> bool:
         """Whether Triton answers and every model the pipeline needs is loaded (False while it is down)."""
@@ -94,7 +114,9 @@ class TritonModels:
         return await self._embed("clip_text_encoder", texts, 0)
 
     async def _infer_images(self, model: str, frames: list[np.ndarray], output: str) -> list[np.ndarray]:
-        limit = IMAGE_BATCH_LIMIT[model]
+        if not frames:
+            return []
+        limit = await self._batch_limit(model) or len(frames)
         slices = [frames[i:i + limit] for i in range(0, len(frames), limit)]
         results = await asyncio.gather(*(self._infer(model, [_image_input(s)], output) for s in slices))
         return [row for result in results for row in result]

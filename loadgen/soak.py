@@ -43,7 +43,7 @@ BAD_KINDS: dict[str, str] = {  # kind of input -> expected outcome (an error kin
     "json_event": "malformed_event",      # the event as JSON: a producer that skipped Avro
     "wrong_schema": "malformed_event",    # a valid Avro message of another schema
     "missing_fields": "malformed_event",  # the right schema header, a body with only the video id
-    "absurd_metadata": "invalid_event",   # published in 1970 (streams/event_checks.py)
+    "absurd_metadata": "invalid_event",   # published in 1970 (core/event_checks.py)
     "outside_root": "media_forbidden",    # ../../etc/passwd
     "metadata_url": "media_forbidden",    # http://169.254.169.254/latest/meta-data/
     "missing_file": "media_not_found",

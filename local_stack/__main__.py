@@ -29,8 +29,8 @@ from settings import Settings
 
 
 def up(cfg: Settings) -> None:
+    from jobs.topics import ensure_topics
     from storage.archive import Archive
-    from streams.topics import ensure_topics
 
     for service in SERVICES:
         start(cfg, service, print)

@@ -152,21 +152,15 @@ def _triton_command(cfg: Settings) -> list[str]:
 
 
 def _triton_environment(cfg: Settings) -> dict[str, str]:
-    # The python-backend stub finds its interpreter through `python3` on PATH and must load the
-    # base interpreter's libpython, not Debian's (mixing them crashes models).
+    """The python-backend stub finds its interpreter through `python3` on PATH and must load the base
+    interpreter's libpython, not Debian's (mixing them crashes models). The models' knobs are in their
+    config.pbtxt; the environment variables those name (CLIP_WEIGHTS, ASR_MODEL_DIR) pass through from ours."""
     return {
         "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
         "LD_LIBRARY_PATH": str(sysconfig.get_config_var("LIBDIR")),
-        "OMP_NUM_THREADS": str(cfg.model_cpu_threads),
-        "PYTHONPATH": str(REPO_ROOT),  # model.py files import settings and inference.model_weights
-        # what the models read through Settings.from_env(), as this cfg has it
-        "STACK_DIR": str(cfg.stack_dir),
-        "MODEL_CPU_THREADS": str(cfg.model_cpu_threads),
-        "ASR_MODEL_DIR": cfg.asr_model_dir,
-        "ASR_BEAM_SIZE": str(cfg.asr_beam_size),
-        "OCR_MIN_CONFIDENCE": str(cfg.ocr_min_confidence),
-        "CLIP_MODEL": cfg.clip_model,
-        "CLIP_WEIGHTS": cfg.clip_weights,
+        "OMP_NUM_THREADS": "1",
+        "MODEL_CACHE_DIR": str(cfg.stack_dir / "models"),  # whisper assembled from its packages, the ONNX graph
+        "PYTHONDONTWRITEBYTECODE": "1",  # a __pycache__ folder in the model repository would look like a model
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }
@@ -266,6 +260,8 @@ def start(cfg: Settings, service: Service, log: Callable[[str], None]) -> None:
         return
     if service.name == "triton":
         _clean_triton_shared_memory()
+        # left by a tool that imported the models' shared helpers: Triton would take the folder for a model
+        shutil.rmtree(cfg.triton_model_repository / "__pycache__", ignore_errors=True)
     log_path = log_file(cfg, service.name)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     if log_path.exists():  # keep the previous run's log as <name>.log.1

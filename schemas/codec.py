@@ -17,14 +17,17 @@ import json
 import struct
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import fastavro
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
+from core.records import as_avro, from_avro
+
 SCHEMA_DIR = Path(__file__).resolve().parent
 MAGIC = b"\xc3\x01"
 HEADER_SIZE = len(MAGIC) + 8
+R = TypeVar("R")
 
 
 class SchemaError(ValueError):
@@ -96,3 +99,13 @@ def decode(name: str, data: bytes | None) -> dict[str, Any]:
     if body.tell() != len(data) - HEADER_SIZE:
         raise SchemaError(f"trailing bytes after {name} message")
     return record
+
+
+def encode_record(record: Any) -> bytes:
+    """Serialize a typed record of core/records.py with the current version of its schema (``record.SCHEMA``)."""
+    return encode(record.SCHEMA, as_avro(record))
+
+
+def decode_record(cls: type[R], data: bytes | None) -> R:
+    """A typed record of ``cls`` (core/records.py) from a message written with any known version of its schema."""
+    return from_avro(cls, decode(cls.SCHEMA, data))  # type: ignore[attr-defined]

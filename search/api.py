@@ -28,14 +28,13 @@ from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from redis import Redis
 
-from inference.errors import InferenceError, PipelineError
-from inference.media import resolve_media_path
+from core.errors import InferenceError, PipelineError
 from inference.triton_client import CLIP_MODELS, TritonModels
 from search.engine import SearchEngine
 from settings import Settings
-from storage.cluster_index import ClusterIndex
-from storage.generations import current_generation, generation_settings
-from storage.search_index import SearchFilters, SearchIndex
+from storage.generations import IndexGeneration, current_generation
+from storage.media_files import resolve_media_path
+from storage.search_index import SearchFilters
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_PAGE = 100
@@ -44,9 +43,7 @@ log = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class LiveIndexes:
-    generation: int
-    index: SearchIndex
-    clusters: ClusterIndex
+    indexes: IndexGeneration
     engine: SearchEngine
 
 
@@ -81,12 +78,10 @@ def create_app(cfg: Settings) -> FastAPI:
     def live() -> LiveIndexes:
         """The indexes of the generation in use (a reindex switches it between two requests)."""
         generation = current_generation(state["redis"], cfg)
-        if state.get("live") is None or state["live"].generation != generation:
-            gen_cfg = generation_settings(cfg, generation)
-            index = SearchIndex(gen_cfg.redis_url, gen_cfg.redis_search_index)
-            index.create()
-            state["live"] = LiveIndexes(generation, index, ClusterIndex(gen_cfg.redis_url, gen_cfg.redis_cluster_index),
-                                        SearchEngine(gen_cfg, index, state["models"], state["use_clip"]))
+        if state.get("live") is None or state["live"].indexes.number != generation:
+            indexes = IndexGeneration.open(cfg, generation)
+            indexes.search.create()
+            state["live"] = LiveIndexes(indexes, SearchEngine(cfg, indexes.search, state["models"], state["use_clip"]))
         return state["live"]
 
     app = FastAPI(title="Video search", lifespan=lifespan)
@@ -115,25 +110,25 @@ def create_app(cfg: Settings) -> FastAPI:
             raise HTTPException(422, "'from' is after 'to'")
         filters = SearchFilters(channel_id=channel or None, cluster_id=cluster or None,
                                 published_from_ms=_millis(date_from, False), published_to_ms=_millis(date_to, True))
-        indexes = await asyncio.to_thread(live)
-        result = await indexes.engine.search(q.strip(), filters, page, page_size)
+        live_indexes = await asyncio.to_thread(live)
+        result = await live_indexes.engine.search(q.strip(), filters, page, page_size)
         return dataclasses.asdict(result)
 
     @app.get("/api/clusters")
     async def clusters() -> list[dict[str, Any]]:
-        indexes = await asyncio.to_thread(live)
-        return await asyncio.to_thread(indexes.clusters.summaries)
+        live_indexes = await asyncio.to_thread(live)
+        return await asyncio.to_thread(live_indexes.indexes.clusters.summaries)
 
     @app.get("/api/videos/{video_id}")
     async def video(video_id: str) -> dict[str, Any]:
-        cards = await asyncio.to_thread(lambda: live().index.cards([video_id]))
+        cards = await asyncio.to_thread(lambda: live().indexes.search.cards([video_id]))
         if video_id not in cards:
             raise HTTPException(404, f"video {video_id!r} is not indexed")
         return dataclasses.asdict(cards[video_id])
 
     @app.get("/media/{video_id}")
     async def media(video_id: str) -> FileResponse:
-        cards = await asyncio.to_thread(lambda: live().index.cards([video_id]))
+        cards = await asyncio.to_thread(lambda: live().indexes.search.cards([video_id]))
         if video_id not in cards:
             raise HTTPException(404, f"video {video_id!r} is not indexed")
         try:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference.errors import InferenceError
+from core.errors import InferenceError
 from inference.triton_client import TritonModels
 from settings import Settings
 from storage.search_index import ChunkHit, SearchFilters, SearchIndex, VideoCard

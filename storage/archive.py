@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from inference.features import TextChunk
+from core.records import ArchiveRef
+from core.recurring_segments import RecurringSegment
+from core.text import TextChunk
 
 VIDEOS_DDL = """
 CREATE TABLE IF NOT EXISTS videos (
@@ -144,6 +146,8 @@ class TopicRow:
 
 
 class Archive:
+    VIDEOS, FRAMES, CHUNKS = "videos", "video_frames", "video_chunks"
+
     def __init__(self, dsn: str) -> None:
         import clickhouse_connect
 
@@ -162,6 +166,12 @@ class Archive:
 
     def close(self) -> None:
         self.client.close()
+
+    @classmethod
+    def reference(cls, features_version: str) -> ArchiveRef:
+        """Where a video's embeddings of ``features_version`` are (EnrichedVideo.archive)."""
+        return ArchiveRef(videos_table=cls.VIDEOS, frames_table=cls.FRAMES, chunks_table=cls.CHUNKS,
+                          features_version=features_version)
 
     def has_video(self, video_id: str, features_version: str) -> bool:
         result = self.client.query(
@@ -185,7 +195,7 @@ class Archive:
                 "pdq_hex": record.frame_pdq_hex,
                 "pdq_quality": pa.array(record.frame_pdq_quality, type=pa.uint8()),
             })
-            self.client.insert_arrow("video_frames", frames, settings={"insert_deduplication_token": token})
+            self.client.insert_arrow(self.FRAMES, frames, settings={"insert_deduplication_token": token})
         if record.chunks:
             count = len(record.chunks)
             chunks = pa.table({
@@ -199,7 +209,7 @@ class Archive:
                 "embedding": pa.array([chunk.embedding.astype(np.float32) for chunk in record.chunks],
                                       type=pa.list_(pa.float32())),
             })
-            self.client.insert_arrow("video_chunks", chunks, settings={"insert_deduplication_token": token})
+            self.client.insert_arrow(self.CHUNKS, chunks, settings={"insert_deduplication_token": token})
         # The videos row goes last: its presence marks the whole record as archived.
         video = pa.table({
             "video_id": [record.video_id],
@@ -218,7 +228,7 @@ class Archive:
             "keywords": [record.keywords],
             "cluster_id": pa.array([record.cluster_id], type=pa.string()),
         })
-        self.client.insert_arrow("videos", video, settings={"insert_deduplication_token": token})
+        self.client.insert_arrow(self.VIDEOS, video, settings={"insert_deduplication_token": token})
         return True
 
     def latest_enriched(self, video_id: str, features_version: str) -> bytes | None:
@@ -230,9 +240,9 @@ class Archive:
         return result.result_rows[0][0] if result.result_rows else None
 
     def archive_enriched(self, video_id: str, features_version: str, revision: int, record: bytes,
-                         series_id: str | None, recurring: list[dict]) -> None:
-        """Store a revision of a video's enriched record (and, for a series episode, its recurring segments:
-        ``recurring`` holds EnrichedVideo.recurring_segments items). The latest revision wins on merge."""
+                         series_id: str | None, recurring: list[RecurringSegment]) -> None:
+        """Store a revision of a video's enriched record (and, for a series episode, its recurring segments).
+        The latest revision wins on merge."""
         token = f"{video_id}:{features_version}:{revision}"
         self.client.insert_arrow("enriched_records", pa.table({
             "video_id": [video_id], "features_version": [features_version],
@@ -243,10 +253,10 @@ class Archive:
         self.client.insert_arrow("recurring_segments", pa.table({
             "video_id": [video_id], "features_version": [features_version], "series_id": [series_id],
             "revision": pa.array([revision], type=pa.uint64()),
-            "kinds": [[segment["kind"] for segment in recurring]],
-            "starts_s": pa.array([[segment["start_s"] for segment in recurring]], type=pa.list_(pa.float32())),
-            "ends_s": pa.array([[segment["end_s"] for segment in recurring]], type=pa.list_(pa.float32())),
-            "shared_with": [[list(segment["shared_with"]) for segment in recurring]],
+            "kinds": [[segment.kind for segment in recurring]],
+            "starts_s": pa.array([[segment.start_s for segment in recurring]], type=pa.list_(pa.float32())),
+            "ends_s": pa.array([[segment.end_s for segment in recurring]], type=pa.list_(pa.float32())),
+            "shared_with": [[list(segment.shared_with) for segment in recurring]],
         }), settings={"insert_deduplication_token": token})
 
     def topic_rows(self, features_version: str) -> list[TopicRow]:
@@ -292,5 +302,5 @@ class Archive:
         where, parameters = self._where_ids(video_ids)
         return {
             table: self.client.query(f"SELECT count() FROM {table}{where}", parameters=parameters).result_rows[0][0]
-            for table in ("videos", "video_frames", "video_chunks", "enriched_records")
+            for table in (self.VIDEOS, self.FRAMES, self.CHUNKS, "enriched_records")
         }

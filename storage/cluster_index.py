@@ -1,7 +1,7 @@
 """Topic-cluster centroids in Redis (redisvl, FLAT cosine index): the incremental assignment of a new video.
 
 A video joins the cluster whose centroid is nearest its topic embedding if it is within that cluster's
-radius (cosine distance), else it stays unassigned until the next re-clustering (streams/recluster.py).
+radius (cosine distance), else it stays unassigned until the next re-clustering (jobs/recluster.py).
 Centroids come from the ``cluster-centroids`` compacted topic (the worker's centroid agent writes them here);
 one hash per cluster, key ``<name>:<cluster_id>``. A handful to a few thousand centroids: FLAT (exact) search.
 """
@@ -16,7 +16,8 @@ from redis import Redis
 from redisvl.index import SearchIndex
 from redisvl.query import VectorQuery
 
-from inference.triton_client import TEXT_EMBEDDING_DIMS
+from core.records import ClusterCentroid
+from core.text import TEXT_EMBEDDING_DIMS
 
 
 def cluster_schema(name: str) -> dict:
@@ -25,17 +26,6 @@ def cluster_schema(name: str) -> dict:
                        {"name": "centroid", "type": "vector", "attrs": {
                            "dims": TEXT_EMBEDDING_DIMS, "algorithm": "flat", "distance_metric": "cosine",
                            "datatype": "float32"}}]}
-
-
-@dataclass(frozen=True)
-class Centroid:
-    cluster_id: str
-    label: str
-    keywords: tuple[str, ...]
-    centroid: np.ndarray  # unit norm, 384-d
-    radius: float  # cosine distance within which a video is assigned
-    size: int  # members when it was computed
-    run_id: str  # the re-clustering run that produced it
 
 
 @dataclass(frozen=True)
@@ -55,10 +45,15 @@ class ClusterIndex:
         if not self.index.exists():
             self.index.create(overwrite=False)
 
+    def drop(self) -> None:
+        """Delete the index with every centroid."""
+        if self.index.exists():
+            self.index.delete(drop=True)
+
     def _key(self, cluster_id: str) -> str:
         return f"{self.name}:{cluster_id}"
 
-    def upsert(self, centroid: Centroid) -> None:
+    def upsert(self, centroid: ClusterCentroid) -> None:
         self.client.hset(self._key(centroid.cluster_id), mapping={
             "cluster_id": centroid.cluster_id, "label": centroid.label, "keywords": json.dumps(centroid.keywords),
             "centroid": np.asarray(centroid.centroid, np.float32).tobytes(), "radius": centroid.radius,

@@ -26,10 +26,10 @@ from redis import Redis
 from redisvl.index import SearchIndex
 from redisvl.query import VectorQuery
 
-from inference.copy_features import FRAMINGS, INDEX_FRAMINGS, CopySignature
-from inference.descriptors import PDQ_BYTES, signed_vectors
+from core.bits import PDQ_BITS, PDQ_BYTES, signed_vectors
+from core.signature import FRAMINGS, INDEX_FRAMINGS, CopySignature
+from storage.redis_keys import delete_matching
 
-PDQ_DIMS = 256
 IN_FLIGHT_POLL_S = 0.05
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def copy_index_schema(name: str) -> dict:
             {"name": "t_s", "type": "numeric"},
             {"name": "published_at_ms", "type": "numeric"},
             {"name": "pdq", "type": "vector", "attrs": {
-                "dims": PDQ_DIMS, "algorithm": "hnsw", "distance_metric": "l2", "datatype": "float16",
+                "dims": PDQ_BITS, "algorithm": "hnsw", "distance_metric": "l2", "datatype": "float16",
                 "m": 16, "ef_construction": 100}},
         ],
     }
@@ -94,6 +94,12 @@ class CopyIndex:
                     "and replay publish-video to rebuild it, or set REDIS_FRAME_INDEX to a new name")
             return
         self.index.create(overwrite=False)
+
+    def drop(self) -> None:
+        """Delete the KNN index with its documents, every stored signature and the in-flight register."""
+        if self.index.exists():
+            self.index.delete(drop=True)
+        delete_matching(self.client, self._signature_key("*"), self._in_flight, f"{self._in_flight}:*")
 
     def _signature_key(self, video_id: str) -> str:
         return f"signature:{self.name}:{video_id}"

@@ -1,21 +1,28 @@
-"""Generations of the Redis indexes (copy frames, search, clusters), so a reindex can build a fresh set beside
-the live one and switch everyone to it at once.
+"""Generations of the Redis indexes, so a reindex can build a fresh set beside the live one and switch everyone
+to it at once.
+
+One generation is the copy index (frame vectors, signatures, videos in flight) with its series bookkeeping,
+the search index (chunks, CLIP frames, video cards) and the cluster centroids: ``IndexGeneration`` opens,
+creates and drops them together, and is how the worker, the jobs, the search API and the benchmarks get them.
 
 Generation 0 uses the configured names as they are (``frames``, ``search``, ``clusters``); generation n > 0
 prefixes them with ``g<n>-`` (``g1-frames``...), so no index's key prefix covers another generation's keys.
 The Redis string ``index-generation:<frames>:<search>:<clusters>`` (the configured names) holds the generation in
-use. Workers read it before each event and the search
-API before each request; the reindex job sets it with one SET once the new generation is complete, which is
-the atomic switch.
+use. Workers read it before each event and the search API before each request; the reindex job sets it with
+one SET once the new generation is complete, which is the atomic switch.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass
 
 from redis import Redis
 
 from settings import Settings
+from storage.cluster_index import ClusterIndex
+from storage.copy_index import CopyIndex
+from storage.search_index import SearchIndex
+from storage.series_store import SeriesStore
 
 
 def _generation_key(cfg: Settings) -> str:
@@ -35,8 +42,39 @@ def physical_name(name: str, generation: int) -> str:
     return name if generation == 0 else f"g{generation}-{name}"
 
 
-def generation_settings(cfg: Settings, generation: int) -> Settings:
-    """The settings with the index names of ``generation``."""
-    return replace(cfg, redis_frame_index=physical_name(cfg.redis_frame_index, generation),
-                   redis_search_index=physical_name(cfg.redis_search_index, generation),
-                   redis_cluster_index=physical_name(cfg.redis_cluster_index, generation))
+@dataclass(frozen=True)
+class IndexGeneration:
+    """The Redis indexes of one generation."""
+
+    number: int
+    copies: CopyIndex
+    series: SeriesStore
+    search: SearchIndex
+    clusters: ClusterIndex
+
+    @classmethod
+    def open(cls, cfg: Settings, number: int) -> IndexGeneration:
+        """Generation ``number``'s indexes (nothing is created: see ``create``)."""
+        copies = CopyIndex(cfg.redis_url, physical_name(cfg.redis_frame_index, number))
+        return cls(number=number, copies=copies, series=SeriesStore(copies.client, copies.name),
+                   search=SearchIndex(cfg.redis_url, physical_name(cfg.redis_search_index, number)),
+                   clusters=ClusterIndex(cfg.redis_url, physical_name(cfg.redis_cluster_index, number)))
+
+    @classmethod
+    def live(cls, cfg: Settings, client: Redis) -> IndexGeneration:
+        """The generation in use."""
+        return cls.open(cfg, current_generation(client, cfg))
+
+    def create(self) -> IndexGeneration:
+        """Create whichever of the indexes is missing (existing data is kept); returns itself."""
+        self.copies.create()
+        self.search.create()
+        self.clusters.create()
+        return self
+
+    def drop(self) -> None:
+        """Delete the indexes with their documents and every other key of this generation."""
+        self.copies.drop()
+        self.series.drop()
+        self.search.drop()
+        self.clusters.drop()

@@ -11,7 +11,7 @@
   longer has.
 
 Writes are idempotent by key (replaying a video rewrites the same keys). Readers go through the index names
-only, so a rebuilt index can replace this one by renaming (issue 6).
+only, so a rebuilt generation of the indexes can replace this one (storage/generations.py).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from redisvl.query import TextQuery, VectorQuery
 from redisvl.query.filter import FilterExpression, Num, Tag
 from redisvl.utils.stopwords import get_stopwords
 
-from inference.features import TextChunk
-from inference.triton_client import TEXT_EMBEDDING_DIMS
+from core.text import TEXT_EMBEDDING_DIMS, TextChunk
+from storage.redis_keys import delete_matching
 
 CLIP_DIMS = 512
 HIT_FIELDS = ["video_id", "kind", "start_s", "end_s", "text"]
@@ -103,7 +103,7 @@ class ChunkHit:
     """A chunk (or CLIP frame) one retrieval signal returned, with that signal's score."""
 
     video_id: str
-    kind: str  # "title", "transcript", "ocr" (inference.features.TextChunk.kind) or "frame"
+    kind: str  # "title", "transcript", "ocr" (core.text.TextChunk.kind) or "frame"
     start_s: float
     end_s: float
     text: str
@@ -127,6 +127,13 @@ class SearchIndex:
         for index in (self.chunks, self.frames):
             if not index.exists():
                 index.create(overwrite=False)
+
+    def drop(self) -> None:
+        """Delete both indexes with their documents, and every video card."""
+        for index in (self.chunks, self.frames):
+            if index.exists():
+                index.delete(drop=True)
+        delete_matching(self.client, self._card_key("*"))
 
     def video_count(self) -> int:
         """How many videos are indexed (one card each)."""

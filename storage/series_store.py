@@ -17,7 +17,8 @@ from redis import Redis
 from redis.exceptions import LockError
 from redis.lock import Lock
 
-from inference.errors import PipelineError
+from core.errors import PipelineError
+from storage.redis_keys import delete_matching
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +34,18 @@ class SeriesStore:
         self.client = client
         self.name = name
 
+    def drop(self) -> None:
+        """Delete every series' episodes, shared intervals and lock."""
+        delete_matching(self.client, self._episodes_key("*"), self._recurring_key("*"), self._lock_key("*"))
+
     def _episodes_key(self, series_id: str) -> str:
         return f"series:{self.name}:{series_id}"
 
     def _recurring_key(self, video_id: str) -> str:
         return f"recurring:{self.name}:{video_id}"
+
+    def _lock_key(self, series_id: str) -> str:
+        return f"series-lock:{self.name}:{series_id}"
 
     def add_episode(self, series_id: str, video_id: str, published_at_ms: int) -> None:
         self.client.zadd(self._episodes_key(series_id), {video_id: published_at_ms})
@@ -63,7 +71,7 @@ class SeriesStore:
     def lock(self, series_id: str, timeout_s: float) -> Lock:
         """Take the series' lock, waiting up to ``timeout_s``; it expires after ``timeout_s`` if this process
         dies holding it. Not bound to a thread, so it can be taken and released from different ones."""
-        lock = self.client.lock(f"series-lock:{self.name}:{series_id}", timeout=timeout_s,
+        lock = self.client.lock(self._lock_key(series_id), timeout=timeout_s,
                                 blocking_timeout=timeout_s, thread_local=False)
         if not lock.acquire():
             raise SeriesLockTimeout(series_id, timeout_s)

@@ -16,21 +16,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
-import numpy as np
 import redis
 from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseOperationalError
 
-from inference.errors import InferenceError, PipelineError
+from core.errors import InferenceError, PipelineError
+from core.records import ClusterCentroid, DeadLetter, DuplicateVerdict, EnrichedVideo, VideoPublished
 from inference.triton_client import TritonModels
-from schemas.codec import SchemaError, decode, encode
+from pipeline.video_pipeline import VideoPipeline
+from schemas.codec import SchemaError, decode_record, encode_record
 from settings import Settings
 from storage.archive import Archive
-from storage.cluster_index import Centroid, ClusterIndex
-from storage.copy_index import CopyIndex
-from storage.generations import current_generation, generation_settings
-from storage.search_index import SearchIndex
+from storage.generations import IndexGeneration, current_generation
 from streams.fetch_backoff import install as install_fetch_backoff
-from streams.pipeline import VideoPipeline
 
 log = logging.getLogger(__name__)
 cfg = Settings.from_env()
@@ -73,18 +70,11 @@ def pipeline() -> VideoPipeline:
         _shared["models"] = TritonModels(cfg)
     generation = current_generation(_shared["redis"], cfg)
     if generation not in _pipelines:
-        live = generation_settings(cfg, generation)
-        copy_index = CopyIndex(live.redis_url, live.redis_frame_index)
-        copy_index.create()
-        search_index = SearchIndex(live.redis_url, live.redis_search_index)
-        search_index.create()
-        cluster_index = ClusterIndex(live.redis_url, live.redis_cluster_index)
-        cluster_index.create()
+        indexes = IndexGeneration.open(cfg, generation).create()
         if _pipelines:
             log.info("index generation %d in use from now on", generation)
         _pipelines.clear()
-        _pipelines[generation] = VideoPipeline(live, copy_index, _shared["archive"], _shared["models"], search_index,
-                                               cluster_index)
+        _pipelines[generation] = VideoPipeline(cfg, indexes, _shared["archive"], _shared["models"])
     return _pipelines[generation]
 
 
@@ -96,12 +86,10 @@ async def send_confirmed(topic: faust.TopicT, key: bytes | None, value: bytes) -
 async def send_dead_letter(message: Any, video_id: str | None, kind: str, reason: str) -> None:
     log.warning("dead letter %s[%d]@%d video=%s %s: %s", message.topic, message.partition, message.offset,
                 video_id, kind, reason)
-    record = {
-        "original_value": message.value or b"", "original_key": message.key, "topic": message.topic,
-        "partition": message.partition, "offset": message.offset, "video_id": video_id,
-        "error_kind": kind, "message": reason, "failed_at": datetime.now(UTC),
-    }
-    await send_confirmed(dead_letter_topic, message.key, encode("DeadLetter", record))
+    record = DeadLetter(original_value=message.value or b"", original_key=message.key, topic=message.topic,
+                        partition=message.partition, offset=message.offset, video_id=video_id, error_kind=kind,
+                        message=reason, failed_at=datetime.now(UTC))
+    await send_confirmed(dead_letter_topic, message.key, encode_record(record))
 
 
 OUTAGE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, ClickHouseOperationalError)
@@ -121,22 +109,22 @@ async def handle(message: Any) -> None:
     service it needs is down, it retries the event with backoff and does not return, so the offset is not
     committed and the stream waits (backpressure) instead of dead-lettering good events."""
     try:
-        event = decode("VideoPublished", message.value)
+        event = decode_record(VideoPublished, message.value)
     except SchemaError as exc:
         await send_dead_letter(message, None, "malformed_event", str(exc))
         return
-    video_id = event["video_id"]
+    video_id = event.video_id
     key = video_id.encode()
     verdict_sent = False
 
-    async def send_verdict(verdict: dict[str, Any]) -> None:
+    async def send_verdict(verdict: DuplicateVerdict) -> None:
         nonlocal verdict_sent
         if not verdict_sent:  # a retry after an outage decides the same verdict again: send it once
-            await send_confirmed(verdict_topic, key, encode("DuplicateVerdict", verdict))
+            await send_confirmed(verdict_topic, key, encode_record(verdict))
             verdict_sent = True
 
-    async def send_enriched(enriched: dict[str, Any]) -> None:  # also updates of earlier series episodes
-        await send_confirmed(enriched_topic, enriched["video_id"].encode(), encode("EnrichedVideo", enriched))
+    async def send_enriched(enriched: EnrichedVideo) -> None:  # also updates of earlier series episodes
+        await send_confirmed(enriched_topic, enriched.video_id.encode(), encode_record(enriched))
 
     delay = 1.0
     while True:
@@ -158,15 +146,20 @@ async def handle(message: Any) -> None:
                 await send_dead_letter(message, video_id, "internal_error", f"{type(exc).__name__}: {exc}")
                 return
     archived = "archived" if outcome.newly_archived else "replay: already archived"
-    log.info("video %s: %s %s (%s) stages=%s", video_id, outcome.verdict["verdict"],
-             outcome.verdict["duplicate_of"] or "", archived, outcome.stage_seconds)
+    log.info("video %s: %s %s (%s) stages=%s", video_id, outcome.verdict.verdict,
+             outcome.verdict.duplicate_of or "", archived, outcome.stage_seconds)
 
 
 @app.task
 async def open_connections() -> None:
-    """Open the connections when the worker starts, so a misconfiguration (e.g. a Redis index left with
-    another layout) stops the worker with its message instead of dead-lettering every event."""
+    """Open the connections when the worker starts, so a misconfiguration (a Redis index left with another
+    layout, a text encoder of another width) stops the worker with its message instead of dead-lettering every
+    event."""
     pipeline()
+    try:
+        await _shared["models"].check_text_encoder()
+    except InferenceError as exc:  # Triton not up yet: events wait for it (outage), the check is skipped
+        log.warning("text_encoder not checked at start: %s", exc)
 
 
 @app.agent(centroid_topic)
@@ -176,19 +169,16 @@ async def load_cluster_centroids(stream: faust.StreamT) -> None:
     async for event in stream.events():
         key = event.message.key.decode()
         if event.message.value is None:
-            await asyncio.to_thread(pipeline().cluster_index.delete, key)
+            await asyncio.to_thread(pipeline().indexes.clusters.delete, key)
             log.info("cluster %s retired", key)
             continue
         try:
-            record = decode("ClusterCentroid", event.message.value)
+            record = decode_record(ClusterCentroid, event.message.value)
         except SchemaError as exc:
             log.error("unreadable centroid for cluster %s skipped: %s", key, exc)
             continue
-        await asyncio.to_thread(pipeline().cluster_index.upsert, Centroid(
-            cluster_id=record["cluster_id"], label=record["label"], keywords=tuple(record["keywords"]),
-            centroid=np.asarray(record["centroid"], np.float32), radius=record["radius"], size=record["size"],
-            run_id=record["run_id"]))
-        log.info("cluster %s loaded: %s (%d videos, run %s)", key, record["label"], record["size"], record["run_id"])
+        await asyncio.to_thread(pipeline().indexes.clusters.upsert, record)
+        log.info("cluster %s loaded: %s (%d videos, run %s)", key, record.label, record.size, record.run_id)
 
 
 @app.agent(publish_topic)

@@ -1,7 +1,8 @@
-"""Shared fixtures. Integration tests run against a real local stack started once per session.
+"""Shared by every test: the test environment, set before anything reads the settings.
 
-The test stack uses its own ports and a temporary STACK_DIR, so it never touches a stack the user runs;
-TEST_PORT_OFFSET shifts every port, so two suites can run side by side.
+Tests use their own ports and a temporary STACK_DIR, so they never touch a stack the user runs;
+TEST_PORT_OFFSET shifts every port, so two suites can run side by side. tests/unit/ needs no server;
+tests/stack/ starts the real local servers once per session (tests/stack/conftest.py).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,14 +24,13 @@ TEST_ENV = {
     "FAUST_APP_ID": "video-understanding-test",
     "OUTAGE_RETRY_MAX_S": "5",  # the fault tests bring services back within seconds
 }
-for name in ("KAFKA_BOOTSTRAP", "REDIS_URL", "TRITON_GRPC_URL", "TRITON_HTTP_URL", "CLICKHOUSE_DSN",
-             "MEDIA_ROOT", "FAUST_DATA_DIR", "STACK_DIR"):
+for name in ("KAFKA_BOOTSTRAP", "REDIS_URL", "TRITON_GRPC_URL", "TRITON_HTTP_URL", "TRITON_GRPC_PORT",
+             "TRITON_METRICS_PORT", "CLICKHOUSE_DSN", "MEDIA_ROOT", "FAUST_DATA_DIR", "STACK_DIR"):
     os.environ.pop(name, None)  # derive everything from the test ports and the test STACK_DIR
 os.environ.update(TEST_ENV)
-_STACK_DIR = Path(tempfile.mkdtemp(prefix="vu-test-stack-"))
-os.environ["STACK_DIR"] = str(_STACK_DIR)
+STACK_DIR = Path(tempfile.mkdtemp(prefix="vu-test-stack-"))
+os.environ["STACK_DIR"] = str(STACK_DIR)
 
-from local_stack.services import SEARCH_API, SERVICES, WORKER, start, stop  # noqa: E402
 from settings import Settings  # noqa: E402
 
 
@@ -40,18 +39,6 @@ def cfg() -> Settings:
     return Settings.from_env()
 
 
-@pytest.fixture(scope="session")
-def stack(cfg: Settings) -> Iterator[Settings]:
-    """Kafka (noida-db), Redis Stack and tritonserver, started for real, with topics created."""
-    from streams.topics import ensure_topics
-
-    try:
-        for service in SERVICES:
-            start(cfg, service, print)
-        ensure_topics(cfg)
-        yield cfg
-    finally:
-        for service in (SEARCH_API, WORKER, *reversed(SERVICES)):
-            stop(cfg, service.name, print)
-        if not os.environ.get("KEEP_TEST_STACK"):  # set it to read the servers' logs after a failure
-            shutil.rmtree(_STACK_DIR, ignore_errors=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not os.environ.get("KEEP_TEST_STACK"):  # set it to read the servers' logs after a failure
+        shutil.rmtree(STACK_DIR, ignore_errors=True)

@@ -7,9 +7,14 @@ Input AUDIO: float32 mono PCM at 16 kHz. Output TRANSCRIPT: one JSON document
 """
 
 import json
+import sys
+from pathlib import Path
 
-import numpy as np
-import triton_python_backend_utils as pb_utils
+sys.path.append(str(Path(__file__).resolve().parents[2]))  # model_repository/: the helpers the models share
+
+import numpy as np  # noqa: E402
+import triton_python_backend_utils as pb_utils  # noqa: E402
+from model_parameters import model_parameters, required  # noqa: E402
 
 SAMPLE_RATE = 16000
 # Whisper's own rule for dropping hallucinated segments over non-speech.
@@ -20,14 +25,13 @@ LOW_AVG_LOGPROB = -1.0
 class TritonPythonModel:
     def initialize(self, args):
         from faster_whisper import WhisperModel
+        from whisper_weights import whisper_model_dir  # beside this model's config.pbtxt
 
-        from inference.model_weights import whisper_model_dir
-        from settings import Settings
-
-        cfg = Settings.from_env()
-        self.beam_size = cfg.asr_beam_size
-        self.model = WhisperModel(str(whisper_model_dir(cfg)), device="cpu", compute_type="int8",
-                                  cpu_threads=cfg.model_cpu_threads)
+        parameters = model_parameters(args)
+        self.beam_size = int(parameters["beam_size"])
+        model_dir = whisper_model_dir(parameters["model_dir"], Path(required(parameters, "cache_dir")))
+        self.model = WhisperModel(str(model_dir), device="cpu", compute_type="int8",
+                                  cpu_threads=int(parameters["cpu_threads"]))
 
     def transcribe(self, audio):
         segments, info = self.model.transcribe(audio, beam_size=self.beam_size, vad_filter=True,

@@ -4,18 +4,23 @@ Dynamic batching hands ``execute`` several requests: their texts are tokenised a
 and the embeddings are split back per request.
 """
 
-import numpy as np
-import triton_python_backend_utils as pb_utils
+import sys
+from pathlib import Path
 
-from inference.triton_text_batch import embedding_responses, texts_of
+sys.path.append(str(Path(__file__).resolve().parents[2]))  # model_repository/: the helpers the models share
+
+import numpy as np  # noqa: E402
+import triton_python_backend_utils as pb_utils  # noqa: E402
+from clip_loader import load_clip  # noqa: E402
+from model_parameters import model_parameters  # noqa: E402
+from text_batching import embedding_responses, texts_of  # noqa: E402
 
 
 class TritonPythonModel:
     def initialize(self, args):
-        from inference.model_weights import load_clip
-        from settings import Settings
-
-        self.model, self.tokenizer, _ = load_clip(Settings.from_env())
+        parameters = model_parameters(args)
+        self.model, self.tokenizer, _ = load_clip(parameters["architecture"], parameters["weights"],
+                                                  int(parameters["cpu_threads"]))
 
     def execute(self, requests):
         import torch

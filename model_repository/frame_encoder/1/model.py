@@ -4,16 +4,22 @@ Input IMAGE: RGB uint8 frames of any size (all frames of one request share it). 
 short side is the model's input size (bicubic, antialiased), centre-cropped and normalised as CLIP expects.
 """
 
-import numpy as np
-import triton_python_backend_utils as pb_utils
+import sys
+from pathlib import Path
+
+sys.path.append(str(Path(__file__).resolve().parents[2]))  # model_repository/: the helpers the models share
+
+import numpy as np  # noqa: E402
+import triton_python_backend_utils as pb_utils  # noqa: E402
+from clip_loader import load_clip  # noqa: E402
+from model_parameters import model_parameters  # noqa: E402
 
 
 class TritonPythonModel:
     def initialize(self, args):
-        from inference.model_weights import load_clip
-        from settings import Settings
-
-        self.model, _, preprocess = load_clip(Settings.from_env())
+        parameters = model_parameters(args)
+        self.model, _, preprocess = load_clip(parameters["architecture"], parameters["weights"],
+                                              int(parameters["cpu_threads"]))
         self.size = preprocess["size"][0] if isinstance(preprocess["size"], tuple | list) else preprocess["size"]
         self.mean = np.array(preprocess["mean"], dtype=np.float32)
         self.std = np.array(preprocess["std"], dtype=np.float32)

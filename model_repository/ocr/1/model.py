@@ -2,24 +2,27 @@
 
 Input IMAGE: RGB uint8 frames. Output TEXT_BOXES per frame: a JSON list of
 ``{"text", "confidence", "box": [[x, y] x 4]}`` in frame pixels, reading order as detected, only lines at or
-above OCR_MIN_CONFIDENCE.
+above the ``min_confidence`` parameter.
 """
 
 import json
+import sys
+from pathlib import Path
 
-import numpy as np
-import triton_python_backend_utils as pb_utils
+sys.path.append(str(Path(__file__).resolve().parents[2]))  # model_repository/: the helpers the models share
+
+import numpy as np  # noqa: E402
+import triton_python_backend_utils as pb_utils  # noqa: E402
+from model_parameters import model_parameters  # noqa: E402
 
 
 class TritonPythonModel:
     def initialize(self, args):
         from rapidocr_onnxruntime import RapidOCR
 
-        from settings import Settings
-
-        cfg = Settings.from_env()
-        self.min_confidence = cfg.ocr_min_confidence
-        self.engine = RapidOCR(intra_op_num_threads=cfg.model_cpu_threads, inter_op_num_threads=1)
+        parameters = model_parameters(args)
+        self.min_confidence = float(parameters["min_confidence"])
+        self.engine = RapidOCR(intra_op_num_threads=int(parameters["cpu_threads"]), inter_op_num_threads=1)
 
     def read(self, rgb):
         result, _elapsed = self.engine(np.ascontiguousarray(rgb[:, :, ::-1]))  # rapidocr expects BGR

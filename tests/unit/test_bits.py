@@ -1,0 +1,38 @@
+"""One popcount for PDQ hashes (uint8) and chromaprint sub-fingerprints (int32) alike (core/bits.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.bits import bit_differences, hamming, hamming_matrix, popcount, signed_vectors
+
+
+def naive(values: np.ndarray) -> np.ndarray:
+    width = values.dtype.itemsize * 8
+    return np.array([bin(int(v) & ((1 << width) - 1)).count("1") for v in values.reshape(-1)]).reshape(values.shape)
+
+
+def test_popcount_of_every_width() -> None:
+    rng = np.random.default_rng(3)
+    for dtype in (np.uint8, np.int16, np.int32, np.uint32, np.int64):
+        info = np.iinfo(dtype)
+        values = rng.integers(info.min, info.max, size=(7, 5), dtype=dtype, endpoint=True)
+        assert np.array_equal(popcount(values), naive(values)), dtype
+
+
+def test_hamming_of_packed_hashes() -> None:
+    rng = np.random.default_rng(4)
+    query, reference = (rng.integers(0, 256, size=(n, 32), dtype=np.uint8) for n in (3, 4))
+    matrix = hamming_matrix(query, reference)
+    assert matrix.shape == (3, 4)
+    assert matrix[1, 2] == hamming(query[1], reference[2]) == naive(np.bitwise_xor(query[1], reference[2])).sum()
+    assert hamming(query[0], query[0]) == 0
+    # KNN vectors: squared L2 distance is 4 x the Hamming distance
+    vectors = signed_vectors(np.stack([query[0], reference[0]]))
+    assert np.sum((vectors[0] - vectors[1]) ** 2) == 4 * hamming(query[0], reference[0])
+
+
+def test_bit_differences_of_chromaprints() -> None:
+    a = np.array([0, -1, 7], dtype=np.int32)
+    b = np.array([1, 0, 7], dtype=np.int32)
+    assert bit_differences(a, b) == 1 + 32 + 0

@@ -1,0 +1,70 @@
+"""What each package may import (README, "Layout"): checked on the source, so a shortcut shows at once."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+from settings import REPO_ROOT
+
+PROJECT = {"bench", "core", "features", "inference", "jobs", "loadgen", "local_stack", "model_repository",
+           "pipeline", "schemas", "search", "settings", "storage", "streams", "tests"}
+
+
+def imports_of(folder: str) -> dict[str, set[str]]:
+    """Per Python file under ``folder``, the top-level names of the modules it imports."""
+    found = {}
+    for path in sorted((REPO_ROOT / folder).rglob("*.py")):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+        found[str(path.relative_to(REPO_ROOT))] = names
+    return found
+
+
+def offenders(folder: str, allowed: set[str]) -> dict[str, set[str]]:
+    return {path: bad for path, names in imports_of(folder).items()
+            if (bad := names - allowed - set(sys.stdlib_module_names))}
+
+
+def test_core_is_pure() -> None:
+    """numpy, scipy, scikit-learn and hdbscan, nothing of the project beyond core/, no I/O library."""
+    assert offenders("core", {"core", "numpy", "scipy", "sklearn", "hdbscan"}) == {}
+
+
+def test_storage_depends_on_the_core_only() -> None:
+    third_party = {"numpy", "pyarrow", "redis", "redisvl", "clickhouse_connect"}
+    assert offenders("storage", {"core", "storage", "settings", *third_party}) == {}
+
+
+def test_nothing_but_its_entry_point_uses_the_faust_wiring() -> None:
+    users = {path for folder in PROJECT - {"streams", "tests", "settings"} if (REPO_ROOT / folder).is_dir()
+             for path, names in imports_of(folder).items() if "streams" in names or "faust" in names}
+    assert users == set()
+
+
+def test_the_pipeline_runs_without_faust() -> None:
+    assert all("faust" not in names for names in imports_of("pipeline").values())
+
+
+@pytest.mark.parametrize("folder", ["model_repository"])
+def test_triton_models_are_self_contained(folder: str) -> None:
+    """The Triton image copies model_repository/ alone: no model imports the worker's code or settings."""
+    used = {path: names & PROJECT for path, names in imports_of(folder).items() if names & PROJECT}
+    assert used == {}
+
+
+def test_the_search_api_needs_no_media_decoder() -> None:
+    assert {path: names for path, names in imports_of("search").items() if names & {"av", "features", "cv2"}} == {}
+
+
+def test_every_package_says_what_it_holds() -> None:
+    for folder in ("core", "features", "inference", "storage", "pipeline", "streams", "jobs"):
+        init = Path(REPO_ROOT / folder / "__init__.py")
+        assert ast.get_docstring(ast.parse(init.read_text())), f"{folder}/__init__.py has no docstring"

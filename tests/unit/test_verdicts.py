@@ -1,0 +1,120 @@
+"""Pure unit tests of alignment, the audio check and the verdict rules (real media and Redis: test_copies.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.bits import hamming_matrix
+from core.copy_alignment import Alignment, AudioCheck, align, check_audio
+from core.signature import SECONDS_PER_SUBFINGERPRINT
+from core.verdicts import Match, decide
+
+RNG = np.random.default_rng(11)
+
+
+def random_hashes(n: int) -> np.ndarray:
+    return RNG.integers(0, 256, size=(n, 32), dtype=np.uint8)
+
+
+def flip_bits(hashes: np.ndarray, bits: int) -> np.ndarray:
+    noisy = np.unpackbits(hashes, axis=1)
+    noisy[:, :bits] ^= 1
+    return np.packbits(noisy, axis=1)
+
+
+def aligned(query_times: np.ndarray, query: np.ndarray, reference_times: np.ndarray, reference: np.ndarray,
+            query_duration: float, reference_duration: float) -> Alignment | None:
+    return align(hamming_matrix(query, reference), query_times, np.ones(len(query), bool), query_duration,
+                 reference_times, np.ones(len(reference), bool), reference_duration,
+                 max_hamming=40, max_gap_s=3.0)
+
+
+def test_alignment_localizes_a_segment_inserted_into_another_video() -> None:
+    reference = random_hashes(30)  # 30 s reference, 1 frame per second
+    background = random_hashes(20)
+    # Query: 6 s of unrelated frames, then reference seconds 10..17 (slightly altered), then 6 s unrelated.
+    query = np.concatenate([background[:6], flip_bits(reference[10:18], 10), background[6:12]])
+    a = aligned(np.arange(20.0), query, np.arange(30.0), reference, 20.0, 30.0)
+    assert a is not None and a.speed == 1.0 and a.aligned_frames == 8
+    assert (a.query_start_s, a.query_end_s) == (5.5, 13.5)  # half-way to the neighbouring frames
+    assert (a.reference_start_s, a.reference_end_s) == (9.5, 17.5)
+
+
+def test_alignment_finds_the_speed_of_a_sped_up_copy() -> None:
+    reference = random_hashes(40)
+    query_times = np.arange(24.0)
+    # A 1.25x faster copy: query second t shows reference second 1.25 t (nearest sampled frame).
+    query = reference[np.round(query_times * 1.25).astype(int)]
+    a = aligned(query_times, query, np.arange(40.0), reference, 24.0, 40.0)
+    assert a is not None and abs(a.speed - 1.25) <= 0.05 and a.aligned_frames >= 20
+
+
+def test_unrelated_videos_do_not_align() -> None:
+    assert aligned(np.arange(20.0), random_hashes(20), np.arange(20.0), random_hashes(20), 20.0, 20.0) is None
+
+
+def alignment(query: tuple[float, float], reference: tuple[float, float], frames: int = 10,
+              exact: bool = False) -> Alignment:
+    return Alignment(speed=1.0, offset_s=reference[0] - query[0], aligned_frames=frames, segment_frames=frames,
+                     mean_hamming=0.0 if exact else 8.0, exact=exact, query_start_s=query[0], query_end_s=query[1],
+                     reference_start_s=reference[0], reference_end_s=reference[1])
+
+
+def test_audio_check_same_different_and_silent() -> None:
+    seconds = 20
+    fingerprint = RNG.integers(-2**31, 2**31 - 1, size=int(seconds / SECONDS_PER_SUBFINGERPRINT), dtype=np.int64)
+    fingerprint = fingerprint.astype(np.int32)
+    a = alignment((0.0, 20.0), (0.0, 20.0))
+    same = check_audio(fingerprint, fingerprint, a)
+    assert same.status == "SAME" and same.bit_error_rate == 0.0
+    other = RNG.integers(-2**31, 2**31 - 1, size=fingerprint.size, dtype=np.int64).astype(np.int32)
+    assert check_audio(other, fingerprint, a).status == "DIFFERENT"
+    assert check_audio(np.zeros(0, np.int32), fingerprint, a).status == "QUERY_SILENT"
+    assert check_audio(fingerprint, np.zeros(0, np.int32), a).status == "REFERENCE_SILENT"
+
+
+def match(video_id: str, published_at_ms: int, audio: str = "SAME", query=(0.0, 10.0), reference=(0.0, 10.0),
+          durations=(10.0, 10.0), exact: bool = False) -> Match:
+    return Match(video_id, published_at_ms, alignment(query, reference, exact=exact),
+                 AudioCheck(audio, 0.1 if audio == "SAME" else None), mirrored=False, crop=(1.0, 1.0),
+                 query_duration_s=durations[0], reference_duration_s=durations[1])
+
+
+def verdict(*matches: Match):
+    return decide(list(matches), compared_frames=10, duplicate_min_coverage=0.8, partial_min_coverage=0.5,
+                  partial_min_seconds=3.0)
+
+
+def test_full_copy_with_same_audio_is_near_duplicate_and_exact_when_identical() -> None:
+    v = verdict(match("orig", 1000))
+    assert (v.kind, v.duplicate_of, v.copies) == ("NEAR_DUPLICATE", "orig", ["orig"])
+    assert verdict(match("orig", 1000, exact=True)).kind == "EXACT_DUPLICATE"
+
+
+def test_earliest_published_full_copy_is_the_original() -> None:
+    assert verdict(match("b-second", 2000), match("a-first", 1000)).duplicate_of == "a-first"
+
+
+def test_audio_decides_the_hard_cases() -> None:
+    replaced = verdict(match("orig", 1000, audio="DIFFERENT"))
+    assert replaced.kind == "SIMILAR" and replaced.duplicate_of is None and replaced.copies == ["orig"]
+    assert "different soundtrack" in replaced.reason
+    muted = verdict(match("orig", 1000, audio="QUERY_SILENT"))
+    assert muted.kind == "NEAR_DUPLICATE" and "muted or missing" in muted.reason
+
+
+def test_segment_of_a_longer_video_is_a_partial_copy_with_both_ranges() -> None:
+    v = verdict(match("orig", 1000, query=(5.5, 13.5), reference=(9.5, 17.5), durations=(20.0, 30.0)))
+    assert v.kind == "PARTIAL_COPY" and v.duplicate_of == "orig"
+    record = v.match_records()[0]
+    assert (record.query_start_s, record.reference_end_s, record.visual_copy) == (5.5, 17.5, True)
+
+
+def test_a_short_shared_moment_is_not_a_copy() -> None:
+    v = verdict(match("orig", 1000, query=(0.0, 2.0), reference=(0.0, 2.0), durations=(60.0, 60.0)))
+    assert v.kind == "UNIQUE" and v.copies == []
+
+
+def test_no_comparable_frames() -> None:
+    v = decide([], 0, 0.8, 0.5, 3.0)
+    assert v.kind == "UNIQUE" and "no frame had enough detail" in v.reason
