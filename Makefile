@@ -7,7 +7,7 @@ venv: .venv/.installed
 .venv/.installed: requirements.txt scripts/bootstrap.sh
 	scripts/bootstrap.sh
 
-run: venv  ## start the local stack, run the pipeline over the sample videos, print the report
+run: venv  ## start the local stack and its workers, run the pipeline over the sample videos, print the report
 	$(PY) -m local_stack up
 	$(PY) -m loadgen demo
 	@echo "the stack is still up: 'make down' stops it, 'make status' shows it"
@@ -21,11 +21,11 @@ test-unit: venv  ## the server-free tests alone (tests/unit/, under a minute)
 lint: venv
 	.venv/bin/ruff check .
 
-up: venv
-	$(PY) -m local_stack up
+up: venv  ## the local stack and the pipeline's workers, e.g. make up WORKERS=2 (per stage)
+	$(PY) -m local_stack up --workers $(or $(WORKERS),1)
 
-worker: venv
-	$(PY) -m local_stack worker
+worker: venv  ## the pipeline's workers alone: the archiver and WORKERS per stage
+	$(PY) -m local_stack worker --workers $(or $(WORKERS),1)
 
 down: venv
 	$(PY) -m local_stack down
@@ -33,7 +33,7 @@ down: venv
 status: venv
 	$(PY) -m local_stack status
 
-load: venv  ## e.g. make load COUNT=200 RATE=5 (needs `make up worker`)
+load: venv  ## e.g. make load COUNT=200 RATE=5 (needs `make up`)
 	$(PY) -m loadgen run --count $(or $(COUNT),50) --rate $(or $(RATE),2)
 
 dead-letters: venv  ## list the dead letters; re-drive with `python -m jobs.dead_letters redrive ...`

@@ -47,20 +47,28 @@ class Settings(BaseSettings):
     topic_enriched: str = Field("enriched", description="topic of enriched records")
     topic_dead_letter: str = Field("dead-letter", description="topic of events that could not be processed")
     topic_cluster_centroids: str = Field("cluster-centroids", description="compacted topic of cluster centroids")
+    topic_enrichment_requests: str = Field(
+        "enrichment-requests", description="internal topic: videos the copy stage judged, for the enrichment stage")
+    topic_archive: str = Field("archive", description="internal topic: archive records, for the archiver")
     topic_partitions: int = Field(4, description="partitions of the topics the project creates")
 
-    # Faust worker.
-    faust_app_id: str = Field("video-understanding", description="consumer group id")
+    # Stage workers (streams/): copy detection, enrichment and the archiver, each its own consumer group.
+    faust_app_id: str = Field("video-understanding",
+                              description="prefix of the stages' consumer groups (<id>-copies, -enrichment, -archiver)")
+    copies_concurrency: int = Field(2, description="events a copy-stage worker works on at once")
+    enrichment_concurrency: int = Field(2, description="videos an enrichment-stage worker works on at once")
+    archive_batch_max: int = Field(500, description="records the archiver writes to ClickHouse in one insert")
+    archive_batch_s: float = Field(2.0, description="longest the archiver gathers a batch before writing it")
     faust_data_dir: Path | None = Field(None, description="Faust's local state (default: STACK_DIR/faust)")
     worker_instance_id: str | None = Field(
         None, description="Kafka static group membership: a worker restarted with the same id gets its partitions "
         "back without a rebalance. Give each worker its own stable id (e.g. the StatefulSet pod name); two live "
-        "workers must never share one (the local stack's worker: worker-1)")
+        "workers must never share one (the local stack's workers: their names, copies-1, enrichment-1, archiver...)")
     empty_fetch_backoff_ms: float = Field(
         0.0, description="milliseconds the worker's Kafka consumer waits after a fetch that brought nothing. Kafka "
         "holds empty fetches itself (fetch.max.wait.ms), so 0 is right there; the local broker (noida-db) answers "
         "them at once, and without a pause an idle worker re-fetched in a loop at 45-85 % of a core "
-        "(streams/fetch_backoff.py; the local stack's worker: 100)")
+        "(streams/fetch_backoff.py; the local stack's workers: 100)")
 
     # Media.
     media_root: Path | None = Field(None, description="media URIs must resolve inside it (default: STACK_DIR/media)")
@@ -75,8 +83,12 @@ class Settings(BaseSettings):
     key_frame_min_hamming: int = Field(40, description="a new key frame when PDQ moved this many bits")
 
     # Inference (the client side; the models' own knobs are in model_repository/*/config.pbtxt).
-    triton_timeout_s: float = Field(30.0, description="per request (asr adds 1 s per 4 s of audio)")
+    triton_timeout_s: float = Field(
+        30.0, description="longest a request waits in Triton's queue; its deadline adds its share of work "
+        "(inference/triton_client.SECONDS_PER_UNIT)")
     triton_retries: int = Field(3, description="retries of a failed request, backing off from 0.2 s, doubling")
+    triton_max_in_flight: int = Field(
+        2, description="requests a worker has in flight per model; more wait in the worker, not in Triton's queue")
     outage_retry_max_s: float = Field(
         30.0, description="while Triton, Redis or ClickHouse is down the worker retries the event it holds, "
         "backing off from 1 s, doubling up to this; it never dead-letters for an outage")

@@ -31,7 +31,7 @@ from redis import Redis
 from bench.search_corpus import SearchQuery, SearchVideo, build_search_corpus
 from jobs.topics import ensure_topics
 from loadgen.kafka_io import OutputCollector, Publisher
-from local_stack.services import SEARCH_API, SERVICES, WORKER, start
+from local_stack.services import SEARCH_API, SERVICES, start, start_pipeline
 from settings import Settings
 from storage.generations import IndexGeneration
 
@@ -146,8 +146,10 @@ def main() -> None:
     args = parser.parse_args()
     cfg = Settings.from_env()
     videos, queries = build_search_corpus(cfg.media_root / CORPUS_FOLDER, args.quick)
-    for service in (*SERVICES, WORKER, SEARCH_API):
+    for service in SERVICES:
         start(cfg, service, print)
+    start_pipeline(cfg, print)
+    start(cfg, SEARCH_API, print)
     ensure_topics(cfg)
     print(f"publishing {len(videos)} videos ...")
     started = time.perf_counter()

@@ -1,4 +1,5 @@
-"""Errors that send an event to the dead-letter topic, each with a machine-readable kind."""
+"""Errors that decide an event's fate: a PipelineError dead-letters it (with a machine-readable kind); a
+ServiceUnavailable holds it until the service answers again (it is never dead-lettered for that)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ class MediaError(PipelineError):
 
 
 class InferenceError(PipelineError):
-    """The model server failed or is unreachable after retries."""
+    """A model said the input itself is bad, or kept failing on it while Triton was otherwise well."""
 
-    kind = "inference_unavailable"
+    kind = "inference_failed"
+
+
+class ServiceUnavailable(Exception):
+    """A server is down, overloaded (a full queue) or answered too late: the event waits and is tried again."""

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 from core.recurring_segments import RecurringSegment
-from core.text import OcrText
+from core.text import OcrText, TextChunk
 
 R = TypeVar("R")
 
@@ -173,6 +173,44 @@ class ClusterCentroid:
     size: int  # members in its run
     run_id: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class EnrichmentRequest:
+    """A judged video handed from the copy stage to the enrichment stage (topic enrichment-requests)."""
+
+    SCHEMA: ClassVar[str] = "EnrichmentRequest"
+    video_id: str
+    event: bytes  # the VideoPublished message as consumed
+    verdict: bytes  # the DuplicateVerdict message as sent
+
+
+@dataclass(frozen=True)
+class ArchivedFrame:
+    t_s: float
+    pdq_hex: str  # PDQ of the whole picture inside its bars
+    pdq_quality: int
+
+
+@dataclass(frozen=True)
+class ArchivedVideo:
+    """What the archive keeps of one processed video (topic archive; the archiver writes it to ClickHouse)."""
+
+    SCHEMA: ClassVar[str] = "ArchivedVideo"
+    video_id: str
+    features_version: str
+    channel_id: str
+    published_at: datetime
+    duration_s: float
+    title: str
+    verdict: str
+    duplicate_of: str | None
+    text_embedding: np.ndarray  # of title, description and tags; zeros when there are none
+    topic_embedding: np.ndarray  # empty when the video has no text
+    keywords: list[str]
+    cluster_id: str | None  # assigned on arrival
+    frames: list[ArchivedFrame]
+    chunks: list[TextChunk]
 
 
 # The Avro record each class stands for, where the names differ (tests/unit/test_records.py).

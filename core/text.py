@@ -25,7 +25,8 @@ class OcrText:
 @dataclass(frozen=True)
 class TextChunk:
     """A searchable piece of a video's text and where it is: the title (with description and tags, the whole
-    video), a transcript segment, or an OCR line (from the first to the last key frame it was read on)."""
+    video), a transcript segment, or an OCR line (from the first to the last key frame it was read on). Also the
+    Avro record ArchivedVideo.chunks holds."""
 
     kind: str  # "title", "transcript" or "ocr"
     start_s: float

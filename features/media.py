@@ -1,11 +1,14 @@
 """Decode a media file once for every model and signature (PyAV).
 
 Frames: one every 1/FRAMES_PER_SECOND seconds plus the first frame of each scene change; audio: 16 kHz mono.
+The copy stage decodes every sampled frame (decode_video); the enrichment stage only the key frames among them
+and the audio (decode_key_frames).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,22 +43,33 @@ def open_media(path: Path) -> Iterator[av.container.InputContainer]:
                 stream.codec_context.close(strict=False)
 
 
-def decode_video(path: Path, cfg: Settings) -> DecodedVideo:
-    """Decode ``path`` once. Raises MediaError for unreadable, empty or over-limit media."""
+def _open_checked(path: Path, cfg: Settings) -> contextlib.AbstractContextManager[av.container.InputContainer]:
+    """The file opened for decoding, after the checks every decode makes (raises MediaError)."""
     size = path.stat().st_size
     if size == 0:
         raise MediaError(f"{path.name} is empty", kind="media_empty")
     if size > cfg.max_media_bytes:
         raise MediaError(f"{path.name} is {size} bytes, over MAX_MEDIA_BYTES={cfg.max_media_bytes}",
                          kind="media_too_large")
+    return open_media(path)
+
+
+def _check_container(container: av.container.InputContainer, path: Path, cfg: Settings) -> float:
+    """The container's stated duration (0 when unknown), after checking it has video within the limits."""
+    if not container.streams.video:
+        raise MediaError(f"{path.name} has no video stream", kind="media_unreadable")
+    duration = container.duration / av.time_base if container.duration else 0.0
+    if duration > cfg.max_video_seconds:
+        raise MediaError(f"{path.name} lasts {duration:.0f}s, over MAX_VIDEO_SECONDS="
+                         f"{cfg.max_video_seconds:.0f}", kind="media_too_long")
+    return duration
+
+
+def decode_video(path: Path, cfg: Settings) -> DecodedVideo:
+    """Decode ``path`` once for the copy signature. Raises MediaError for unreadable, empty or over-limit media."""
     try:
-        with open_media(path) as container:
-            if not container.streams.video:
-                raise MediaError(f"{path.name} has no video stream", kind="media_unreadable")
-            duration = container.duration / av.time_base if container.duration else 0.0
-            if duration > cfg.max_video_seconds:
-                raise MediaError(f"{path.name} lasts {duration:.0f}s, over MAX_VIDEO_SECONDS="
-                                 f"{cfg.max_video_seconds:.0f}", kind="media_too_long")
+        with _open_checked(path, cfg) as container:
+            duration = _check_container(container, path, cfg)
             frames, times, scene_changes = _sample_frames(container, cfg)
         audio = _decode_audio(path, cfg.audio_sample_rate)
     except av.FFmpegError as exc:
@@ -66,16 +80,79 @@ def decode_video(path: Path, cfg: Settings) -> DecodedVideo:
     return DecodedVideo(frames, times, scene_changes, duration or last_frame_end, audio, cfg.audio_sample_rate)
 
 
+@dataclass(frozen=True)
+class KeyFrames:
+    """What the enrichment models need of a video: its key frames and its audio."""
+
+    frames: list[np.ndarray]  # RGB uint8, as decode_video samples them, one per time asked for
+    times_s: list[float]
+    audio: np.ndarray | None  # float32 mono at AUDIO_SAMPLE_RATE; None when the file has no audio
+    audio_sample_rate: int
+
+
+def decode_key_frames(path: Path, times_s: list[float], cfg: Settings) -> KeyFrames:
+    """The frames decode_video sampled at ``times_s`` (sorted), and the audio, without decode_video's per-frame
+    work (thumbnails for cuts, conversions of every sampled frame). Raises MediaError like decode_video."""
+    wanted = iter(times_s)
+    next_time = next(wanted, None)
+    frames: list[np.ndarray] = []
+    try:
+        with _open_checked(path, cfg) as container:
+            _check_container(container, path, cfg)
+            for frame in _frames(container, lambda start, end: any(
+                    start - FRAME_TIME_TOLERANCE_S <= t < end for t in times_s)):
+                if next_time is None:
+                    break
+                if frame.time < next_time - FRAME_TIME_TOLERANCE_S:
+                    continue
+                frames.append(_rgb(frame, cfg))
+                next_time = next(wanted, None)
+        audio = _decode_audio(path, cfg.audio_sample_rate)
+    except av.FFmpegError as exc:
+        raise MediaError(f"cannot decode {path.name}: {exc}", kind="media_unreadable") from exc
+    if len(frames) != len(times_s):
+        raise MediaError(f"{path.name}: {len(frames)} of {len(times_s)} key frames decoded (the file changed "
+                         "since its signature was made?)", kind="media_unreadable")
+    return KeyFrames(frames, list(times_s), audio, cfg.audio_sample_rate)
+
+
 # Scene changes are found on tiny grey thumbnails of every decoded frame (cheap next to decoding itself).
 THUMBNAIL_SIDE = 32
 # A cut this close after a kept frame adds nothing new worth a second frame.
 MIN_SECONDS_BETWEEN_FRAMES = 0.25
+# Sampled times are kept to the millisecond (and stored as float32): a frame this close to one is that frame.
+FRAME_TIME_TOLERANCE_S = 0.0005
+
+
+def _rgb(frame: av.VideoFrame, cfg: Settings) -> np.ndarray:
+    """The frame as RGB, scaled so its long side is at most FRAME_MAX_SIDE (even sides)."""
+    scale = min(1.0, cfg.frame_max_side / max(frame.width, frame.height))
+    width, height = (max(2, int(frame.width * scale) // 2 * 2), max(2, int(frame.height * scale) // 2 * 2))
+    return frame.to_ndarray(format="rgb24", width=width, height=height)
+
+
+def _frames(container: av.container.InputContainer,
+            wanted: Callable[[float, float], bool]) -> Iterator[av.VideoFrame]:
+    """The video stream's frames with a time, decoded with two threads, skipping the frames no other frame is
+    decoded from (non-reference B-frames) unless ``wanted(start_s, end_s)`` for the time they are shown: they are
+    the cheap quarter to half of the frames, and skipping them leaves every other frame exactly as it was."""
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    context = stream.codec_context
+    time_base = stream.time_base
+    frame_s = 1.0 / float(stream.average_rate) if stream.average_rate else 0.04
+    for packet in container.demux(stream):
+        if packet.pts is not None and time_base is not None:
+            start = float(packet.pts * time_base)
+            end = start + (float(packet.duration * time_base) if packet.duration else frame_s)
+            context.skip_frame = "DEFAULT" if wanted(start, end) else "NONREF"
+        for frame in packet.decode():
+            if frame.time is not None:
+                yield frame
 
 
 def _sample_frames(container: av.container.InputContainer,
                    cfg: Settings) -> tuple[list[np.ndarray], list[float], list[bool]]:
-    stream = container.streams.video[0]
-    stream.thread_type = "AUTO"
     step = 1.0 / cfg.frames_per_second
     next_t = 0.0
     last_kept_t = -1.0
@@ -83,9 +160,11 @@ def _sample_frames(container: av.container.InputContainer,
     frames: list[np.ndarray] = []
     times: list[float] = []
     scene_changes: list[bool] = []
-    for frame in container.decode(stream):
-        if frame.time is None:
-            continue
+
+    def covers_a_slot(start: float, end: float) -> bool:
+        return float(np.ceil((start - 1e-6) / step)) * step < end
+
+    for frame in _frames(container, covers_a_slot):
         thumbnail = frame.to_ndarray(format="gray", width=THUMBNAIL_SIDE, height=THUMBNAIL_SIDE).astype(np.float32)
         is_cut = (previous_thumbnail is not None
                   and float(np.abs(thumbnail - previous_thumbnail).mean()) / 255.0 > cfg.scene_change_threshold)
@@ -93,9 +172,7 @@ def _sample_frames(container: av.container.InputContainer,
         on_schedule = frame.time + 1e-6 >= next_t
         if not on_schedule and not (is_cut and frame.time - last_kept_t >= MIN_SECONDS_BETWEEN_FRAMES):
             continue
-        scale = min(1.0, cfg.frame_max_side / max(frame.width, frame.height))
-        width, height = (max(2, int(frame.width * scale) // 2 * 2), max(2, int(frame.height * scale) // 2 * 2))
-        frames.append(frame.to_ndarray(format="rgb24", width=width, height=height))
+        frames.append(_rgb(frame, cfg))
         times.append(round(float(frame.time), 3))
         scene_changes.append(is_cut)
         last_kept_t = float(frame.time)

@@ -1,8 +1,8 @@
 """The enrichment pass over one decoded video: every model, run concurrently, each timed.
 
 Enrichment calls Triton: asr on the audio track, ocr (and frame_encoder when CLIP weights are configured)
-on key frames only, then text_encoder on the title/description/tags and on every transcript segment and
-OCR line. (The copy-detection signature needs no model server: features/copy_signature.py.)
+on key frames only (features/media.decode_key_frames), then text_encoder on the title/description/tags and on
+every transcript segment and OCR line. (The copy-detection signature needs no model server: features/copy_signature.py.)
 """
 
 from __future__ import annotations
@@ -15,12 +15,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from core.bits import select_key_frames
-from core.signature import CopySignature
 from core.text import OcrText, TextChunk, merge_ocr_lines
-from features.media import DecodedVideo
+from features.media import KeyFrames
 from inference.triton_client import TritonModels
-from settings import Settings
 
 T = TypeVar("T")
 
@@ -30,7 +27,7 @@ NO_AUDIO_TRANSCRIPT: dict[str, Any] = {"language": None, "language_probability":
 
 @dataclass(frozen=True)
 class Enrichment:
-    key_frames: list[int]  # indices into DecodedVideo.frames
+    key_times_s: list[float]  # the key frames the image models saw
     transcript: dict[str, Any]  # the asr model's document (see model_repository/asr/1/model.py)
     ocr: list[OcrText]
     clip_embeddings: np.ndarray | None  # one row per key frame; None without CLIP weights
@@ -50,8 +47,7 @@ class Enrichment:
                          in zip(places, self.chunk_texts, self.chunk_embeddings, strict=True)]
 
 
-async def enrich(video: DecodedVideo, signature: CopySignature, metadata_text: str, models: TritonModels,
-                 cfg: Settings, use_clip: bool) -> Enrichment:
+async def enrich(media: KeyFrames, metadata_text: str, models: TritonModels, use_clip: bool) -> Enrichment:
     """Run asr, ocr and (if ``use_clip``) frame_encoder concurrently, then text_encoder on what they found."""
     started = time.perf_counter()
     model_seconds: dict[str, float] = {}
@@ -62,29 +58,25 @@ async def enrich(video: DecodedVideo, signature: CopySignature, metadata_text: s
         model_seconds[name] = round(time.perf_counter() - t0, 4)
         return result
 
-    key_frames = select_key_frames(signature.full_frame_bits, signature.quality, video.scene_changes, 0,
-                                   cfg.key_frame_min_hamming, cfg.key_frames_max)
-    key_images = [video.frames[i] for i in key_frames]
-    has_audio = video.audio is not None and video.audio.size > 0
-
     async def no_transcript() -> dict[str, Any]:
         return NO_AUDIO_TRANSCRIPT
 
     async def no_clip() -> None:
         return None
 
+    has_audio = media.audio is not None and media.audio.size > 0
     transcript, ocr_lines, clip_embeddings = await asyncio.gather(
-        timed("asr", models.transcribe(video.audio, video.audio_sample_rate)) if has_audio else no_transcript(),
-        timed("ocr", models.read_text(key_images)),
-        timed("frame_encoder", models.embed_frames(key_images)) if use_clip else no_clip(),
+        timed("asr", models.transcribe(media.audio, media.audio_sample_rate)) if has_audio else no_transcript(),
+        timed("ocr", models.read_text(media.frames)),
+        timed("frame_encoder", models.embed_frames(media.frames)) if use_clip else no_clip(),
     )
-    ocr = merge_ocr_lines([video.frame_times_s[i] for i in key_frames], ocr_lines)
+    ocr = merge_ocr_lines(media.times_s, ocr_lines)
     chunk_texts = [s["text"] for s in transcript["segments"]] + [o.text for o in ocr]
     texts = ([metadata_text] if metadata_text else []) + chunk_texts
     embeddings = await timed("text_encoder", models.embed_texts(texts))
     metadata_embedding = embeddings[0] if metadata_text else np.zeros(embeddings.shape[1], np.float32)
     return Enrichment(
-        key_frames=key_frames, transcript=transcript, ocr=ocr, clip_embeddings=clip_embeddings,
+        key_times_s=media.times_s, transcript=transcript, ocr=ocr, clip_embeddings=clip_embeddings,
         metadata_embedding=metadata_embedding, chunk_texts=chunk_texts,
         chunk_embeddings=embeddings[1:] if metadata_text else embeddings,
         model_seconds=model_seconds, total_s=round(time.perf_counter() - started, 4))

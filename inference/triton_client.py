@@ -1,10 +1,19 @@
-"""Async gRPC client for the models in model_repository/, with timeouts, retries and clear errors."""
+"""Async gRPC client for the models in model_repository/: deadlines that follow the work, a bound on requests in
+flight, and errors that say whose fault a failure is.
+
+- Triton down, overloaded (a full queue) or too late (a deadline passed): a few quick retries, then
+  ServiceUnavailable, which holds the event until Triton copes again (never a dead letter). A request given up
+  on is cancelled, and Triton drops it from its queue once its deadline (sent along) has passed.
+- A model saying the input is invalid: InferenceError at once (the event is dead-lettered).
+- A model failing otherwise: retried, then InferenceError (dead-lettered unless Triton itself is not ready).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +21,7 @@ import numpy as np
 import tritonclient.grpc.aio as grpcclient
 from tritonclient.utils import InferenceServerException
 
-from core.errors import InferenceError
+from core.errors import InferenceError, ServiceUnavailable
 from core.text import TEXT_EMBEDDING_DIMS
 from settings import Settings
 
@@ -21,8 +30,14 @@ log = logging.getLogger(__name__)
 # The pipeline cannot run without these; the CLIP models are optional (they need local weights).
 REQUIRED_MODELS = ("text_encoder", "asr", "ocr")
 CLIP_MODELS = ("frame_encoder", "clip_text_encoder")
-# ASR is the one call whose cost grows with the video: allow one extra second per ASR_SECONDS_PER_S of audio.
-ASR_SECONDS_PER_S = 4.0
+# gRPC status codes of answers that say Triton is down, overloaded or late rather than the input bad.
+BUSY_CODES = frozenset({"StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED", "StatusCode.RESOURCE_EXHAUSTED",
+                        "StatusCode.CANCELLED", "StatusCode.ABORTED"})
+# A request may wait TRITON_TIMEOUT_S in Triton's queue (Triton then rejects it: nothing runs for a request its
+# client stopped waiting for); once running it has this much per unit of its work (a second of audio, an image, a
+# text) on top: generous multiples of what each took on this 2-core machine, busy (asr 0.06-0.18 s per second of
+# speech, ocr 0.2-0.6 s per key frame, MiniLM ~2 ms per text).
+SECONDS_PER_UNIT = {"asr": 0.5, "ocr": 2.0, "frame_encoder": 1.0, "text_encoder": 0.05, "clip_text_encoder": 0.05}
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,7 @@ class TritonModels:
         self.retries = cfg.triton_retries
         self.client = grpcclient.InferenceServerClient(url=self.url)
         self._max_batch: dict[str, int] = {}  # per model, its max_batch_size as Triton serves it
+        self._in_flight: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(cfg.triton_max_in_flight))
 
     async def close(self) -> None:
         await self.client.close()
@@ -50,7 +66,7 @@ class TritonModels:
         try:
             index = await self.client.get_model_repository_index(as_json=True)
         except InferenceServerException as exc:
-            raise InferenceError(f"Triton at {self.url} is unreachable: {exc.message() or exc}") from exc
+            raise ServiceUnavailable(f"Triton at {self.url} is unreachable: {exc.message() or exc}") from exc
         return {m["name"]: ModelState(m["name"], m.get("state") == "READY", m.get("reason", "").split("\n")[0])
                 for m in index.get("models", [])}
 
@@ -58,11 +74,12 @@ class TritonModels:
         try:
             return (await self.client.get_model_config(model, as_json=True))["config"]
         except InferenceServerException as exc:
-            raise InferenceError(f"Triton at {self.url} has no config for {model!r}: {exc.message() or exc}") from exc
+            raise ServiceUnavailable(f"Triton at {self.url} gave no config for {model!r}: {exc.message() or exc}") \
+                from exc
 
     async def check_text_encoder(self) -> None:
         """Raise a RuntimeError unless Triton's text_encoder answers TEXT_EMBEDDING_DIMS-wide embeddings, the width
-        every index and archive of this version stores (InferenceError while Triton cannot be asked)."""
+        every index and archive of this version stores (ServiceUnavailable while Triton cannot be asked)."""
         (output,) = (await self._model_config("text_encoder"))["output"]
         dims = int(output["dims"][-1])
         if dims != TEXT_EMBEDDING_DIMS:
@@ -82,20 +99,31 @@ class TritonModels:
         except InferenceServerException:
             return False
 
-    async def _infer(self, model: str, inputs: list[grpcclient.InferInput], output: str,
-                     timeout_s: float | None = None) -> np.ndarray:
+    async def _infer(self, model: str, inputs: list[grpcclient.InferInput], output: str, units: float) -> np.ndarray:
+        """One request for ``units`` of work (seconds of audio, images, texts): at most TRITON_TIMEOUT_S in Triton's
+        queue, then its share of time to run."""
+        deadline_s = self.timeout_s + units * SECONDS_PER_UNIT[model]
         delay = 0.2
         for attempt in range(1, self.retries + 2):
             try:
-                result = await self.client.infer(
-                    model, inputs, outputs=[grpcclient.InferRequestedOutput(output)],
-                    client_timeout=timeout_s or self.timeout_s)
+                async with self._in_flight[model]:
+                    result = await self.client.infer(
+                        model, inputs, outputs=[grpcclient.InferRequestedOutput(output)], client_timeout=deadline_s,
+                        timeout=int(self.timeout_s * 1_000_000))  # microseconds in Triton's queue, at most
                 return result.as_numpy(output)
             except InferenceServerException as exc:
+                status = exc.status() or "no status"
+                where = f"Triton model {model!r} at {self.url}"
+                if status == "StatusCode.INVALID_ARGUMENT":
+                    raise InferenceError(f"{where} rejected the input: {exc.message() or exc}",
+                                         kind="inference_rejected") from exc
                 if attempt > self.retries:
-                    raise InferenceError(f"Triton model {model!r} at {self.url} failed after {attempt} "
-                                         f"attempts: {exc.message() or exc}") from exc
-                log.warning("Triton %s attempt %d failed (%s); retrying in %.1fs", model, attempt, exc, delay)
+                    if status in BUSY_CODES:
+                        raise ServiceUnavailable(f"{where}: {status} after {attempt} attempts (deadline "
+                                                 f"{deadline_s:.0f} s): {exc.message() or exc}") from exc
+                    raise InferenceError(f"{where} failed after {attempt} attempts: {exc.message() or exc}") from exc
+                log.warning("Triton %s attempt %d: %s (%s); retrying in %.1fs", model, attempt, status,
+                            exc.message(), delay)
                 await asyncio.sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")
@@ -103,7 +131,7 @@ class TritonModels:
     async def _embed(self, model: str, texts: list[str], width: int) -> np.ndarray:
         if not texts:
             return np.zeros((0, width), dtype=np.float32)
-        return await self._infer(model, [_text_input(texts)], "EMBEDDING")
+        return await self._infer(model, [_text_input(texts)], "EMBEDDING", len(texts))
 
     async def embed_texts(self, texts: list[str]) -> np.ndarray:
         """L2-normalised 384-d MiniLM embeddings, one row per text."""
@@ -118,7 +146,7 @@ class TritonModels:
             return []
         limit = await self._batch_limit(model) or len(frames)
         slices = [frames[i:i + limit] for i in range(0, len(frames), limit)]
-        results = await asyncio.gather(*(self._infer(model, [_image_input(s)], output) for s in slices))
+        results = await asyncio.gather(*(self._infer(model, [_image_input(s)], output, len(s)) for s in slices))
         return [row for result in results for row in result]
 
     async def embed_frames(self, frames: list[np.ndarray]) -> np.ndarray:
@@ -136,10 +164,9 @@ class TritonModels:
         """Whisper transcript of 16 kHz mono audio: language, no_speech flag and timestamped segments."""
         if sample_rate != 16000:
             raise ValueError(f"the asr model takes 16 kHz audio, got {sample_rate} Hz")
-        audio_input = grpcclient.InferInput("AUDIO", [int(audio.size)], "FP32")
-        audio_input.set_data_from_numpy(np.ascontiguousarray(audio, dtype=np.float32).reshape(-1))
-        timeout_s = self.timeout_s + audio.size / sample_rate / ASR_SECONDS_PER_S
-        document = await self._infer("asr", [audio_input], "TRANSCRIPT", timeout_s)
+        audio_input = grpcclient.InferInput("AUDIO", [1, int(audio.size)], "FP32")  # a batch of one track
+        audio_input.set_data_from_numpy(np.ascontiguousarray(audio, dtype=np.float32).reshape(1, -1))
+        document = await self._infer("asr", [audio_input], "TRANSCRIPT", audio.size / sample_rate)
         return json.loads(document.reshape(-1)[0])
 
 

@@ -8,8 +8,8 @@
    every retired id; the workers' centroid agent loads them into Redis, where new videos are assigned;
 4. records the run's members in ClickHouse and moves the indexed videos to their new clusters in the search
    index (so the cluster filter of search follows the run).
-With the embedded archive (chdb) the worker must be stopped while it runs (one process per directory); with a
-ClickHouse server it runs beside the workers.
+It runs beside the live workers: against the embedded archive it opens it between two of the archiver's batches
+(storage/archive.py), against a ClickHouse server as one more client.
 """
 
 from __future__ import annotations

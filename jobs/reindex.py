@@ -7,10 +7,11 @@
 2. The cluster centroids are read from the compacted ``cluster-centroids`` topic into it, so videos are
    assigned as the workers assign them.
 3. ``publish-video`` is read from its beginning to its current end and replayed, in publish order (the
-   last event per video id), through the worker's pipeline code (pipeline/video_pipeline.py) into the new
-   generation: copy index, search index and series results are rebuilt. Nothing is sent to Kafka; the
-   archive gains rows only where it has none for this FEATURES_VERSION (after a model change: the new
-   features). Undecodable or failing events are counted and skipped (they are on the dead-letter topic).
+   last event per video id), through the stages' code (pipeline/copy_stage.py, then
+   pipeline/enrichment_stage.py) into the new generation: copy index, search index and series results are
+   rebuilt. Nothing is sent to the output topics; archive records go to the ``archive`` topic, where the archiver
+   keeps only those it has none of for this FEATURES_VERSION (after a model change: the new features).
+   Undecodable or failing events are counted and skipped (they are on the dead-letter topic).
 4. Each video's verdict and cluster are compared with the latest on the ``verdict`` and ``enriched`` topics
    (with the same models they are the same) and the differences printed.
 5. One SET of the generation key (storage/generations.py) switches every worker (before its next event) and
@@ -18,7 +19,8 @@
    workers wrote them into the old generation until the switch), and the old generation is dropped unless
    ``--keep-old``.
 
-With the embedded archive (chdb admits one process) stop the local worker while this runs.
+It runs beside the live workers: it reads topics outside their consumer groups, writes only to its own
+generation until the switch, and never opens the archive itself.
 """
 
 from __future__ import annotations
@@ -31,16 +33,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from confluent_kafka import Producer
 from redis import Redis
 
 from core.errors import PipelineError
-from core.records import ClusterCentroid, DuplicateVerdict, EnrichedVideo, VideoPublished
+from core.records import ArchivedVideo, ClusterCentroid, DuplicateVerdict, EnrichedVideo, VideoPublished
 from inference.triton_client import TritonModels
 from jobs.topic_reader import end_offsets, read_topic
-from pipeline.video_pipeline import VideoPipeline
-from schemas.codec import SchemaError, decode_record
+from pipeline.copy_stage import CopyStage
+from pipeline.enrichment_stage import EnrichmentStage
+from schemas.codec import SchemaError, decode_record, encode_record
 from settings import Settings
-from storage.archive import Archive
 from storage.cluster_index import ClusterIndex
 from storage.generations import IndexGeneration, current_generation, switch_generation
 
@@ -108,18 +111,38 @@ def latest_outputs(cfg: Settings) -> dict[str, dict[str, Any]]:
     return latest
 
 
-async def replay(pipeline: VideoPipeline, events: list[VideoPublished], report: ReindexReport,
+@dataclass
+class Replayer:
+    """Both stages on one generation, and the archive topic their archive records go to."""
+
+    copies: CopyStage
+    enrichment: EnrichmentStage
+    archive: Producer
+    archive_topic: str
+
+    def send_archived(self, archived: ArchivedVideo) -> None:
+        self.archive.produce(self.archive_topic, key=archived.video_id.encode(), value=encode_record(archived))
+        self.archive.poll(0)
+
+    def flush(self) -> None:
+        if remaining := self.archive.flush(60):
+            raise RuntimeError(f"{remaining} archive records not acknowledged by the broker")
+
+
+async def replay(replayer: Replayer, events: list[VideoPublished], report: ReindexReport,
                  results: dict[str, dict[str, Any]], progress: Callable[[str], None]) -> None:
     started = last = time.perf_counter()
     for n, event in enumerate(events, start=1):
         try:
-            outcome = await pipeline.process(event)
+            judged = await replayer.copies.judge(event)
+            enriched = await replayer.enrichment.enrich(event, judged.verdict)
         except PipelineError as exc:
             report.failed[exc.kind] += 1
             continue
+        replayer.send_archived(enriched.archived)
         report.replayed += 1
-        results[event.video_id] = {"verdict": (outcome.verdict.verdict, outcome.verdict.duplicate_of),
-                                   "cluster_id": outcome.enriched.cluster_id}
+        results[event.video_id] = {"verdict": (judged.verdict.verdict, judged.verdict.duplicate_of),
+                                   "cluster_id": enriched.enriched.cluster_id}
         now = time.perf_counter()
         if now - last >= PROGRESS_EVERY_S or n == len(events):
             rate = n / (now - started)
@@ -140,8 +163,7 @@ def compare(report: ReindexReport, results: dict[str, dict[str, Any]], before: d
                                       f"cluster {earlier['cluster_id']} -> {result['cluster_id']}")
 
 
-async def run_reindex(cfg: Settings, archive: Archive, keep_old: bool = False,
-                      progress: Callable[[str], None] = print) -> ReindexReport:
+async def run_reindex(cfg: Settings, keep_old: bool = False, progress: Callable[[str], None] = print) -> ReindexReport:
     client = Redis.from_url(cfg.redis_url)
     old = current_generation(client, cfg)
     report = ReindexReport(old, old + 1)
@@ -151,20 +173,24 @@ async def run_reindex(cfg: Settings, archive: Archive, keep_old: bool = False,
     new.create()
     progress(f"generation {report.new_generation}: {load_centroids(cfg, new.clusters)} cluster centroids loaded")
     models = TritonModels(cfg)
-    pipeline = VideoPipeline(cfg, new, archive, models)
+    replayer = Replayer(CopyStage(cfg, new), EnrichmentStage(cfg, new, models),
+                        Producer({"bootstrap.servers": cfg.kafka_bootstrap, "enable.idempotence": True}),
+                        cfg.topic_archive)
     results: dict[str, dict[str, Any]] = {}
     try:
         snapshot = end_offsets(cfg, cfg.topic_publish)
         events = published_events(cfg, None, snapshot, report)
         progress(f"replaying {len(events)} videos of {cfg.topic_publish} into generation {report.new_generation}")
-        await replay(pipeline, events, report, results, progress)
+        await replay(replayer, events, report, results, progress)
+        replayer.flush()
         compare(report, results, latest_outputs(cfg))
         switch_generation(client, cfg, report.new_generation)
         progress(f"switched to generation {report.new_generation}")
         late = published_events(cfg, snapshot, end_offsets(cfg, cfg.topic_publish), report)
         if late:
             progress(f"replaying {len(late)} videos published meanwhile")
-            await replay(pipeline, late, report, results, progress)
+            await replay(replayer, late, report, results, progress)
+            replayer.flush()
     finally:
         await models.close()
     if not keep_old:
@@ -179,12 +205,7 @@ def main() -> None:
     parser.add_argument("--keep-old", action="store_true", help="keep the previous generation's indexes")
     args = parser.parse_args()
     cfg = Settings.from_env()
-    archive = Archive(cfg.clickhouse_dsn)
-    try:
-        archive.create_schema()
-        report = asyncio.run(run_reindex(cfg, archive, args.keep_old))
-    finally:
-        archive.close()
+    report = asyncio.run(run_reindex(cfg, args.keep_old))
     failed = ", ".join(f"{kind} {count}" for kind, count in report.failed.items()) or "none"
     print(f"generation {report.old_generation} -> {report.new_generation} in {report.seconds:.0f} s: "
           f"{report.replayed} videos indexed; undecodable events {report.undecodable}; failed: {failed}")

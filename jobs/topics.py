@@ -1,7 +1,9 @@
 """Create the pipeline's Kafka topics up front, so producers never auto-create them with one partition.
 
-``cluster-centroids`` is compacted (the latest centroid per cluster id, tombstones retire ids) with one
-partition: it is small, and one ordered log keeps a run's centroids and tombstones in order.
+Besides the public topics, two internal ones carry work between the stages: ``enrichment-requests`` (copy stage
+-> enrichment stage) and ``archive`` (enrichment stage -> archiver). ``cluster-centroids`` is compacted (the
+latest centroid per cluster id, tombstones retire ids) with one partition: it is small, and one ordered log
+keeps a run's centroids and tombstones in order.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from settings import Settings
 
 def topic_names(cfg: Settings) -> list[str]:
     return [cfg.topic_publish, cfg.topic_verdict, cfg.topic_enriched, cfg.topic_dead_letter,
-            cfg.topic_cluster_centroids]
+            cfg.topic_cluster_centroids, cfg.topic_enrichment_requests, cfg.topic_archive]
 
 
 def _new_topic(cfg: Settings, name: str) -> NewTopic:

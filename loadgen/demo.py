@@ -1,9 +1,9 @@
 """The main job on the local stack: run the pipeline over the real sample videos and report.
 
-Publishes the originals first, then copies derived from them (later ``published_at``), waits for every
-verdict, and prints one line per video with the expected answer beside the one found. Ids and
-timestamps are fixed, so a second run replays the same events: verdicts repeat, the archive and
-index gain nothing.
+Starts the pipeline's workers (if they are not running), publishes the originals first, then copies derived from
+them (later ``published_at``), waits for every verdict, and prints one line per video with the expected answer
+beside the one found. Ids and timestamps are fixed, so a second run replays the same events: verdicts repeat,
+the archive and index gain nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from loadgen.kafka_io import OutputCollector, Publisher, Received
 from loadgen.samples import Sample, prepare_samples
-from local_stack.services import WORKER, start, stop
+from local_stack.services import start_pipeline
 from settings import Settings
 from storage.archive import Archive
 
@@ -74,12 +74,12 @@ def seen_and_said(enriched: dict) -> str:
 def run_demo(cfg: Settings, timeout_s: float = 600) -> int:
     print(f"preparing sample media in {cfg.media_root / 'samples'} ...")
     samples = prepare_samples(cfg.media_root)
-    start(cfg, WORKER, print)
+    start_pipeline(cfg, print)
     sent: dict[str, float] = {}
     results: dict[str, dict[str, Received]] = {}
+    collector = OutputCollector(cfg)
+    publisher = Publisher(cfg)
     try:
-        collector = OutputCollector(cfg)
-        publisher = Publisher(cfg)
         for phase in ("originals", "copies"):
             batch = [s for s in samples if (s.copy_of is None) == (phase == "originals")]
             for sample in batch:
@@ -88,15 +88,15 @@ def run_demo(cfg: Settings, timeout_s: float = 600) -> int:
             print(f"published {len(batch)} {phase}; waiting for the pipeline ...")
             results.update(collector.wait_for({s.video_id for s in batch}, timeout_s,
                                               lambda done, total: print(f"  {done}/{total} processed")))
-        collector.close()
     finally:
-        stop(cfg, WORKER.name, print)
+        collector.close()
 
     print("\n    video                    verdict         score duplicate-of   length audio    cluster     latency")
     lines = [report_line(s, results.get(s.video_id, {}), sent[s.video_id], cfg) for s in samples]
     for line, _ in lines:
         print(line)
     archive = Archive(cfg.clickhouse_dsn)
+    archive.wait_for_videos([s.video_id for s in samples], timeout_s=60)
     counts = archive.counts()
     distinct = archive.distinct_videos()
     archive.close()
@@ -105,6 +105,7 @@ def run_demo(cfg: Settings, timeout_s: float = 600) -> int:
     print(f"{sum(ok for _, ok in lines)}/{len(samples)} verdicts as expected (BAD marks a miss)")
     unanswered = [s.video_id for s in samples if not OutputCollector.is_finished(results.get(s.video_id, {}), cfg)]
     if unanswered:
-        print(f"error: no result for {unanswered}; see {cfg.stack_dir / 'logs' / 'worker.log'}", file=sys.stderr)
+        print(f"error: no result for {unanswered}; see the workers' logs in {cfg.stack_dir / 'logs'}",
+              file=sys.stderr)
         return 1
     return 0

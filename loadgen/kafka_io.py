@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, Producer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from confluent_kafka import Producer
 
 from schemas.codec import decode, encode
 from settings import Settings
+from streams.fetch_backoff import install as install_fetch_backoff
 
 
 class Publisher:
@@ -44,37 +50,81 @@ class Received:
     received_at: float  # when the output was produced (its Kafka timestamp), not when it was polled
 
 
-class OutputCollector:
-    """Reads the output topics from their current end, so only results of what is published next count."""
+# The collector's pause after a fetch that brought nothing: the local broker (noida-db) answers empty fetches at
+# once, and a consumer that re-fetches in a loop took 20-56 % of a core from what it measures. Latencies are taken
+# from the outputs' Kafka timestamps, so the pause does not delay them.
+COLLECTOR_FETCH_BACKOFF_MS = 100
 
-    def __init__(self, cfg: Settings) -> None:
+
+class OutputCollector:
+    """Reads the output topics from their current end, so only results of what is published next count (or,
+    ``from_beginning``, everything they hold).
+
+    An aiokafka consumer in a thread of its own (outside any consumer group) puts what arrives on a queue that
+    ``poll`` reads; it pauses COLLECTOR_FETCH_BACKOFF_MS after an empty fetch (streams/fetch_backoff.py)."""
+
+    def __init__(self, cfg: Settings, from_beginning: bool = False) -> None:
         self.cfg = cfg
+        self.from_beginning = from_beginning
         self.unmatched: list[Received] = []
         self.schema_by_topic = {cfg.topic_verdict: "DuplicateVerdict", cfg.topic_enriched: "EnrichedVideo",
                                 cfg.topic_dead_letter: "DeadLetter"}
-        self.consumer = Consumer({"bootstrap.servers": cfg.kafka_bootstrap, "group.id": f"loadgen-{time.time_ns()}",
-                                  "enable.auto.commit": False})
-        assignment = []
-        for topic in self.schema_by_topic:
-            metadata = self.consumer.list_topics(topic, timeout=10).topics[topic]
-            for partition in metadata.partitions:
-                _, high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-                assignment.append(TopicPartition(topic, partition, high))
-        self.consumer.assign(assignment)
+        install_fetch_backoff(COLLECTOR_FETCH_BACKOFF_MS)
+        self._arrived: queue.Queue[Received | BaseException] = queue.Queue()
+        self._stop = threading.Event()
+        ready: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._thread = threading.Thread(target=asyncio.run, args=(self._consume(ready),), daemon=True,
+                                        name="output-collector")
+        self._thread.start()
+        ready.result(timeout=60)  # positioned at the end of every partition, or the error that prevented it
+
+    async def _consume(self, ready: concurrent.futures.Future[None]) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.cfg.kafka_bootstrap, group_id=None,
+                                    enable_auto_commit=False)
+        try:
+            await consumer.start()
+            await consumer.topics()  # fetches the cluster's metadata
+            partitions = []
+            for topic in self.schema_by_topic:
+                found = consumer.partitions_for_topic(topic)
+                if not found:
+                    raise RuntimeError(f"topic {topic!r} does not exist on {self.cfg.kafka_bootstrap}")
+                partitions += [TopicPartition(topic, p) for p in sorted(found)]
+            consumer.assign(partitions)
+            if self.from_beginning:
+                await consumer.seek_to_beginning(*partitions)
+            else:
+                for partition, end in (await consumer.end_offsets(partitions)).items():
+                    consumer.seek(partition, end)
+        except BaseException as exc:
+            ready.set_exception(exc)
+            await consumer.stop()
+            return
+        ready.set_result(None)
+        try:
+            while not self._stop.is_set():
+                for records in (await consumer.getmany(timeout_ms=200, max_records=500)).values():
+                    for message in records:
+                        self._arrived.put(Received(message.topic,
+                                                   decode(self.schema_by_topic[message.topic], message.value),
+                                                   message.timestamp / 1000))
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader, which raises it
+            self._arrived.put(exc)
+        finally:
+            await consumer.stop()
 
     def poll(self, timeout_s: float) -> list[Received]:
-        first = self.consumer.poll(timeout_s)  # returns as soon as one message is there
-        if first is None:
+        """What arrived since the last call, waiting up to ``timeout_s`` for the first record."""
+        try:
+            found = [self._arrived.get(timeout=timeout_s)]
+        except queue.Empty:
             return []
-        found = []
-        for message in [first, *self.consumer.consume(num_messages=500, timeout=0)]:
-            if message.error():
-                raise RuntimeError(f"consumer error: {message.error()}")
-            schema = self.schema_by_topic[message.topic()]
-            timestamp_type, timestamp_ms = message.timestamp()
-            produced_at = timestamp_ms / 1000 if timestamp_type != TIMESTAMP_NOT_AVAILABLE else time.time()
-            found.append(Received(message.topic(), decode(schema, message.value()), produced_at))
-        return found
+        while not self._arrived.empty():
+            found.append(self._arrived.get_nowait())
+        for item in found:
+            if isinstance(item, BaseException):
+                raise RuntimeError(f"output collector failed: {item!r}") from item
+        return found  # type: ignore[return-value]
 
     def wait_for(self, video_ids: set[str], timeout_s: float,
                  progress: Callable[[int, int], None] | None = None) -> dict[str, dict[str, Received]]:
@@ -106,4 +156,5 @@ class OutputCollector:
         return cfg.topic_dead_letter in outputs or (cfg.topic_verdict in outputs and cfg.topic_enriched in outputs)
 
     def close(self) -> None:
-        self.consumer.close()
+        self._stop.set()
+        self._thread.join(timeout=10)

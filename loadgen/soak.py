@@ -8,8 +8,8 @@ of the wrong format or schema or with missing fields, absurd metadata, media URI
 to a metadata endpoint, a missing file, a zero-length file, a truncated mp4; and one tricky but valid kind, a video
 without audio, which must get a verdict. Each event must end as expected: a verdict and an enriched
 record, or a dead letter of the expected error kind. Events too malformed to name a video are matched by
-their Kafka key, which their dead letter keeps (``original_key``). While it runs, the worker's resident
-memory (VmRSS) is sampled, to show whether it stays flat.
+their Kafka key, which their dead letter keeps (``original_key``). While it runs, the resident memory (VmRSS) of
+each stage worker is sampled, to show whether it stays flat.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import numpy as np
 from loadgen.kafka_io import OutputCollector, Publisher, Received
 from loadgen.load import load_event, percentiles, publish_paced
 from loadgen.samples import ORIGINALS, Sample, prepare_samples, run_ffmpeg
-from local_stack.services import running_pid
+from local_stack.services import running_pid, running_workers
 from schemas.codec import MAGIC, current_schema, encode, schema_fingerprint
 from settings import Settings
 
@@ -157,8 +157,9 @@ def read_rss_mib(pid: int) -> float | None:
 
 @dataclass
 class MemoryWatch:
-    """Samples the worker's RSS every ``every_s`` seconds, with how many events were accounted for then."""
+    """Samples one worker's RSS every ``every_s`` seconds, with how many events were accounted for then."""
 
+    name: str
     pid: int | None
     every_s: float
     samples: list[tuple[float, int, float]] = field(default_factory=list)  # (seconds, events done, MiB)
@@ -187,13 +188,13 @@ class MemoryWatch:
 
     def summary(self) -> str:
         if self.pid is None:
-            return "worker memory: not sampled (no worker started by `python -m local_stack worker` found)"
+            return f"{self.name} memory: not sampled (not running)"
         if not self.samples:
-            return f"worker memory: no sample (pid {self.pid} gone?)"
+            return f"{self.name} memory: no sample (pid {self.pid} gone?)"
         rss = [s[2] for s in self.samples]
         slope = self.slope_per_1000()
         slope_text = f"{slope:+.2f} MiB per 1000 events" if slope is not None else "n/a (too few samples)"
-        return (f"worker memory (VmRSS of pid {self.pid}, {len(rss)} samples every {self.every_s:g}s): "
+        return (f"{self.name} memory (VmRSS of pid {self.pid}, {len(rss)} samples every {self.every_s:g}s): "
                 f"first {rss[0]:.0f} MiB, median {statistics.median(rss):.0f}, last {rss[-1]:.0f}, "
                 f"max {max(rss):.0f}; slope over the second half of the events: {slope_text}\n"
                 f"  MiB by events accounted for: {self.trace()}")
@@ -217,7 +218,7 @@ class SoakResult:
     missing: list[str]
     unexpected: list[tuple[str, str, str, str]]  # (key, kind, expected, actual)
     duplicates: Counter[str]  # topic -> video ids with more than one record on it
-    memory: MemoryWatch
+    memory: list[MemoryWatch]  # one per stage worker
 
     @property
     def ok(self) -> bool:
@@ -261,7 +262,7 @@ def run_soak(cfg: Settings, count: int, rate: float, bad_share: float, timeout_s
     outputs: dict[str, dict[str, list[Received]]] = defaultdict(lambda: defaultdict(list))
     done: set[str] = set()
     sent: dict[str, float] = {}
-    memory = MemoryWatch(running_pid(cfg, "worker"), memory_every_s)
+    memory = [MemoryWatch(name, running_pid(cfg, name), memory_every_s) for name in running_workers(cfg)]
     collector = OutputCollector(cfg)
     publisher = Publisher(cfg)
 
@@ -272,7 +273,8 @@ def run_soak(cfg: Settings, count: int, rate: float, bad_share: float, timeout_s
                 outputs[key][item.topic].append(item)
                 if OutputCollector.is_finished({t: r[0] for t, r in outputs[key].items()}, cfg):
                     done.add(key)
-        memory.maybe_sample(len(done))
+        for watch in memory:
+            watch.maybe_sample(len(done))
 
     def send(i: int) -> None:
         event = planned[i]
@@ -349,9 +351,13 @@ def print_report(result: SoakResult, cfg: Settings, sent: dict[str, float], publ
         right = counts[expected[kind]]
         actual = ", ".join(f"{o} {n}" for o, n in counts.most_common())
         print(f"{'ok ' if right == total else 'BAD'} {kind:16s} {expected[kind]:18s} {total:6d} {right:11d}  {actual}")
-    print(result.memory.summary())
+    if not result.memory:
+        print("worker memory: not sampled (no worker started by `python -m local_stack worker` found)")
+    for watch in result.memory:
+        print(watch.summary())
     for key, kind, want, got in result.unexpected[:10]:
         print(f"unexpected: {key} ({kind}): expected {want}, got {got}")
     if result.missing:
-        print(f"missing: {len(result.missing)}, e.g. {result.missing[:5]}; see {cfg.stack_dir / 'logs' / 'worker.log'}")
+        print(f"missing: {len(result.missing)}, e.g. {result.missing[:5]}; "
+              f"see the workers' logs in {cfg.stack_dir / 'logs'}")
     print("soak: OK, every event accounted for as expected" if result.ok else "soak: FAILED")

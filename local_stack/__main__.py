@@ -1,12 +1,14 @@
-"""``python -m local_stack up|down|status``: the embedded local stack.
+"""``python -m local_stack up|worker|search|down|status``: the embedded local stack.
 
 up      start the broker, Redis Stack and tritonserver (health-checked), create the Kafka topics and the
-        ClickHouse archive schema. Already running services are left as they are.
-worker  also start a pipeline worker in the background (log: STACK_DIR/logs/worker.log).
+        ClickHouse archive schema, then the pipeline's workers: the archiver and --workers N of each stage
+        (copies, enrichment; default 1). Already running services and workers are left as they are.
+worker  start the pipeline's workers alone (--workers N), logs in STACK_DIR/logs/<worker>.log.
 search  also start the search API and page on SEARCH_PORT (log: STACK_DIR/logs/search.log).
-down    stop the search API, the worker and the servers (SIGTERM, then SIGKILL after a grace period). Data stays in
-        STACK_DIR.
-status  one line per service; exit code 1 if a server is not healthy.
+down    stop the search API, the workers and the servers (SIGTERM, then SIGKILL after a grace period). Data stays
+        in STACK_DIR.
+status  one line per service and worker, then each stage's consumer lag per partition; exit code 1 if a server
+        is not healthy.
 """
 
 from __future__ import annotations
@@ -14,24 +16,26 @@ from __future__ import annotations
 import argparse
 import sys
 
+from jobs.lag import consumer_lag, lag_lines
+from jobs.topics import ensure_topics
 from local_stack.services import (
     SEARCH_API,
     SERVICES,
-    WORKER,
     StackError,
     log_file,
     running_pid,
+    running_workers,
     start,
+    start_pipeline,
     stop,
+    stop_pipeline,
     triton_model_states,
 )
 from settings import Settings
+from storage.archive import Archive
 
 
-def up(cfg: Settings) -> None:
-    from jobs.topics import ensure_topics
-    from storage.archive import Archive
-
+def up(cfg: Settings, workers: int) -> None:
     for service in SERVICES:
         start(cfg, service, print)
     for model, state, reason in triton_model_states(cfg):
@@ -39,17 +43,17 @@ def up(cfg: Settings) -> None:
             print(f"triton model {model}: {state}: {reason}")
     created = ensure_topics(cfg)
     print(f"kafka topics: created {created}" if created else "kafka topics: present")
-    if running_pid(cfg, WORKER.name) is not None and cfg.clickhouse_dsn.startswith("chdb"):
-        print("clickhouse archive: held open by the running worker (chdb allows one process)")
-        return
     archive = Archive(cfg.clickhouse_dsn)
     archive.create_schema()
     archive.close()
     print(f"clickhouse archive: schema ready at {cfg.clickhouse_dsn}")
+    start_pipeline(cfg, print, workers)
 
 
 def down(cfg: Settings) -> None:
-    for service in (SEARCH_API, WORKER, *reversed(SERVICES)):
+    stop(cfg, SEARCH_API.name, print)
+    stop_pipeline(cfg, print)
+    for service in reversed(SERVICES):
         stop(cfg, service.name, print)
 
 
@@ -60,17 +64,23 @@ def status(cfg: Settings) -> bool:
         healthy = service.is_healthy(cfg)
         all_healthy &= healthy
         state = "healthy" if healthy else ("running, not healthy" if pid else "stopped")
-        print(f"{service.name:8s} {state:22s} pid={pid or '-'} log={log_file(cfg, service.name)}")
+        print(f"{service.name:13s} {state:22s} pid={pid or '-'} log={log_file(cfg, service.name)}")
         if service.name == "triton" and pid:
             for model, model_state, reason in triton_model_states(cfg):
                 print(f"  model {model:18s} {model_state:12s} {reason}")
-    worker = running_pid(cfg, WORKER.name)
-    print(f"{'worker':8s} {'running' if worker else 'stopped':22s} pid={worker or '-'} log={log_file(cfg, 'worker')}")
+    workers = running_workers(cfg)
+    for name in workers:
+        print(f"{name:13s} {'running':22s} pid={running_pid(cfg, name)} log={log_file(cfg, name)}")
+    if not workers:
+        print(f"{'workers':13s} {'stopped':22s} ('python -m local_stack worker' starts them)")
     search = running_pid(cfg, SEARCH_API.name)
-    print(f"{'search':8s} {'running' if search else 'stopped':22s} pid={search or '-'} "
+    print(f"{'search':13s} {'running' if search else 'stopped':22s} pid={search or '-'} "
           f"url=http://{cfg.search_host}:{cfg.search_port}/")
-    print(f"{'archive':8s} {'embedded' if cfg.clickhouse_dsn.startswith('chdb') else 'server':22s} "
+    print(f"{'archive':13s} {'embedded' if cfg.clickhouse_dsn.startswith('chdb') else 'server':22s} "
           f"dsn={cfg.clickhouse_dsn}")
+    if running_pid(cfg, "kafka") is not None:
+        for line in lag_lines(consumer_lag(cfg)):
+            print(f"lag  {line}")
     return all_healthy
 
 
@@ -78,13 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_stack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["up", "worker", "search", "down", "status"])
+    parser.add_argument("--workers", type=int, default=1, help="workers per stage (up, worker; default 1)")
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be 1 or more")
     cfg = Settings.from_env()
     try:
         if args.command == "up":
-            up(cfg)
+            up(cfg, args.workers)
         elif args.command == "worker":
-            start(cfg, WORKER, print)
+            start_pipeline(cfg, print, args.workers)
         elif args.command == "search":
             start(cfg, SEARCH_API, print)
         elif args.command == "down":

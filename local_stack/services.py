@@ -39,6 +39,9 @@ class Service:
     environment: Callable[[Settings], dict[str, str]]
     is_healthy: Callable[[Settings], bool]
     start_timeout_s: float
+    # Scheduling niceness. On one machine the copy stage's verdicts come first: the enrichment workers and Triton
+    # run at a lower priority and take the cores the copy stage leaves (in production they have their own).
+    nice: int = 0
 
 
 def _port_open(port: int) -> bool:
@@ -189,26 +192,67 @@ def triton_model_states(cfg: Settings) -> list[tuple[str, str, str]]:
     return [(m["name"], m.get("state", "UNKNOWN"), m.get("reason", "").split("\n")[0]) for m in index]
 
 
-# --- the pipeline's Faust worker (not a server, but run and stopped the same way) ------------------
+# --- the stage workers (not servers, but run and stopped the same way) ---------------------------------------
+
+STAGES = ("copies", "enrichment")
 
 
-def _worker_healthy(cfg: Settings) -> bool:
-    log = log_file(cfg, "worker")
-    return log.exists() and "[^Worker]: Ready" in log.read_text(errors="replace")
+BACKGROUND_NICE = 10  # enrichment workers and Triton, beside the copy stage
+
+
+def _stage_worker(name: str, command: list[str], ready_line: str, nice: int = 0) -> Service:
+    """A worker named ``name``: also its consumer-group instance id (static membership: restarted after a crash
+    it takes its partitions back at once; noida-db never reassigns a dead member's partitions otherwise)."""
+    def environment(cfg: Settings) -> dict[str, str]:
+        return {"PYTHONPATH": str(REPO_ROOT), "WORKER_INSTANCE_ID": name,
+                # noida-db answers empty fetches at once (streams/fetch_backoff.py)
+                "EMPTY_FETCH_BACKOFF_MS": os.environ.get("EMPTY_FETCH_BACKOFF_MS", "100")}
+
+    def healthy(cfg: Settings) -> bool:
+        log = log_file(cfg, name)
+        return log.exists() and ready_line in log.read_text(errors="replace")
+
+    return Service(name, lambda cfg: [sys.executable, "-m", "streams", *command], environment, healthy, 120, nice)
+
+
+ARCHIVER = _stage_worker("archiver", ["archiver"], "archiver ready")
+
+
+def stage_workers(stage: str, count: int) -> list[Service]:
+    """Workers 1..``count`` of a stage (``copies`` or ``enrichment``): ``copies-1``, ``copies-2``..."""
+    return [_stage_worker(f"{stage}-{n}", [stage, "worker", "-l", "info"], "[^Worker]: Ready",
+                          BACKGROUND_NICE if stage == "enrichment" else 0)
+            for n in range(1, count + 1)]
+
+
+def pipeline_workers(count: int = 1) -> list[Service]:
+    """The archiver (one: the embedded archive admits one writer) and ``count`` workers of each stage."""
+    return [ARCHIVER, *(worker for stage in STAGES for worker in stage_workers(stage, count))]
+
+
+def running_workers(cfg: Settings) -> list[str]:
+    """The names of the stage workers running now (from their pid files)."""
+    names = sorted(path.stem for path in (cfg.stack_dir / "run").glob("*.pid")
+                   if path.stem == ARCHIVER.name or path.stem.rsplit("-", 1)[0] in STAGES)
+    return [name for name in names if running_pid(cfg, name) is not None]
+
+
+def start_pipeline(cfg: Settings, log: Callable[[str], None], workers: int = 1) -> None:
+    for worker in pipeline_workers(workers):
+        start(cfg, worker, log)
+
+
+def stop_pipeline(cfg: Settings, log: Callable[[str], None]) -> None:
+    """Stop every stage worker (the stages first, the archiver last, so it writes what they sent)."""
+    for name in sorted(running_workers(cfg), key=lambda name: name == ARCHIVER.name):
+        stop(cfg, name, log)
 
 
 SERVICES = (
     Service("kafka", _kafka_command, lambda cfg: {}, _kafka_healthy, 30),
     Service("redis", _redis_command, _redis_environment, _redis_healthy, 120),
-    Service("triton", _triton_command, _triton_environment, _triton_healthy, 180),
+    Service("triton", _triton_command, _triton_environment, _triton_healthy, 180, BACKGROUND_NICE),
 )
-# One worker per local stack, with a fixed consumer-group instance id (static membership): restarted after a
-# crash it takes its partitions back at once (noida-db never reassigns a dead member's partitions otherwise).
-WORKER = Service("worker", lambda cfg: [sys.executable, "-m", "streams", "worker", "-l", "info"],
-                 lambda cfg: {"PYTHONPATH": str(REPO_ROOT), "WORKER_INSTANCE_ID": cfg.worker_instance_id or "worker-1",
-                              # noida-db answers empty fetches at once (streams/fetch_backoff.py)
-                              "EMPTY_FETCH_BACKOFF_MS": os.environ.get("EMPTY_FETCH_BACKOFF_MS", "100")},
-                 _worker_healthy, 120)
 SEARCH_API = Service("search", lambda cfg: [sys.executable, "-m", "search"],
                      lambda cfg: {"PYTHONPATH": str(REPO_ROOT), "REDIS_SEARCH_INDEX": cfg.redis_search_index},
                      lambda cfg: _port_open(cfg.search_port), 60)
@@ -269,7 +313,10 @@ def start(cfg: Settings, service: Service, log: Callable[[str], None]) -> None:
     _pid_file(cfg, service.name).parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **service.environment(cfg)}
     with open(log_path, "ab") as out:
-        proc = subprocess.Popen(service.command(cfg), stdout=out, stderr=subprocess.STDOUT, env=env,
+        command = service.command(cfg)
+        if service.nice:
+            command = ["nice", "-n", str(service.nice), *command]
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env,
                                 stdin=subprocess.DEVNULL, start_new_session=True, cwd=REPO_ROOT)
     _pid_file(cfg, service.name).write_text(str(proc.pid))
     started = time.monotonic()

@@ -1,5 +1,5 @@
-"""The records one processed video leaves behind, built from what the pipeline found: its verdict and its
-enriched record (Kafka, core/records.py), its archive row (ClickHouse) and its search card (Redis)."""
+"""The records one processed video leaves behind, built from what the stages found: its verdict and its
+enriched record (Kafka, core/records.py), its archive record (the archive topic) and its search card (Redis)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,20 @@ from datetime import datetime
 
 import numpy as np
 
-from core.records import DuplicateVerdict, EnrichedVideo, Transcript, TranscriptSegment, VideoPublished
+from core.records import (
+    ArchivedFrame,
+    ArchivedVideo,
+    DuplicateVerdict,
+    EnrichedVideo,
+    Transcript,
+    TranscriptSegment,
+    VideoPublished,
+)
 from core.signature import CopySignature
 from core.text import TextChunk
 from core.verdicts import Verdict
-from features.media import DecodedVideo
 from inference.enrichment import Enrichment
-from storage.archive import Archive, ArchiveRecord
+from storage.archive import Archive
 from storage.cluster_index import Assignment
 from storage.search_index import VideoCard
 
@@ -29,13 +36,14 @@ def verdict_record(event: VideoPublished, verdict: Verdict, processed_at: dateti
         processed_at=processed_at)
 
 
-def enriched_record(event: VideoPublished, video: DecodedVideo, verdict: Verdict, enrichment: Enrichment,
-                    keywords: list[str], cluster: Assignment | None, processed_at: datetime) -> EnrichedVideo:
+def enriched_record(event: VideoPublished, signature: CopySignature, has_audio: bool, verdict: DuplicateVerdict,
+                    enrichment: Enrichment, keywords: list[str], cluster: Assignment | None,
+                    processed_at: datetime) -> EnrichedVideo:
     transcript = enrichment.transcript
     return EnrichedVideo(
         video_id=event.video_id, channel_id=event.channel_id, published_at=event.published_at, title=event.title,
-        tags=event.tags, duration_s=video.duration_s, has_audio=video.audio is not None and video.audio.size > 0,
-        frame_count=len(video.frames), verdict=verdict.kind, duplicate_of=verdict.duplicate_of,
+        tags=event.tags, duration_s=signature.duration_s, has_audio=has_audio, frame_count=len(signature.times_s),
+        verdict=verdict.verdict, duplicate_of=verdict.duplicate_of,
         cluster_id=cluster.cluster_id if cluster else None, cluster_label=cluster.label if cluster else None,
         cluster_distance=cluster.distance if cluster else None, keywords=keywords,
         archive=Archive.reference(FEATURES_VERSION), processed_at=processed_at,
@@ -47,22 +55,24 @@ def enriched_record(event: VideoPublished, video: DecodedVideo, verdict: Verdict
         episode_number=event.episode_number, recurring_segments=[])
 
 
-def archive_record(event: VideoPublished, video: DecodedVideo, verdict: Verdict, signature: CopySignature,
+def archived_video(event: VideoPublished, signature: CopySignature, verdict: DuplicateVerdict,
                    enrichment: Enrichment, topic: np.ndarray | None, keywords: list[str],
-                   cluster: Assignment | None, chunks: list[TextChunk]) -> ArchiveRecord:
-    return ArchiveRecord(
+                   cluster: Assignment | None, chunks: list[TextChunk]) -> ArchivedVideo:
+    return ArchivedVideo(
         video_id=event.video_id, features_version=FEATURES_VERSION, channel_id=event.channel_id,
-        published_at=event.published_at, duration_s=video.duration_s, title=event.title or "",
-        verdict=verdict.kind, duplicate_of=verdict.duplicate_of, text_embedding=enrichment.metadata_embedding,
-        frame_times_s=video.frame_times_s, frame_pdq_hex=[bits.tobytes().hex() for bits in signature.full_frame_bits],
-        frame_pdq_quality=[int(q) for q in signature.quality], topic_embedding=topic, keywords=keywords,
-        cluster_id=cluster.cluster_id if cluster else None, chunks=chunks)
+        published_at=event.published_at, duration_s=signature.duration_s, title=event.title or "",
+        verdict=verdict.verdict, duplicate_of=verdict.duplicate_of, text_embedding=enrichment.metadata_embedding,
+        topic_embedding=np.zeros(0, np.float32) if topic is None else topic, keywords=keywords,
+        cluster_id=cluster.cluster_id if cluster else None,
+        frames=[ArchivedFrame(round(float(t), 3), bits.tobytes().hex(), int(quality)) for t, bits, quality
+                in zip(signature.times_s, signature.full_frame_bits, signature.quality, strict=True)],
+        chunks=chunks)
 
 
-def video_card(event: VideoPublished, video: DecodedVideo, verdict: Verdict, keywords: list[str],
+def video_card(event: VideoPublished, signature: CopySignature, verdict: DuplicateVerdict, keywords: list[str],
                cluster: Assignment | None) -> VideoCard:
     return VideoCard(
         video_id=event.video_id, channel_id=event.channel_id, published_at_ms=event.published_at_ms,
-        title=event.title or "", duration_s=video.duration_s, media_uri=event.media_uri, verdict=verdict.kind,
-        duplicate_of=verdict.duplicate_of, cluster_id=cluster.cluster_id if cluster else None,
+        title=event.title or "", duration_s=signature.duration_s, media_uri=event.media_uri,
+        verdict=verdict.verdict, duplicate_of=verdict.duplicate_of, cluster_id=cluster.cluster_id if cluster else None,
         cluster_label=cluster.label if cluster else None, keywords=tuple(keywords))

@@ -1,27 +1,40 @@
-"""The ClickHouse embedding archive, through clickhouse-connect.
+"""The ClickHouse embedding archive, through clickhouse-connect, written by the archiver alone.
 
-``CLICKHOUSE_DSN`` picks the engine: ``chdb:///abs/dir`` is the embedded engine (one process at a
-time may open a directory), ``http://host:8123`` a real server. The SQL is the same.
+``CLICKHOUSE_DSN`` picks the engine: ``chdb:///abs/dir`` is the embedded engine, ``http://host:8123`` a real
+server; the SQL is the same. The embedded engine admits one process at a time, so against it every operation
+opens the engine, works and closes it again (~50 ms): the archiver between two batches, the re-clustering job
+or a test can then each take their turn, waiting while another holds it (ARCHIVE_LOCK_WAIT_S).
 
-Writes are idempotent, so replaying ``publish-video`` never adds a second row:
-- a video already archived with the same features version is skipped (point lookup on the key);
-- each insert carries an ``insert_deduplication_token``, so a retried block is dropped by ClickHouse;
-- tables are ReplacingMergeTree on their natural key, so any race still collapses to one row.
+The workers never open it: they send ArchivedVideo records to the archive topic, and the archiver
+(streams/archiver.py) writes them here in batches, with the revisions of the enriched topic. Writes are
+idempotent, so replaying an event never adds a second row: a video already archived with the same features
+version is skipped (one query per batch), and the tables are ReplacingMergeTree on their natural key, so any
+race still collapses to one row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass, field
+import threading
+import time
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from core.records import ArchiveRef
-from core.recurring_segments import RecurringSegment
-from core.text import TextChunk
+from core.records import ArchivedVideo, ArchiveRef, EnrichedVideo
+
+# How long an operation waits for the embedded engine while another process holds it.
+ARCHIVE_LOCK_WAIT_S = 120.0
+_LOCKED = "Failed to create connection"  # what chdb answers while another process has the directory open
+
+
+class ArchiveBusy(RuntimeError):
+    """The embedded archive stayed held by another process for ARCHIVE_LOCK_WAIT_S."""
+
 
 VIDEOS_DDL = """
 CREATE TABLE IF NOT EXISTS videos (
@@ -115,34 +128,20 @@ SETTINGS non_replicated_deduplication_window = 10000
 
 
 @dataclass(frozen=True)
-class ArchiveRecord:
-    """Everything archived for one processed video."""
-
-    video_id: str
-    features_version: str
-    channel_id: str
-    published_at: datetime
-    duration_s: float
-    title: str
-    verdict: str
-    duplicate_of: str | None
-    text_embedding: np.ndarray
-    frame_times_s: list[float]
-    frame_pdq_hex: list[str]
-    frame_pdq_quality: list[int]
-    topic_embedding: np.ndarray | None = None  # None: the video has no text
-    keywords: list[str] = field(default_factory=list)
-    cluster_id: str | None = None  # assigned on arrival
-    chunks: list[TextChunk] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
 class TopicRow:
     """What re-clustering reads of one archived video."""
 
     video_id: str
     topic_embedding: np.ndarray
     keywords: list[str]
+
+
+def _float_lists(rows: Sequence[np.ndarray]) -> pa.Array:
+    return pa.array([np.asarray(row, np.float32) for row in rows], type=pa.list_(pa.float32()))
+
+
+def _timestamps(values: Sequence[datetime]) -> pa.Array:
+    return pa.array(values, type=pa.timestamp("ms", tz="UTC"))
 
 
 class Archive:
@@ -152,20 +151,49 @@ class Archive:
         import clickhouse_connect
 
         self.dsn = dsn
-        self.client = clickhouse_connect.get_client(dsn=dsn)
+        self._connect = clickhouse_connect.get_client
+        self._embedded = dsn.startswith("chdb")
+        self._client = None if self._embedded else clickhouse_connect.get_client(dsn=dsn)
+        self._in_use = threading.Lock()  # one session at a time in this process, too
+
+    @contextmanager
+    def session(self) -> Iterator[Any]:
+        """A clickhouse-connect client for one operation: the server's connection, or the embedded engine opened
+        for it (waiting while another process holds it) and closed after."""
+        with self._in_use:
+            if not self._embedded:
+                yield self._client
+                return
+            deadline = time.monotonic() + ARCHIVE_LOCK_WAIT_S
+            delay = 0.05
+            while True:
+                try:
+                    client = self._connect(dsn=self.dsn)
+                    break
+                except Exception as exc:  # noqa: BLE001 - chdb raises a ProgrammingError naming the cause
+                    if _LOCKED not in str(exc):
+                        raise
+                    if time.monotonic() > deadline:
+                        raise ArchiveBusy(f"{self.dsn} stayed held by another process for "
+                                          f"{ARCHIVE_LOCK_WAIT_S:.0f} s") from exc
+                    time.sleep(delay)
+                    delay = min(delay * 2, 1.0)
+            try:
+                yield client
+            finally:
+                client.close()
 
     def create_schema(self) -> None:
-        self.client.command(VIDEOS_DDL)
-        for column in VIDEOS_ADDED_COLUMNS:
-            self.client.command(f"ALTER TABLE videos ADD COLUMN IF NOT EXISTS {column}")
-        self.client.command(FRAMES_DDL)
-        self.client.command(CHUNKS_DDL)
-        self.client.command(CLUSTER_MEMBERS_DDL)
-        self.client.command(ENRICHED_DDL)
-        self.client.command(RECURRING_DDL)
+        with self.session() as client:
+            client.command(VIDEOS_DDL)
+            for column in VIDEOS_ADDED_COLUMNS:
+                client.command(f"ALTER TABLE videos ADD COLUMN IF NOT EXISTS {column}")
+            for ddl in (FRAMES_DDL, CHUNKS_DDL, CLUSTER_MEMBERS_DDL, ENRICHED_DDL, RECURRING_DDL):
+                client.command(ddl)
 
     def close(self) -> None:
-        self.client.close()
+        if self._client is not None:
+            self._client.close()
 
     @classmethod
     def reference(cls, features_version: str) -> ArchiveRef:
@@ -173,98 +201,113 @@ class Archive:
         return ArchiveRef(videos_table=cls.VIDEOS, frames_table=cls.FRAMES, chunks_table=cls.CHUNKS,
                           features_version=features_version)
 
-    def has_video(self, video_id: str, features_version: str) -> bool:
-        result = self.client.query(
-            "SELECT count() FROM videos WHERE video_id = {v:String} AND features_version = {f:String}",
-            parameters={"v": video_id, "f": features_version},
-        )
-        return result.result_rows[0][0] > 0
+    def write_videos(self, videos: Sequence[ArchivedVideo]) -> int:
+        """Store a batch of videos in one insert per table, skipping those already archived with their features
+        version (and repeats within the batch); returns how many were new."""
+        with self.session() as client:
+            keys = sorted({(v.video_id, v.features_version) for v in videos})
+            present = {(row[0], row[1]) for row in client.query(
+                "SELECT video_id, features_version FROM videos "
+                "WHERE (video_id, features_version) IN {keys:Array(Tuple(String, String))}",
+                parameters={"keys": keys}).result_rows} if keys else set()
+            fresh: dict[tuple[str, str], ArchivedVideo] = {}
+            for video in videos:
+                key = (video.video_id, video.features_version)
+                if key not in present:
+                    fresh.setdefault(key, video)
+            if not fresh:
+                return 0
+            new = list(fresh.values())
+            frames = [(v, n, f) for v in new for n, f in enumerate(v.frames)]
+            if frames:
+                client.insert_arrow(self.FRAMES, pa.table({
+                    "video_id": [v.video_id for v, _, _ in frames],
+                    "features_version": [v.features_version for v, _, _ in frames],
+                    "frame_index": pa.array([n for _, n, _ in frames], type=pa.uint32()),
+                    "t_s": pa.array([f.t_s for _, _, f in frames], type=pa.float32()),
+                    "pdq_hex": [f.pdq_hex for _, _, f in frames],
+                    "pdq_quality": pa.array([f.pdq_quality for _, _, f in frames], type=pa.uint8()),
+                }))
+            chunks = [(v, n, c) for v in new for n, c in enumerate(v.chunks)]
+            if chunks:
+                client.insert_arrow(self.CHUNKS, pa.table({
+                    "video_id": [v.video_id for v, _, _ in chunks],
+                    "features_version": [v.features_version for v, _, _ in chunks],
+                    "chunk_index": pa.array([n for _, n, _ in chunks], type=pa.uint32()),
+                    "kind": [c.kind for _, _, c in chunks],
+                    "start_s": pa.array([c.start_s for _, _, c in chunks], type=pa.float32()),
+                    "end_s": pa.array([c.end_s for _, _, c in chunks], type=pa.float32()),
+                    "text": [c.text for _, _, c in chunks],
+                    "embedding": _float_lists([c.embedding for _, _, c in chunks]),
+                }))
+            # The videos rows go last: a row there marks its video's frames and chunks as written.
+            client.insert_arrow(self.VIDEOS, pa.table({
+                "video_id": [v.video_id for v in new],
+                "features_version": [v.features_version for v in new],
+                "channel_id": [v.channel_id for v in new],
+                "published_at": _timestamps([v.published_at for v in new]),
+                "duration_s": pa.array([v.duration_s for v in new], type=pa.float32()),
+                "title": [v.title for v in new],
+                "verdict": [v.verdict for v in new],
+                "duplicate_of": pa.array([v.duplicate_of for v in new], type=pa.string()),
+                "frame_count": pa.array([len(v.frames) for v in new], type=pa.uint32()),
+                "text_embedding": _float_lists([v.text_embedding for v in new]),
+                "archived_at": _timestamps([datetime.now(UTC)] * len(new)),
+                "topic_embedding": _float_lists([v.topic_embedding for v in new]),
+                "keywords": [v.keywords for v in new],
+                "cluster_id": pa.array([v.cluster_id for v in new], type=pa.string()),
+            }))
+            return len(new)
 
-    def archive(self, record: ArchiveRecord) -> bool:
-        """Store one video; returns False when it was already archived (a replay)."""
-        if self.has_video(record.video_id, record.features_version):
-            return False
-        token = f"{record.video_id}:{record.features_version}"
-        n = len(record.frame_times_s)
-        if n:
-            frames = pa.table({
-                "video_id": [record.video_id] * n,
-                "features_version": [record.features_version] * n,
-                "frame_index": pa.array(range(n), type=pa.uint32()),
-                "t_s": pa.array(record.frame_times_s, type=pa.float32()),
-                "pdq_hex": record.frame_pdq_hex,
-                "pdq_quality": pa.array(record.frame_pdq_quality, type=pa.uint8()),
-            })
-            self.client.insert_arrow(self.FRAMES, frames, settings={"insert_deduplication_token": token})
-        if record.chunks:
-            count = len(record.chunks)
-            chunks = pa.table({
-                "video_id": [record.video_id] * count,
-                "features_version": [record.features_version] * count,
-                "chunk_index": pa.array(range(count), type=pa.uint32()),
-                "kind": [chunk.kind for chunk in record.chunks],
-                "start_s": pa.array([chunk.start_s for chunk in record.chunks], type=pa.float32()),
-                "end_s": pa.array([chunk.end_s for chunk in record.chunks], type=pa.float32()),
-                "text": [chunk.text for chunk in record.chunks],
-                "embedding": pa.array([chunk.embedding.astype(np.float32) for chunk in record.chunks],
-                                      type=pa.list_(pa.float32())),
-            })
-            self.client.insert_arrow(self.CHUNKS, chunks, settings={"insert_deduplication_token": token})
-        # The videos row goes last: its presence marks the whole record as archived.
-        video = pa.table({
-            "video_id": [record.video_id],
-            "features_version": [record.features_version],
-            "channel_id": [record.channel_id],
-            "published_at": pa.array([record.published_at], type=pa.timestamp("ms", tz="UTC")),
-            "duration_s": pa.array([record.duration_s], type=pa.float32()),
-            "title": [record.title],
-            "verdict": [record.verdict],
-            "duplicate_of": pa.array([record.duplicate_of], type=pa.string()),
-            "frame_count": pa.array([n], type=pa.uint32()),
-            "text_embedding": pa.array([record.text_embedding.astype(np.float32)], type=pa.list_(pa.float32())),
-            "archived_at": pa.array([datetime.now(UTC)], type=pa.timestamp("ms", tz="UTC")),
-            "topic_embedding": pa.array([np.zeros(0, np.float32) if record.topic_embedding is None
-                                         else record.topic_embedding.astype(np.float32)], type=pa.list_(pa.float32())),
-            "keywords": [record.keywords],
-            "cluster_id": pa.array([record.cluster_id], type=pa.string()),
-        })
-        self.client.insert_arrow(self.VIDEOS, video, settings={"insert_deduplication_token": token})
-        return True
+    def write_enriched(self, records: Sequence[tuple[EnrichedVideo, bytes]]) -> int:
+        """Store revisions of enriched records ((record, its message bytes); the revision is its processed_at),
+        skipping those already stored, with a series episode's recurring segments. The latest revision wins."""
+        revisions = {(r.video_id, r.archive.features_version, int(r.processed_at.timestamp() * 1000)): (r, data)
+                     for r, data in records}
+        with self.session() as client:
+            present = {tuple(row) for row in client.query(
+                "SELECT video_id, features_version, revision FROM enriched_records "
+                "WHERE (video_id, features_version, revision) IN {keys:Array(Tuple(String, String, UInt64))}",
+                parameters={"keys": sorted(revisions)}).result_rows} if revisions else set()
+            new = [(key, record, data) for key, (record, data) in sorted(revisions.items()) if key not in present]
+            if not new:
+                return 0
+            client.insert_arrow("enriched_records", pa.table({
+                "video_id": [key[0] for key, _, _ in new], "features_version": [key[1] for key, _, _ in new],
+                "revision": pa.array([key[2] for key, _, _ in new], type=pa.uint64()),
+                "record": pa.array([data for _, _, data in new], type=pa.binary()),
+            }))
+            episodes = [(key, record) for key, record, _ in new if record.series_id is not None]
+            if episodes:
+                client.insert_arrow("recurring_segments", pa.table({
+                    "video_id": [key[0] for key, _ in episodes], "features_version": [key[1] for key, _ in episodes],
+                    "series_id": [record.series_id for _, record in episodes],
+                    "revision": pa.array([key[2] for key, _ in episodes], type=pa.uint64()),
+                    "kinds": [[s.kind for s in record.recurring_segments] for _, record in episodes],
+                    "starts_s": pa.array([[s.start_s for s in record.recurring_segments] for _, record in episodes],
+                                         type=pa.list_(pa.float32())),
+                    "ends_s": pa.array([[s.end_s for s in record.recurring_segments] for _, record in episodes],
+                                       type=pa.list_(pa.float32())),
+                    "shared_with": [[list(s.shared_with) for s in record.recurring_segments] for _, record in episodes],
+                }))
+            return len(new)
 
     def latest_enriched(self, video_id: str, features_version: str) -> bytes | None:
         """The last archived EnrichedVideo message of a video (Avro single-object bytes), if any."""
-        result = self.client.query(
-            "SELECT record FROM enriched_records WHERE video_id = {v:String} AND features_version = {f:String} "
-            "ORDER BY revision DESC LIMIT 1", parameters={"v": video_id, "f": features_version},
-            column_formats={"record": "bytes"})
+        with self.session() as client:
+            result = client.query(
+                "SELECT record FROM enriched_records WHERE video_id = {v:String} AND features_version = {f:String} "
+                "ORDER BY revision DESC LIMIT 1", parameters={"v": video_id, "f": features_version},
+                column_formats={"record": "bytes"})
         return result.result_rows[0][0] if result.result_rows else None
-
-    def archive_enriched(self, video_id: str, features_version: str, revision: int, record: bytes,
-                         series_id: str | None, recurring: list[RecurringSegment]) -> None:
-        """Store a revision of a video's enriched record (and, for a series episode, its recurring segments).
-        The latest revision wins on merge."""
-        token = f"{video_id}:{features_version}:{revision}"
-        self.client.insert_arrow("enriched_records", pa.table({
-            "video_id": [video_id], "features_version": [features_version],
-            "revision": pa.array([revision], type=pa.uint64()), "record": pa.array([record], type=pa.binary()),
-        }), settings={"insert_deduplication_token": token})
-        if series_id is None:
-            return
-        self.client.insert_arrow("recurring_segments", pa.table({
-            "video_id": [video_id], "features_version": [features_version], "series_id": [series_id],
-            "revision": pa.array([revision], type=pa.uint64()),
-            "kinds": [[segment.kind for segment in recurring]],
-            "starts_s": pa.array([[segment.start_s for segment in recurring]], type=pa.list_(pa.float32())),
-            "ends_s": pa.array([[segment.end_s for segment in recurring]], type=pa.list_(pa.float32())),
-            "shared_with": [[list(segment.shared_with) for segment in recurring]],
-        }), settings={"insert_deduplication_token": token})
 
     def topic_rows(self, features_version: str) -> list[TopicRow]:
         """Every archived video with a topic embedding (videos with no text have none), by video id."""
-        table = self.client.query_arrow(
-            "SELECT video_id, topic_embedding, keywords FROM videos FINAL "
-            "WHERE features_version = {f:String} AND length(topic_embedding) > 0 ORDER BY video_id",
-            parameters={"f": features_version})
+        with self.session() as client:
+            table = client.query_arrow(
+                "SELECT video_id, topic_embedding, keywords FROM videos FINAL "
+                "WHERE features_version = {f:String} AND length(topic_embedding) > 0 ORDER BY video_id",
+                parameters={"f": features_version})
         embeddings = table.column("topic_embedding").to_pylist()
         return [TopicRow(video_id, np.asarray(embedding, np.float32), keywords) for video_id, embedding, keywords
                 in zip(table.column("video_id").to_pylist(), embeddings, table.column("keywords").to_pylist(),
@@ -272,18 +315,19 @@ class Archive:
 
     def latest_cluster_members(self) -> dict[str, list[str]]:
         """The previous re-clustering run's clusters: cluster id -> member video ids (empty before any run)."""
-        rows = self.client.query(
-            "SELECT cluster_id, groupArray(video_id) FROM cluster_members "
-            "WHERE run_id = (SELECT argMax(run_id, run_at) FROM cluster_members) GROUP BY cluster_id").result_rows
+        with self.session() as client:
+            rows = client.query(
+                "SELECT cluster_id, groupArray(video_id) FROM cluster_members "
+                "WHERE run_id = (SELECT argMax(run_id, run_at) FROM cluster_members) GROUP BY cluster_id").result_rows
         return {cluster_id: sorted(members) for cluster_id, members in rows}
 
     def record_cluster_run(self, run_id: str, run_at: datetime, members: dict[str, list[str]]) -> None:
         pairs = [(cluster_id, video_id) for cluster_id, ids in sorted(members.items()) for video_id in ids]
-        self.client.insert_arrow("cluster_members", pa.table({
-            "run_id": [run_id] * len(pairs),
-            "run_at": pa.array([run_at] * len(pairs), type=pa.timestamp("ms", tz="UTC")),
-            "cluster_id": [cluster_id for cluster_id, _ in pairs], "video_id": [video_id for _, video_id in pairs],
-        }), settings={"insert_deduplication_token": f"cluster-run:{run_id}"})
+        with self.session() as client:
+            client.insert_arrow("cluster_members", pa.table({
+                "run_id": [run_id] * len(pairs), "run_at": _timestamps([run_at] * len(pairs)),
+                "cluster_id": [cluster_id for cluster_id, _ in pairs], "video_id": [video_id for _, video_id in pairs],
+            }), settings={"insert_deduplication_token": f"cluster-run:{run_id}"})
 
     def _where_ids(self, video_ids: Collection[str] | None) -> tuple[str, dict[str, Any]]:
         if video_ids is None:
@@ -294,13 +338,26 @@ class Archive:
         """How many different video ids are archived, of ``video_ids`` if given (a replay must leave
         counts() equal to this)."""
         where, parameters = self._where_ids(video_ids)
-        return self.client.query(f"SELECT uniqExact(video_id) FROM videos{where}",
-                                 parameters=parameters).result_rows[0][0]
+        with self.session() as client:
+            return client.query(f"SELECT uniqExact(video_id) FROM videos{where}",
+                                parameters=parameters).result_rows[0][0]
+
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """The rows of a read-only query (for tests and operators; the pipeline uses the methods above)."""
+        with self.session() as client:
+            return [tuple(row) for row in client.query(sql, parameters=parameters or {}).result_rows]
+
+    def wait_for_videos(self, video_ids: Collection[str], timeout_s: float) -> int:
+        """Wait until every one of ``video_ids`` is archived (the archiver writes in batches, after the stages), or
+        ``timeout_s`` passed; returns how many are."""
+        deadline = time.monotonic() + timeout_s
+        while (archived := self.distinct_videos(video_ids)) < len(set(video_ids)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        return archived
 
     def counts(self, video_ids: Collection[str] | None = None) -> dict[str, int]:
         """Physical row counts (not FINAL), of ``video_ids`` if given: what a duplicate insert would show up in."""
         where, parameters = self._where_ids(video_ids)
-        return {
-            table: self.client.query(f"SELECT count() FROM {table}{where}", parameters=parameters).result_rows[0][0]
-            for table in (self.VIDEOS, self.FRAMES, self.CHUNKS, "enriched_records")
-        }
+        with self.session() as client:
+            return {table: client.query(f"SELECT count() FROM {table}{where}", parameters=parameters).result_rows[0][0]
+                    for table in (self.VIDEOS, self.FRAMES, self.CHUNKS, "enriched_records")}

@@ -4,6 +4,8 @@
 - ``recurring:<name>:<video_id>``: a hash, other episode's video id -> JSON ``[[start_s, end_s], ...]``,
   the intervals of this video it shares with that episode. Kept per pair, so the result does not depend on
   which of two episodes was processed first, and rewriting a pair on replay changes nothing.
+- ``series-record:<name>:<video_id>``: the episode's latest enriched record as sent (EnrichedVideo message
+  bytes), so a later episode that changes its recurring segments can send it again updated.
 - ``series-lock:<name>:<series_id>``: a lock held while one episode is compared and its series' records are
   published, so two workers never interleave updates of one series. It expires if its worker dies.
 """
@@ -35,14 +37,18 @@ class SeriesStore:
         self.name = name
 
     def drop(self) -> None:
-        """Delete every series' episodes, shared intervals and lock."""
-        delete_matching(self.client, self._episodes_key("*"), self._recurring_key("*"), self._lock_key("*"))
+        """Delete every series' episodes, shared intervals, latest records and lock."""
+        delete_matching(self.client, self._episodes_key("*"), self._recurring_key("*"), self._record_key("*"),
+                        self._lock_key("*"))
 
     def _episodes_key(self, series_id: str) -> str:
         return f"series:{self.name}:{series_id}"
 
     def _recurring_key(self, video_id: str) -> str:
         return f"recurring:{self.name}:{video_id}"
+
+    def _record_key(self, video_id: str) -> str:
+        return f"series-record:{self.name}:{video_id}"
 
     def _lock_key(self, series_id: str) -> str:
         return f"series-lock:{self.name}:{series_id}"
@@ -67,6 +73,14 @@ class SeriesStore:
         stored = self.client.hgetall(self._recurring_key(video_id))
         return [(other.decode(), float(start), float(end))
                 for other, value in stored.items() for start, end in json.loads(value)]
+
+    def save_record(self, video_id: str, record: bytes) -> None:
+        """Keep an episode's latest enriched record (the EnrichedVideo message as sent)."""
+        self.client.set(self._record_key(video_id), record)
+
+    def record(self, video_id: str) -> bytes | None:
+        """An episode's latest enriched record as sent, if it has been sent."""
+        return self.client.get(self._record_key(video_id))
 
     def lock(self, series_id: str, timeout_s: float) -> Lock:
         """Take the series' lock, waiting up to ``timeout_s``; it expires after ``timeout_s`` if this process

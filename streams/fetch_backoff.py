@@ -39,4 +39,5 @@ def install(backoff_ms: float) -> None:
         return got_records
 
     fetch_then_back_off.empty_fetch_backoff_ms = backoff_ms  # type: ignore[attr-defined]
+    fetch_then_back_off.__wrapped__ = fetch  # type: ignore[attr-defined]
     Fetcher._proc_fetch_request = fetch_then_back_off

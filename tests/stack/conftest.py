@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from jobs.topics import ensure_topics
-from local_stack.services import SEARCH_API, SERVICES, WORKER, start, stop
+from local_stack.services import SEARCH_API, SERVICES, start, stop, stop_pipeline
 from settings import Settings
 
 
@@ -20,5 +20,7 @@ def stack(cfg: Settings) -> Iterator[Settings]:
         ensure_topics(cfg)
         yield cfg
     finally:
-        for service in (SEARCH_API, WORKER, *reversed(SERVICES)):
+        stop(cfg, SEARCH_API.name, print)
+        stop_pipeline(cfg, print)
+        for service in reversed(SERVICES):
             stop(cfg, service.name, print)

@@ -23,7 +23,7 @@ from sklearn.metrics import adjusted_rand_score
 from jobs.recluster import run_recluster
 from loadgen.kafka_io import OutputCollector, Publisher
 from loadgen.samples import run_ffmpeg
-from local_stack.services import WORKER, start, stop
+from local_stack.services import start_pipeline, stop_pipeline
 from settings import Settings
 from storage.archive import Archive
 from storage.cluster_index import ClusterIndex
@@ -118,19 +118,19 @@ def flow(stack: Settings) -> Iterator[dict[str, Any]]:
             video_id = f"{theme}-{k}"
             events.append(themed_event(video_id, title, description, "themes/clip.mp4", len(events)))
             truth[video_id] = theme
-    start(cfg, WORKER, print)
+    start_pipeline(cfg, print)
     first = publish_all(cfg, events)
-    stop(cfg, WORKER.name, print)  # the embedded archive admits one process: the job runs while it is stopped
 
-    archive = Archive(cfg.clickhouse_dsn)
+    archive = Archive(cfg.clickhouse_dsn)  # the job runs beside the live workers and archiver
     search_index = SearchIndex(cfg.redis_url, cfg.redis_search_index)
     try:
+        archive.wait_for_videos(list(truth), timeout_s=60)
         report = run_recluster(cfg, archive, search_index)
         rerun = run_recluster(cfg, archive, search_index)  # nothing changed: the same ids must come back
     finally:
         archive.close()
     clusters = ClusterIndex(cfg.redis_url, cfg.redis_cluster_index)
-    start(cfg, WORKER, print)  # loads the centroids from the compacted topic
+    # the live enrichment worker loads the centroids from the compacted topic
     deadline = time.monotonic() + 60
     while len(clusters.cluster_ids()) < len(report.run.clusters) and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -138,7 +138,7 @@ def flow(stack: Settings) -> Iterator[dict[str, Any]]:
                 for n, (theme, (title, description)) in enumerate(ARRIVALS.items())]
     arrivals.append(themed_event("new-offtopic", *OFF_TOPIC, "themes/clip.mp4", 200))
     later = publish_all(cfg, arrivals)
-    stop(cfg, WORKER.name, print)
+    stop_pipeline(cfg, print)
     yield {"cfg": cfg, "truth": truth, "first": first, "report": report, "rerun": rerun,
            "loaded": clusters.cluster_ids(), "later": later, "search_index": search_index}
 

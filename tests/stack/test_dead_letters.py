@@ -21,7 +21,7 @@ from jobs.dead_letters import REDRIVEN_FROM, DeadLetter, main, read_dead_letters
 from loadgen.kafka_io import OutputCollector, Publisher, Received
 from loadgen.samples import run_ffmpeg
 from loadgen.soak import event_key
-from local_stack.services import WORKER, start, stop
+from local_stack.services import start_pipeline, stop_pipeline
 from settings import Settings
 
 RUN = uuid.uuid4().hex[:8]
@@ -33,9 +33,9 @@ MALFORMED_VALUE = f"dead-letter test {RUN}: no Avro here".encode()
 
 @pytest.fixture(scope="module")
 def worker(stack: Settings) -> Iterator[Settings]:
-    start(stack, WORKER, print)
+    start_pipeline(stack, print)
     yield stack
-    stop(stack, WORKER.name, print)
+    stop_pipeline(stack, print)
 
 
 def collect(collector: OutputCollector, keys: set[str], until: Callable[[dict[str, dict[str, list[Received]]]], bool],

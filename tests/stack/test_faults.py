@@ -21,7 +21,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from loadgen.kafka_io import OutputCollector, Publisher, Received
 from loadgen.samples import run_ffmpeg
-from local_stack.services import SERVICES, WORKER, log_file, running_pid, start, stop
+from local_stack.services import SERVICES, log_file, running_pid, start, start_pipeline, stop, stop_pipeline
 from settings import Settings
 from storage.archive import Archive
 from storage.copy_index import CopyIndex
@@ -48,9 +48,9 @@ def clips(stack: Settings) -> list[str]:
 
 @pytest.fixture
 def worker(stack: Settings) -> Iterator[Settings]:
-    start(stack, WORKER, print)
+    start_pipeline(stack, print)
     yield stack
-    stop(stack, WORKER.name, print)
+    stop_pipeline(stack, print)
 
 
 def events(prefix: str, uris: list[str]) -> list[dict[str, Any]]:
@@ -104,8 +104,8 @@ def merge(*parts: dict[str, dict[str, list[Received]]]) -> dict[str, dict[str, l
 
 def assert_nothing_lost(cfg: Settings, batch: list[dict[str, Any]],
                         outputs: dict[str, dict[str, list[Received]]]) -> None:
-    """Outputs complete and consistent; then (worker stopped: the embedded archive admits one process) the
-    archive has one row per video and both indexes hold every video."""
+    """Outputs complete and consistent; the archive (once the archiver has written them) has one row per video and
+    both indexes hold every video."""
     ids = [event["video_id"] for event in batch]
     for video_id in ids:
         got = outputs[video_id]
@@ -113,9 +113,9 @@ def assert_nothing_lost(cfg: Settings, batch: list[dict[str, Any]],
         verdicts = {(r.record["verdict"], r.record["duplicate_of"]) for r in got[cfg.topic_verdict]}
         assert len(verdicts) == 1, (video_id, verdicts)  # repeats after a crash are identical
         assert got[cfg.topic_enriched], video_id
-    stop(cfg, WORKER.name, print)
     archive = Archive(cfg.clickhouse_dsn)
     try:
+        archive.wait_for_videos(ids, timeout_s=120)
         counts = archive.counts(ids)
         assert counts["videos"] == archive.distinct_videos(ids) == len(ids), counts
     finally:
@@ -133,12 +133,12 @@ def kill_hard(cfg: Settings, name: str) -> None:
     os.waitpid(pid, 0)  # our child: reap it, so it no longer counts as running
 
 
-def committed_offsets(cfg: Settings) -> dict[int, int]:
-    """The worker's committed offsets on publish-video, per partition (-1001: none yet)."""
-    consumer = Consumer({"bootstrap.servers": cfg.kafka_bootstrap, "group.id": cfg.faust_app_id})
+def committed_offsets(cfg: Settings, stage: str, topic: str) -> dict[int, int]:
+    """A stage's committed offsets on ``topic``, per partition (-1001: none yet)."""
+    consumer = Consumer({"bootstrap.servers": cfg.kafka_bootstrap, "group.id": f"{cfg.faust_app_id}-{stage}"})
     try:
-        partitions = consumer.list_topics(cfg.topic_publish, timeout=10).topics[cfg.topic_publish].partitions
-        committed = consumer.committed([TopicPartition(cfg.topic_publish, p) for p in partitions], timeout=10)
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        committed = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
         return {tp.partition: tp.offset for tp in committed}
     finally:
         consumer.close()
@@ -152,13 +152,15 @@ def test_worker_killed_mid_stream_loses_nothing(worker: Settings, clips: list[st
         publish(cfg, batch)
         ids = {event["video_id"] for event in batch}
         before = collect(collector, ids, timeout_s=120, until=3)
-        kill_hard(cfg, WORKER.name)
-        start(cfg, WORKER, print)
+        kill_hard(cfg, "copies-1")  # both stages' workers, each in the middle of its events
+        kill_hard(cfg, "enrichment-1")
+        start_pipeline(cfg, print)
         after = collect(collector, ids, timeout_s=300)
     finally:
         collector.close()
     outputs = merge(before, after)
-    assert "video kill-" in log_file(cfg, WORKER.name).read_text()  # the restarted worker processed events
+    assert "video kill-" in log_file(cfg, "copies-1").read_text()  # the restarted workers processed events
+    assert "video kill-" in log_file(cfg, "enrichment-1").read_text()
     assert_nothing_lost(cfg, batch, outputs)
 
 
@@ -184,10 +186,8 @@ def test_broker_restart_mid_stream_loses_nothing(worker: Settings, clips: list[s
 
 def read_back(cfg: Settings, video_ids: set[str]) -> dict[str, dict[str, list[Received]]]:
     """Every output record of ``video_ids`` on the output topics, from their beginning."""
-    collector = OutputCollector(cfg)
+    collector = OutputCollector(cfg, from_beginning=True)
     try:
-        collector.consumer.assign([TopicPartition(tp.topic, tp.partition, 0)
-                                   for tp in collector.consumer.assignment()])
         return collect(collector, video_ids, timeout_s=60)
     finally:
         collector.close()
@@ -215,7 +215,7 @@ def test_redis_restart_keeps_the_indexes_and_the_stream_flowing(worker: Settings
         done_second = collect(collector, {event["video_id"] for event in second}, timeout_s=300)
     finally:
         collector.close()
-    assert "waits, offset" in log_file(cfg, WORKER.name).read_text()
+    assert "waits, offset" in log_file(cfg, "copies-1").read_text()
     assert_nothing_lost(cfg, first + second, merge(done_first, done_second))
 
 
@@ -226,16 +226,18 @@ def test_triton_down_holds_events_until_it_is_back(worker: Settings, clips: list
     stop(cfg, TRITON.name, print)
     collector = OutputCollector(cfg)
     try:
-        before = committed_offsets(cfg)
+        before = committed_offsets(cfg, "enrichment", cfg.topic_enrichment_requests)
         publish(cfg, batch)
-        during = collect(collector, ids, timeout_s=25)  # copy verdicts need no model; enrichment waits
+        during = collect(collector, ids, timeout_s=25)  # verdicts need no model; enrichment waits
+        assert all(during[v][cfg.topic_verdict] for v in ids)  # the copy stage goes on without Triton
         assert not any(during[v][cfg.topic_dead_letter] or during[v][cfg.topic_enriched] for v in ids)
-        assert committed_offsets(cfg) == before  # nothing committed past the held events
+        # nothing committed past the held events
+        assert committed_offsets(cfg, "enrichment", cfg.topic_enrichment_requests) == before
         start(cfg, TRITON, print)
         after = collect(collector, ids, timeout_s=300)
     finally:
         collector.close()
     outputs = merge(during, after)
     assert all(len(outputs[v][cfg.topic_verdict]) == 1 for v in ids)  # the retry does not send it again
-    assert "Triton is down" in log_file(cfg, WORKER.name).read_text()
+    assert "waits, offset" in log_file(cfg, "enrichment-1").read_text()
     assert_nothing_lost(cfg, batch, outputs)

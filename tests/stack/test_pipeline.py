@@ -7,6 +7,7 @@ missing file and one for a corrupt file. Then every good event is replayed, whic
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -17,7 +18,7 @@ from loadgen.demo import sample_event
 from loadgen.kafka_io import OutputCollector, Publisher
 from loadgen.load import run_load
 from loadgen.samples import Sample, prepare_samples
-from local_stack.services import WORKER, start, stop
+from local_stack.services import start_pipeline, stop_pipeline
 from schemas.codec import decode
 from settings import Settings
 from storage.archive import Archive
@@ -34,9 +35,9 @@ def samples(stack: Settings) -> dict[str, Sample]:
 
 @pytest.fixture(scope="module")
 def worker(stack: Settings) -> Iterator[Settings]:
-    start(stack, WORKER, print)
+    start_pipeline(stack, print)
     yield stack
-    stop(stack, WORKER.name, print)
+    stop_pipeline(stack, print)
 
 
 def frame_doc_count(cfg: Settings) -> int:
@@ -143,18 +144,19 @@ def test_replay_changes_nothing(first_run: dict, worker: Settings, samples: dict
         after = replay["by_video"][video_id][cfg.topic_verdict].record
         assert (after["verdict"], after["duplicate_of"]) == (before["verdict"], before["duplicate_of"])
     assert frame_doc_count(cfg) == frame_docs_before
-    stop(cfg, WORKER.name, print)  # the embedded archive admits one process: release it to read
-    archive = Archive(cfg.clickhouse_dsn)
+    archive = Archive(cfg.clickhouse_dsn)  # read while the archiver runs: it writes between our reads
     try:
+        archive.wait_for_videos([*ORIGINALS, *COPIES], timeout_s=60)
         # this module's videos only (its samples and the loadgen's "load-" ids): other test modules archive
         # their own videos on the same stack
-        own_ids = {*ORIGINALS, *COPIES, *(row[0] for row in archive.client.query(
-            "SELECT DISTINCT video_id FROM videos WHERE startsWith(video_id, 'load-')").result_rows)}
+        own_ids = {*ORIGINALS, *COPIES, *(row[0] for row in archive.query(
+            "SELECT DISTINCT video_id FROM videos WHERE startsWith(video_id, 'load-')"))}
+        time.sleep(2 * cfg.archive_batch_s)  # a replayed video's archive record, written twice, would show now
         counts = archive.counts(own_ids)
         distinct = archive.distinct_videos(own_ids)
-        frames_distinct = archive.client.query(
+        [(frames_distinct,)] = archive.query(
             "SELECT count() FROM (SELECT DISTINCT video_id, frame_index FROM video_frames "
-            "WHERE has({ids:Array(String)}, video_id))", parameters={"ids": sorted(own_ids)}).result_rows[0][0]
+            "WHERE has({ids:Array(String)}, video_id))", parameters={"ids": sorted(own_ids)})
     finally:
         archive.close()
     assert counts["videos"] == distinct == len(ORIGINALS) + len(COPIES) + LOAD_EVENTS

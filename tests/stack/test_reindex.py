@@ -26,7 +26,7 @@ from jobs.reindex import ReindexReport, run_reindex
 from jobs.topics import ensure_topics
 from loadgen.kafka_io import OutputCollector, Publisher
 from loadgen.samples import run_ffmpeg
-from local_stack.services import SEARCH_API, WORKER, start, stop
+from local_stack.services import SEARCH_API, start, start_pipeline, stop, stop_pipeline
 from settings import Settings
 from storage.archive import Archive
 from storage.generations import IndexGeneration, current_generation
@@ -96,25 +96,26 @@ def reindexed(stack: Settings) -> Iterator[dict[str, Any]]:
             uris.append(f"reindex/{path.name}")
         events = [event(n, uri) for n, uri in enumerate(uris + uris[:2])]  # rx-3, rx-4: copies of rx-0, rx-1
         publish_walrus_cluster(cfg, [e["title"] for e in events] + [event(9, "")["title"]])
-        start(cfg, WORKER, print)
+        start_pipeline(cfg, print)
         # Originals first, then their copies: a copy consumed before its original (another partition) is judged
         # UNIQUE live, and the reindex, in publish order, would rightly differ (README, "Reindex").
         live = publish_and_wait(cfg, events[:3], junk=True) | publish_and_wait(cfg, events[3:])
-        stop(cfg, WORKER.name, print)  # the embedded archive admits one process
+        ids = [e["video_id"] for e in events]
         archive = Archive(cfg.clickhouse_dsn)
         try:
-            rows_before = archive.counts([e["video_id"] for e in events])
-            report = asyncio.run(run_reindex(cfg, archive))
-            rows_after = archive.counts([e["video_id"] for e in events])
+            archive.wait_for_videos(ids, timeout_s=60)
+            rows_before = archive.counts(ids)
+            report = asyncio.run(run_reindex(cfg))  # beside the live workers
+            time.sleep(3 * cfg.archive_batch_s)  # the archiver has taken the reindex's archive records by now
+            rows_after = archive.counts(ids)
         finally:
             archive.close()
         start(cfg, SEARCH_API, print)
         with httpx.Client(base_url=f"http://127.0.0.1:{cfg.search_port}", timeout=30) as client:
             found = client.get("/api/search", params={"q": "walrus parade"}).json()
         stop(cfg, SEARCH_API.name, print)
-        start(cfg, WORKER, print)  # a worker started after the switch writes into the new generation
-        live |= publish_and_wait(cfg, [event(9, uris[2])])
-        stop(cfg, WORKER.name, print)
+        live |= publish_and_wait(cfg, [event(9, uris[2])])  # the live workers write it into the new generation
+        stop_pipeline(cfg, print)
         yield {"cfg": cfg, "events": events, "live": live, "report": report, "found": found,
                "rows": (rows_before, rows_after)}
 
@@ -150,12 +151,8 @@ def test_readers_and_writers_switch_and_the_old_generation_is_gone(reindexed: di
 
 def test_reindex_again_moves_on_to_the_next_generation(reindexed: dict[str, Any]) -> None:
     cfg: Settings = reindexed["cfg"]
-    archive = Archive(cfg.clickhouse_dsn)
-    try:
-        started = time.perf_counter()
-        report = asyncio.run(run_reindex(cfg, archive, keep_old=True))
-    finally:
-        archive.close()
+    started = time.perf_counter()
+    report = asyncio.run(run_reindex(cfg, keep_old=True))
     print(f"second reindex of {report.replayed} videos in {time.perf_counter() - started:.1f} s")
     assert (report.old_generation, report.new_generation) == (1, 2)
     assert report.verdicts_same == report.compared == len(reindexed["events"]) + 1

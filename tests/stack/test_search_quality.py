@@ -13,14 +13,14 @@ import pytest
 
 from bench.search_corpus import build_search_corpus
 from bench.search_eval import CORPUS_FOLDER, TARGET_RECALL, QueryResult, print_report, publish_corpus, run_query
-from local_stack.services import SEARCH_API, WORKER, start, stop
+from local_stack.services import SEARCH_API, start, start_pipeline, stop, stop_pipeline
 from settings import Settings
 
 
 @pytest.fixture(scope="module")
 def results(stack: Settings) -> Iterator[list[QueryResult]]:
     videos, queries = build_search_corpus(stack.media_root / CORPUS_FOLDER, quick=True)
-    start(stack, WORKER, print)
+    start_pipeline(stack, print)
     start(stack, SEARCH_API, print)
     try:
         states = publish_corpus(stack, videos, timeout_s=600)
@@ -29,7 +29,7 @@ def results(stack: Settings) -> Iterator[list[QueryResult]]:
             yield [run_query(client, query) for query in queries]
     finally:
         stop(stack, SEARCH_API.name, print)
-        stop(stack, WORKER.name, print)
+        stop_pipeline(stack, print)
 
 
 def test_recall_at_5_meets_the_target(results: list[QueryResult]) -> None:

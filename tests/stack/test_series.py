@@ -17,7 +17,7 @@ import pytest
 from bench.series_corpus import SeriesEpisode, build_series
 from bench.series_eval import episode_iou, frame_mask
 from loadgen.kafka_io import OutputCollector, Publisher
-from local_stack.services import WORKER, start, stop
+from local_stack.services import start_pipeline, stop_pipeline
 from settings import Settings
 from storage.archive import Archive
 
@@ -29,9 +29,9 @@ def episodes(stack: Settings) -> list[SeriesEpisode]:
 
 @pytest.fixture(scope="module")
 def worker(stack: Settings) -> Iterator[Settings]:
-    start(stack, WORKER, print)
+    start_pipeline(stack, print)
     yield stack
-    stop(stack, WORKER.name, print)
+    stop_pipeline(stack, print)
 
 
 def episode_event(episode: SeriesEpisode, cfg: Settings) -> dict[str, Any]:
@@ -116,12 +116,13 @@ def test_later_episodes_get_their_segments_on_arrival(published: dict[str, list[
 
 def test_segments_are_archived(published: dict[str, list[dict]], worker: Settings,
                                episodes: list[SeriesEpisode]) -> None:
-    stop(worker, WORKER.name, print)  # the embedded archive admits one process: release it to read
-    archive = Archive(worker.clickhouse_dsn)
+    archive = Archive(worker.clickhouse_dsn)  # read while the archiver runs: it writes between our reads
     try:
-        rows = archive.client.query(
+        archive.wait_for_videos([e.video_id for e in episodes], timeout_s=60)
+        time.sleep(2 * worker.archive_batch_s)  # the enriched revisions come in the same or the next batch
+        rows = archive.query(
             "SELECT video_id, kinds, starts_s, ends_s, shared_with FROM recurring_segments FINAL "
-            "WHERE series_id = {s:String} ORDER BY video_id", parameters={"s": episodes[0].series_id}).result_rows
+            "WHERE series_id = {s:String} ORDER BY video_id", parameters={"s": episodes[0].series_id})
     finally:
         archive.close()
     archived = {row[0]: row[1:] for row in rows}

@@ -9,15 +9,15 @@ from collections.abc import Iterator
 import pytest
 
 from loadgen.soak import BAD_KINDS, VERDICT, run_soak
-from local_stack.services import WORKER, start, stop
+from local_stack.services import start_pipeline, stop_pipeline
 from settings import Settings
 
 
 @pytest.fixture(scope="module")
 def worker(stack: Settings) -> Iterator[Settings]:
-    start(stack, WORKER, print)
+    start_pipeline(stack, print)
     yield stack
-    stop(stack, WORKER.name, print)
+    stop_pipeline(stack, print)
 
 
 def test_small_soak_accounts_for_every_event(worker: Settings, capsys: pytest.CaptureFixture[str]) -> None:
@@ -34,4 +34,5 @@ def test_small_soak_accounts_for_every_event(worker: Settings, capsys: pytest.Ca
     no_audio = [p.key for p in result.planned if p.kind == "no_audio"]
     assert all(result.outputs[k][cfg.topic_enriched][0].record["has_audio"] is False for k in no_audio)
     assert "published: 44" in out and "missing: 0" in out and "duplicates by video id" in out
-    assert len(result.memory.samples) >= 3 and "worker memory (VmRSS of pid" in out
+    assert {watch.name for watch in result.memory} == {"archiver", "copies-1", "enrichment-1"}
+    assert all(len(watch.samples) >= 3 for watch in result.memory) and "copies-1 memory (VmRSS of pid" in out

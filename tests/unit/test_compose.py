@@ -8,7 +8,7 @@ import yaml
 
 from settings import REPO_ROOT, Settings
 
-APP_SERVICES = ("topics", "worker", "loadgen")
+APP_SERVICES = ("topics", "copies", "enrichment", "archiver", "loadgen")
 
 
 def variables_read_by_settings() -> set[str]:
@@ -17,7 +17,8 @@ def variables_read_by_settings() -> set[str]:
 
 def test_compose_parses_with_the_production_services() -> None:
     compose = yaml.safe_load((REPO_ROOT / "docker-compose.yaml").read_text())
-    assert {"kafka", "redis", "clickhouse", "triton", "worker", "loadgen"} <= set(compose["services"])
+    assert {"kafka", "redis", "clickhouse", "triton", "copies", "enrichment", "archiver", "loadgen"} <= set(
+        compose["services"])
     assert compose["services"]["loadgen"]["profiles"] == ["loadgen"]
     for service in compose["services"].values():
         build = service.get("build")
@@ -36,7 +37,7 @@ def test_every_app_variable_is_read_by_the_code() -> None:
 
 
 def test_production_points_at_servers_not_the_embedded_stack() -> None:
-    environment = yaml.safe_load((REPO_ROOT / "docker-compose.yaml").read_text())["services"]["worker"]["environment"]
+    environment = yaml.safe_load((REPO_ROOT / "docker-compose.yaml").read_text())["services"]["archiver"]["environment"]
     assert environment["CLICKHOUSE_DSN"].startswith("http://")
     assert environment["KAFKA_BOOTSTRAP"] == "kafka:9092"
 

@@ -13,11 +13,14 @@ import pytest
 
 from core import records
 from core.records import (
+    ArchivedFrame,
+    ArchivedVideo,
     ArchiveRef,
     ClusterCentroid,
     DeadLetter,
     DuplicateVerdict,
     EnrichedVideo,
+    EnrichmentRequest,
     MatchRecord,
     Transcript,
     TranscriptSegment,
@@ -25,10 +28,11 @@ from core.records import (
     as_avro,
 )
 from core.recurring_segments import RecurringSegment
-from core.text import OcrText
+from core.text import OcrText, TextChunk
 from schemas.codec import current_schema, decode, decode_record, encode_record
 
-TOP_LEVEL = [VideoPublished, DuplicateVerdict, EnrichedVideo, DeadLetter, ClusterCentroid]
+TOP_LEVEL = [VideoPublished, DuplicateVerdict, EnrichedVideo, DeadLetter, ClusterCentroid, EnrichmentRequest,
+             ArchivedVideo]
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
@@ -82,7 +86,8 @@ def test_nested_records_are_checked_too() -> None:
     checked: list[str] = []
     for cls in TOP_LEVEL:
         _check(cls, current_schema(cls.SCHEMA), checked)
-    nested = {"MatchRecord", "ArchiveRef", "Transcript", "TranscriptSegment", "OcrText", "RecurringSegment"}
+    nested = {"MatchRecord", "ArchiveRef", "Transcript", "TranscriptSegment", "OcrText", "RecurringSegment",
+              "ArchivedFrame", "TextChunk"}
     assert nested <= set(checked)
 
 
@@ -107,6 +112,12 @@ def sample_records() -> list[Any]:
                    error_kind="malformed_event", message="m", failed_at=NOW),
         ClusterCentroid(cluster_id="c1", label="a, b", keywords=["a", "b"], centroid=np.ones(4, np.float32) / 2,
                         radius=0.25, size=7, run_id="r", created_at=NOW),
+        EnrichmentRequest(video_id="v1", event=b"\xc3\x01event", verdict=b"\xc3\x01verdict"),
+        ArchivedVideo(video_id="v1", features_version="f", channel_id="c", published_at=NOW, duration_s=2.5,
+                      title="t", verdict="UNIQUE", duplicate_of=None, text_embedding=np.full(3, 0.5, np.float32),
+                      topic_embedding=np.zeros(0, np.float32), keywords=["k"], cluster_id=None,
+                      frames=[ArchivedFrame(0.0, "ab" * 32, 90)],
+                      chunks=[TextChunk("ocr", 1.0, 2.0, "SALE", np.full(3, 0.25, np.float32))]),
     ]
 
 

@@ -1,6 +1,6 @@
 """Triton python-backend model: speech to text with timestamps and language (faster-whisper).
 
-Input AUDIO: float32 mono PCM at 16 kHz. Output TRANSCRIPT: one JSON document
+Input AUDIO: float32 mono PCM at 16 kHz, one track per request (a batch of one). Output TRANSCRIPT: one JSON document
 ``{"language", "language_probability", "no_speech", "speech_s", "segments": [{"start_s", "end_s", "text",
 "avg_logprob", "no_speech_prob"}]}``. ``no_speech`` is true when voice-activity detection finds no speech
 (silence, music only): then no decoding runs at all and language is null.
@@ -29,15 +29,22 @@ class TritonPythonModel:
 
         parameters = model_parameters(args)
         self.beam_size = int(parameters["beam_size"])
+        self.temperatures = [float(t) for t in parameters["temperatures"].split()]
         model_dir = whisper_model_dir(parameters["model_dir"], Path(required(parameters, "cache_dir")))
         self.model = WhisperModel(str(model_dir), device="cpu", compute_type="int8",
                                   cpu_threads=int(parameters["cpu_threads"]))
 
-    def transcribe(self, audio):
+    def transcribe(self, audio, request):
+        """The transcript document, or None if the client cancelled the request meanwhile (checked between
+        segments: whisper decodes lazily, so an abandoned request stops costing at once)."""
         segments, info = self.model.transcribe(audio, beam_size=self.beam_size, vad_filter=True,
-                                               condition_on_previous_text=False)
-        kept = [s for s in segments
-                if s.text.strip() and not (s.no_speech_prob > NO_SPEECH_PROB and s.avg_logprob < LOW_AVG_LOGPROB)]
+                                               condition_on_previous_text=False, temperature=self.temperatures)
+        kept = []
+        for s in segments:
+            if request.is_cancelled():
+                return None
+            if s.text.strip() and not (s.no_speech_prob > NO_SPEECH_PROB and s.avg_logprob < LOW_AVG_LOGPROB):
+                kept.append(s)
         speech_s = float(info.duration_after_vad or 0.0)
         no_speech = not kept
         return {
@@ -53,11 +60,21 @@ class TritonPythonModel:
     def execute(self, requests):
         responses = []
         for request in requests:
+            audio = pb_utils.get_input_tensor_by_name(request, "AUDIO").as_numpy()
+            if audio.dtype != np.float32 or audio.ndim != 2 or audio.shape[0] != 1 or not np.isfinite(audio).all():
+                responses.append(pb_utils.InferenceResponse(error=pb_utils.TritonError(
+                    f"asr takes one track of finite float32 samples, got {audio.dtype} {audio.shape}",
+                    pb_utils.TritonError.INVALID_ARG)))
+                continue
             try:
-                audio = pb_utils.get_input_tensor_by_name(request, "AUDIO").as_numpy().astype(np.float32).reshape(-1)
-                document = json.dumps(self.transcribe(audio)).encode("utf-8")
-                out = pb_utils.Tensor("TRANSCRIPT", np.array([document], dtype=object))
-                responses.append(pb_utils.InferenceResponse(output_tensors=[out]))
-            except Exception as exc:  # one bad request must not fail the others in the batch
+                document = self.transcribe(audio[0], request)
+            except Exception as exc:  # one bad request must not fail the others
                 responses.append(pb_utils.InferenceResponse(error=pb_utils.TritonError(f"asr failed: {exc}")))
+                continue
+            if document is None:
+                responses.append(pb_utils.InferenceResponse(error=pb_utils.TritonError(
+                    "asr: cancelled by the client", pb_utils.TritonError.CANCELLED)))
+                continue
+            out = pb_utils.Tensor("TRANSCRIPT", np.array([[json.dumps(document).encode("utf-8")]], dtype=object))
+            responses.append(pb_utils.InferenceResponse(output_tensors=[out]))
         return responses

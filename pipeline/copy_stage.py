@@ -1,0 +1,59 @@
+"""The copy stage: what happens to one ``publish-video`` event before its verdict, and nothing more.
+
+check the event -> mark it in flight -> decode its media -> copy signature (PDQ at ten framings, mirrored PDQ,
+chromaprint) -> index it in Redis -> wait for earlier-published videos still in flight -> candidates,
+alignment and audio check -> the verdict. Enrichment (models, clusters, search, archive) is the enrichment
+stage's, on its own workers (pipeline/enrichment_stage.py), so a backlog there never delays a verdict.
+Indexing is idempotent by key, so replaying an event decides the same verdict again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from core.event_checks import check_event
+from core.records import DuplicateVerdict, VideoPublished
+from features.copy_signature import copy_signature
+from features.media import decode_video
+from pipeline.copy_detection import CopyDetector
+from pipeline.outputs import verdict_record
+from pipeline.stopwatch import Stopwatch
+from settings import Settings
+from storage.generations import IndexGeneration
+from storage.media_files import resolve_media_path
+
+
+@dataclass(frozen=True)
+class Judged:
+    verdict: DuplicateVerdict
+    stage_seconds: dict[str, float]
+
+
+class CopyStage:
+    def __init__(self, cfg: Settings, indexes: IndexGeneration) -> None:
+        self.cfg = cfg
+        self.indexes = indexes
+        self.detector = CopyDetector(indexes.copies, cfg)
+
+    async def judge(self, event: VideoPublished) -> Judged:
+        """The verdict on one event (raises PipelineError for an event or media at fault)."""
+        stopwatch = Stopwatch()
+        check_event(event, datetime.now(UTC))
+        copies = self.indexes.copies
+        await asyncio.to_thread(copies.mark_in_flight, event.video_id, event.published_at_ms,
+                                self.cfg.in_flight_ttl_s)
+        try:
+            path = resolve_media_path(event.media_uri, self.cfg.media_root)
+            video = await asyncio.to_thread(decode_video, path, self.cfg)
+            stopwatch.lap("decode")
+            signature = await asyncio.to_thread(copy_signature, video, self.cfg)
+            stopwatch.lap("copy_signature")
+            verdict, judge_seconds = await asyncio.to_thread(self.detector.index_and_judge, event.video_id,
+                                                             event.published_at_ms, signature)
+        except BaseException:
+            await asyncio.to_thread(copies.clear_in_flight, event.video_id)
+            raise
+        stopwatch.add(judge_seconds)
+        return Judged(verdict_record(event, verdict, datetime.now(UTC)), stopwatch.seconds)

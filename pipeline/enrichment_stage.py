@@ -1,0 +1,161 @@
+"""The enrichment stage: what happens to a video once the copy stage has judged it.
+
+key frames (chosen from the signature the copy stage stored) and audio decoded -> the models (Triton: asr, ocr,
+CLIP when configured, text_encoder) -> keywords, topic embedding and its cluster (Redis) -> search index
+(Redis) -> for a series episode, its recurring segments (intro, credits) against other episodes -> the
+enriched record (handed to ``on_enriched``) and the archive record (returned, for the archive topic).
+A series episode can also update the recurring segments of episodes published before it: their latest records
+are then sent again with the new segments (the latest record of a video supersedes). Every sink is idempotent,
+so replaying a request changes nothing but re-emitting the same records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from core.bits import select_key_frames
+from core.clustering import topic_embedding
+from core.records import ArchivedVideo, DuplicateVerdict, EnrichedVideo, VideoPublished
+from core.signature import CopySignature
+from features.copy_signature import copy_signature
+from features.keywords import extract_keywords
+from features.media import decode_key_frames, decode_video
+from inference.enrichment import enrich
+from inference.triton_client import CLIP_MODELS, TritonModels
+from pipeline.outputs import archived_video, enriched_record, video_card
+from pipeline.series_detection import SeriesDetector
+from pipeline.stopwatch import Stopwatch
+from schemas.codec import decode_record, encode_record
+from settings import Settings
+from storage.generations import IndexGeneration
+from storage.media_files import resolve_media_path
+
+log = logging.getLogger(__name__)
+
+EnrichedCallback = Callable[[EnrichedVideo], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Enriched:
+    enriched: EnrichedVideo
+    archived: ArchivedVideo
+    stage_seconds: dict[str, float]
+
+
+class EnrichmentStage:
+    def __init__(self, cfg: Settings, indexes: IndexGeneration, models: TritonModels) -> None:
+        self.cfg = cfg
+        self.indexes = indexes
+        self.series = SeriesDetector(indexes.copies, indexes.series, cfg)
+        self.models = models
+        self.use_clip: bool | None = None  # decided on the first event, from Triton's model states
+
+    async def _clip_enabled(self) -> bool:
+        if self.use_clip is None:
+            states = await self.models.model_states()
+            missing = [f"{name}: {states[name].reason if name in states else 'not in the repository'}"
+                       for name in CLIP_MODELS if name not in states or not states[name].ready]
+            self.use_clip = not missing
+            if missing:
+                log.warning("CLIP features off (%s)", "; ".join(missing))
+            else:
+                log.info("CLIP features on")
+        return self.use_clip
+
+    async def _signature(self, event: VideoPublished) -> CopySignature:
+        """The signature the copy stage stored; computed again if this generation lacks it (a reindex switched
+        generations between the two stages)."""
+        stored = await asyncio.to_thread(self.indexes.copies.indexed_videos, [event.video_id])
+        if stored:
+            return stored[0].signature
+        log.info("video %s: no stored signature in generation %d, computing it", event.video_id,
+                 self.indexes.number)
+        path = resolve_media_path(event.media_uri, self.cfg.media_root)
+        return copy_signature(await asyncio.to_thread(decode_video, path, self.cfg), self.cfg)
+
+    async def enrich(self, event: VideoPublished, verdict: DuplicateVerdict,
+                     on_enriched: EnrichedCallback | None = None) -> Enriched:
+        """Enrich one judged video; ``on_enriched`` gets its enriched record, and the updated records of earlier
+        episodes whose recurring segments it changed (raises PipelineError for media at fault)."""
+        stopwatch = Stopwatch()
+        signature = await self._signature(event)
+        key_frames = select_key_frames(signature.full_frame_bits, signature.quality, signature.cuts, 0,
+                                       self.cfg.key_frame_min_hamming, self.cfg.key_frames_max)
+        path = resolve_media_path(event.media_uri, self.cfg.media_root)
+        media = await asyncio.to_thread(decode_key_frames, path, [float(signature.times_s[i]) for i in key_frames],
+                                        self.cfg)
+        stopwatch.lap("decode")
+        enrichment = await enrich(media, event.metadata_text, self.models, await self._clip_enabled())
+        stopwatch.lap("models")
+        stopwatch.add({f"model_{name}": s for name, s in enrichment.model_seconds.items()})
+        chunks = enrichment.text_chunks(event.metadata_text, signature.duration_s)
+        keywords = await asyncio.to_thread(extract_keywords, [event.metadata_text, *enrichment.chunk_texts],
+                                           self.cfg.keywords_max)
+        topic = topic_embedding(enrichment.metadata_embedding if event.metadata_text else None,
+                                enrichment.chunk_embeddings)
+        cluster = await asyncio.to_thread(self.indexes.clusters.assign, topic)
+        stopwatch.lap("keywords_cluster")
+        await asyncio.to_thread(self.indexes.search.upsert_video, video_card(event, signature, verdict, keywords,
+                                                                             cluster),
+                                chunks, [round(t, 3) for t in enrichment.key_times_s], enrichment.clip_embeddings)
+        stopwatch.lap("search_index")
+        has_audio = media.audio is not None and media.audio.size > 0
+        enriched = enriched_record(event, signature, has_audio, verdict, enrichment, keywords, cluster,
+                                   datetime.now(UTC))
+        if event.series_id:
+            enriched = await self._publish_series_episode(enriched, event.published_at_ms, signature, on_enriched)
+            stopwatch.lap("series")
+        elif on_enriched is not None:
+            await on_enriched(enriched)
+        archived = archived_video(event, signature, verdict, enrichment, topic, keywords, cluster, chunks)
+        return Enriched(enriched, archived, stopwatch.seconds)
+
+    async def _publish_series_episode(self, enriched: EnrichedVideo, published_at_ms: int,
+                                      signature: CopySignature, on_enriched: EnrichedCallback | None) -> EnrichedVideo:
+        """Compare the episode with its series under the series lock, publish its record with its recurring
+        segments, and re-publish the other compared episodes whose segments changed. Holding the lock
+        until they are sent means two workers never publish one series' records out of order, and an
+        episode whose record was not sent yet (still being processed) reads its segments itself when it gets
+        the lock."""
+        assert enriched.series_id is not None
+        store = self.indexes.series
+        lock = await asyncio.to_thread(store.lock, enriched.series_id, self.cfg.series_lock_timeout_s)
+        try:
+            compared = await asyncio.to_thread(self.series.compare, enriched.series_id, enriched.video_id,
+                                               published_at_ms, signature)
+            enriched = await self._with_recurring_segments(enriched)
+            await self._publish_episode(enriched, None, on_enriched)
+            for other_id in compared:
+                stored = await asyncio.to_thread(store.record, other_id)
+                if stored is not None:
+                    previous = decode_record(EnrichedVideo, stored)
+                    update = await self._with_recurring_segments(
+                        dataclasses.replace(previous, processed_at=datetime.now(UTC)))
+                    await self._publish_episode(update, previous, on_enriched)
+        finally:
+            await asyncio.to_thread(store.unlock, lock)
+        return enriched
+
+    async def _with_recurring_segments(self, record: EnrichedVideo) -> EnrichedVideo:
+        segments = await asyncio.to_thread(self.series.recurring_segments, record.video_id, record.duration_s)
+        return dataclasses.replace(record, recurring_segments=segments)
+
+    async def _publish_episode(self, record: EnrichedVideo, previous: EnrichedVideo | None,
+                               on_enriched: EnrichedCallback | None) -> None:
+        """Send an episode's record (an update of ``previous`` only if more than processed_at changed) and keep it
+        as the episode's latest."""
+        if previous is not None and _content(previous) == _content(record):
+            return
+        if on_enriched is not None:
+            await on_enriched(record)
+        await asyncio.to_thread(self.indexes.series.save_record, record.video_id, encode_record(record))
+
+
+def _content(record: EnrichedVideo) -> bytes:
+    """An enriched record's encoding without its processing time: equal when the content is."""
+    return encode_record(dataclasses.replace(record, processed_at=datetime.fromtimestamp(0, UTC)))

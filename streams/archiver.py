@@ -1,0 +1,135 @@
+"""The archiver: ``archive`` and ``enriched`` -> ClickHouse, in batches (ClickHouse wants few large inserts).
+
+Run with ``python -m streams archiver``: consumer group ``<FAUST_APP_ID>-archiver``. It gathers up to
+ARCHIVE_BATCH_MAX records for at most ARCHIVE_BATCH_S, writes them (storage/archive.py skips what is already
+there, so a replay adds no row) and only then commits the offsets: a crash replays the batch, never loses it.
+While ClickHouse is down (or, embedded, held by another process) it waits and retries; a record that cannot be
+decoded goes to the dead-letter topic.
+
+It is a plain aiokafka consumer rather than a Faust agent because it commits per written batch, which is the
+whole of its job. It scales by partitions against a ClickHouse server (more archivers in the group); against the
+embedded engine run one. ClickHouse's own Kafka table engine was not chosen: the records are Avro
+single-object messages, which it cannot read without a schema registry, and the skip-what-is-there rule would
+have to move into materialized views.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseOperationalError
+
+from core.records import ArchivedVideo, DeadLetter, EnrichedVideo
+from schemas.codec import SchemaError, decode_record, encode_record
+from settings import Settings
+from storage.archive import Archive, ArchiveBusy
+from streams.fetch_backoff import install as install_fetch_backoff
+
+log = logging.getLogger("streams.archiver")
+OUTAGE_ERRORS = (ClickHouseOperationalError, ArchiveBusy, ConnectionError, OSError)
+
+
+class Archiver:
+    def __init__(self, cfg: Settings) -> None:
+        self.cfg = cfg
+        self.archive = Archive(cfg.clickhouse_dsn)
+        self.stopping = asyncio.Event()
+        self.consumer = AIOKafkaConsumer(
+            cfg.topic_archive, cfg.topic_enriched, bootstrap_servers=cfg.kafka_bootstrap,
+            group_id=f"{cfg.faust_app_id}-archiver", group_instance_id=cfg.worker_instance_id,
+            enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=cfg.archive_batch_max)
+        self.producer = AIOKafkaProducer(bootstrap_servers=cfg.kafka_bootstrap, enable_idempotence=True)
+
+    async def gather(self) -> list[ConsumerRecord]:
+        """Up to ARCHIVE_BATCH_MAX records, for at most ARCHIVE_BATCH_S once the first has come."""
+        batch: list[ConsumerRecord] = []
+        deadline: float | None = None
+        while len(batch) < self.cfg.archive_batch_max and not self.stopping.is_set():
+            wait_s = 1.0 if deadline is None else deadline - time.monotonic()
+            if wait_s <= 0:
+                break
+            found = await self.consumer.getmany(timeout_ms=int(wait_s * 1000),
+                                                max_records=self.cfg.archive_batch_max - len(batch))
+            for records in found.values():
+                batch.extend(records)
+            if batch and deadline is None:
+                deadline = time.monotonic() + self.cfg.archive_batch_s
+        return batch
+
+    async def dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        log.warning("dead letter %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
+        letter = DeadLetter(original_value=record.value or b"", original_key=record.key, topic=record.topic,
+                            partition=record.partition, offset=record.offset, video_id=None,
+                            error_kind="malformed_archive_record", message=reason, failed_at=datetime.now(UTC))
+        await self.producer.send_and_wait(self.cfg.topic_dead_letter, encode_record(letter), key=record.key)
+
+    async def retrying(self, what: str, write: Callable[[], Awaitable[int]]) -> int:
+        """``write`` until it succeeds, waiting out outages (the batch's offsets stay uncommitted meanwhile)."""
+        delay = 1.0
+        while True:
+            try:
+                return await write()
+            except OUTAGE_ERRORS as exc:
+                log.warning("%s waits: %s: %s; retrying in %.0f s", what, type(exc).__name__, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.cfg.outage_retry_max_s)
+
+    async def write(self, batch: list[ConsumerRecord]) -> None:
+        videos: list[ArchivedVideo] = []
+        revisions: list[tuple[EnrichedVideo, bytes]] = []
+        for record in batch:
+            try:
+                if record.topic == self.cfg.topic_archive:
+                    videos.append(decode_record(ArchivedVideo, record.value))
+                else:
+                    revisions.append((decode_record(EnrichedVideo, record.value), record.value))
+            except SchemaError as exc:
+                await self.dead_letter(record, str(exc))
+        started = time.perf_counter()
+        new_videos = await self.retrying("archive batch", lambda: asyncio.to_thread(self.archive.write_videos, videos))
+        new_revisions = await self.retrying("enriched revisions",
+                                            lambda: asyncio.to_thread(self.archive.write_enriched, revisions))
+        log.info("archived %d of %d videos and %d of %d enriched revisions in %.2f s", new_videos, len(videos),
+                 new_revisions, len(revisions), time.perf_counter() - started)
+
+    async def run(self) -> None:
+        await self.retrying("archive schema", lambda: asyncio.to_thread(self._create_schema))
+        await self.producer.start()
+        await self.consumer.start()
+        log.info("archiver ready: %s and %s -> %s", self.cfg.topic_archive, self.cfg.topic_enriched,
+                 self.cfg.clickhouse_dsn)
+        try:
+            while not self.stopping.is_set():
+                batch = await self.gather()
+                if batch:
+                    await self.write(batch)
+                    await self.consumer.commit()  # the positions after the batch: everything in it is written
+        finally:
+            await self.consumer.stop()
+            await self.producer.stop()
+            self.archive.close()
+
+    def _create_schema(self) -> int:
+        self.archive.create_schema()
+        return 0
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
+    cfg = Settings.from_env()
+    install_fetch_backoff(cfg.empty_fetch_backoff_ms)
+
+    async def run() -> None:
+        archiver = Archiver(cfg)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, archiver.stopping.set)
+        await archiver.run()
+
+    asyncio.run(run())

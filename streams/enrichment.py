@@ -1,0 +1,113 @@
+"""The enrichment stage's Faust app: ``enrichment-requests`` -> ``enriched`` and ``archive`` (or a dead letter);
+``cluster-centroids`` -> Redis.
+
+Run workers with ``python -m streams enrichment worker -l info``: consumer group ``<FAUST_APP_ID>-enrichment``,
+each working on ENRICHMENT_CONCURRENCY videos at once (most of their time is spent waiting for Triton). The
+archive record goes to the ``archive`` topic, which the archiver writes to ClickHouse in batches: workers
+never open ClickHouse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+from typing import Any
+
+import faust
+import redis
+
+from core.errors import InferenceError
+from core.records import ClusterCentroid, DuplicateVerdict, EnrichedVideo, EnrichmentRequest, VideoPublished
+from inference.triton_client import TritonModels
+from pipeline.enrichment_stage import Enriched, EnrichmentStage
+from schemas.codec import SchemaError, decode_record, encode_record
+from settings import Settings
+from storage.generations import IndexGeneration, current_generation
+from streams.wiring import bytes_topic, send_confirmed, send_dead_letter, stage_app, until_done
+
+log = logging.getLogger(__name__)
+cfg = Settings.from_env()
+app = stage_app(cfg, "enrichment")
+requests_topic = bytes_topic(app, cfg.topic_enrichment_requests, cfg.topic_partitions)
+enriched_topic = bytes_topic(app, cfg.topic_enriched, cfg.topic_partitions)
+archive_topic = bytes_topic(app, cfg.topic_archive, cfg.topic_partitions)
+dead_letter_topic = bytes_topic(app, cfg.topic_dead_letter, cfg.topic_partitions)
+centroid_topic = bytes_topic(app, cfg.topic_cluster_centroids, 1, allow_empty=True)
+
+_stages: dict[int, EnrichmentStage] = {}  # by index generation: one entry, replaced when a reindex switches
+_shared: dict[str, Any] = {}
+
+
+def enrichment_stage() -> EnrichmentStage:
+    """The stage writing to the index generation in use (one Redis GET); the Triton connection is opened once,
+    inside the worker's event loop."""
+    if not _shared:
+        _shared["redis"] = redis.Redis.from_url(cfg.redis_url)
+        _shared["models"] = TritonModels(cfg)
+    generation = current_generation(_shared["redis"], cfg)
+    if generation not in _stages:
+        if _stages:
+            log.info("index generation %d in use from now on", generation)
+        _stages.clear()
+        _stages[generation] = EnrichmentStage(cfg, IndexGeneration.open(cfg, generation).create(), _shared["models"])
+    return _stages[generation]
+
+
+@app.task
+async def open_connections() -> None:
+    """Open the indexes and Triton when the worker starts, so a misconfiguration (a Redis index left with another
+    layout, a text encoder of another width) stops the worker with its message instead of dead-lettering every
+    event."""
+    enrichment_stage()
+    try:
+        await _shared["models"].check_text_encoder()
+    except InferenceError as exc:  # Triton not up yet: requests wait for it (outage), the check is skipped
+        log.warning("text_encoder not checked at start: %s", exc)
+
+
+async def send_enriched(enriched: EnrichedVideo) -> None:  # also updates of earlier series episodes
+    await send_confirmed(enriched_topic, enriched.video_id.encode(), encode_record(enriched))
+
+
+async def enrich(published: VideoPublished, verdict: DuplicateVerdict) -> Enriched:
+    return await enrichment_stage().enrich(published, verdict, send_enriched)  # the generation in use at each try
+
+
+@app.agent(requests_topic, concurrency=cfg.enrichment_concurrency)
+async def enrich_judged_videos(stream: faust.StreamT) -> None:
+    async for event in stream.events():
+        message = event.message
+        try:
+            request = decode_record(EnrichmentRequest, message.value)
+            published = decode_record(VideoPublished, request.event)
+            verdict = decode_record(DuplicateVerdict, request.verdict)
+        except SchemaError as exc:
+            await send_dead_letter(dead_letter_topic, message, None, "malformed_request", str(exc))
+            continue
+        enriched = await until_done(partial(enrich, published, verdict), message, published.video_id,
+                                    dead_letter_topic, cfg, _shared.get("models"))
+        if enriched is None:
+            continue
+        await send_confirmed(archive_topic, published.video_id.encode(), encode_record(enriched.archived))
+        log.info("video %s: enriched, cluster %s, stages=%s", published.video_id,
+                 enriched.enriched.cluster_id or "unassigned", enriched.stage_seconds)
+
+
+@app.agent(centroid_topic)
+async def load_cluster_centroids(stream: faust.StreamT) -> None:
+    """Cluster centroids published by the re-clustering job go into Redis, where new videos are assigned;
+    a tombstone (null value) retires a cluster."""
+    async for event in stream.events():
+        key = event.message.key.decode()
+        if event.message.value is None:
+            await asyncio.to_thread(enrichment_stage().indexes.clusters.delete, key)
+            log.info("cluster %s retired", key)
+            continue
+        try:
+            record = decode_record(ClusterCentroid, event.message.value)
+        except SchemaError as exc:
+            log.error("unreadable centroid for cluster %s skipped: %s", key, exc)
+            continue
+        await asyncio.to_thread(enrichment_stage().indexes.clusters.upsert, record)
+        log.info("cluster %s loaded: %s (%d videos, run %s)", key, record.label, record.size, record.run_id)

@@ -1,0 +1,109 @@
+"""What the stages' workers share: their Faust app, sending with the broker's acknowledgement, dead letters, and
+waiting out outages.
+
+processing_guarantee is at_least_once: an input's offset is committed only after its outputs were acknowledged
+by the broker, and every sink is idempotent, so a crash replays at most a few events harmlessly (consumers
+dedupe by video_id). Bad input is dead-lettered with its original bytes and a reason; while a service is down
+or overloaded the event is held and retried with backoff (its offset not committed), never dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import faust
+import redis
+from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseOperationalError
+
+from core.errors import InferenceError, PipelineError, ServiceUnavailable
+from core.records import DeadLetter
+from inference.triton_client import TritonModels
+from schemas.codec import encode_record
+from settings import Settings
+from storage.archive import ArchiveBusy
+from streams.fetch_backoff import install as install_fetch_backoff
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+OUTAGE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, ClickHouseOperationalError,
+                 ArchiveBusy, ServiceUnavailable)
+
+
+def stage_app(cfg: Settings, stage: str) -> faust.App:
+    """The Faust app of one stage: consumer group ``<FAUST_APP_ID>-<stage>``."""
+    install_fetch_backoff(cfg.empty_fetch_backoff_ms)
+    datadir = cfg.faust_data_dir / (cfg.worker_instance_id or stage)  # its own, so workers can share a machine
+    datadir.mkdir(parents=True, exist_ok=True)
+    return faust.App(
+        f"{cfg.faust_app_id}-{stage}",
+        broker=[f"kafka://{server.strip()}" for server in cfg.kafka_bootstrap.split(",")],
+        processing_guarantee="at_least_once",
+        topic_partitions=cfg.topic_partitions,
+        topic_allow_declare=True,
+        datadir=str(datadir),
+        web_enabled=False,
+        key_serializer="raw",
+        value_serializer="raw",
+        consumer_auto_offset_reset="earliest",
+        broker_commit_every=1,
+        consumer_group_instance_id=cfg.worker_instance_id,
+    )
+
+
+def bytes_topic(app: faust.App, name: str, partitions: int, **options: Any) -> faust.TopicT:
+    return app.topic(name, partitions=partitions, value_type=bytes, key_type=bytes, **options)
+
+
+async def send_confirmed(topic: faust.TopicT, key: bytes | None, value: bytes) -> None:
+    """Send and wait for the broker's acknowledgement, so the input offset is committed only after it."""
+    await (await topic.send(key=key, value=value))
+
+
+async def send_dead_letter(topic: faust.TopicT, message: Any, video_id: str | None, kind: str, reason: str) -> None:
+    log.warning("dead letter %s[%d]@%d video=%s %s: %s", message.topic, message.partition, message.offset,
+                video_id, kind, reason)
+    record = DeadLetter(original_value=message.value or b"", original_key=message.key, topic=message.topic,
+                        partition=message.partition, offset=message.offset, video_id=video_id, error_kind=kind,
+                        message=reason, failed_at=datetime.now(UTC))
+    await send_confirmed(topic, message.key, encode_record(record))
+
+
+async def outage(exc: Exception, models: TritonModels | None) -> str | None:
+    """The service an error shows to be down or overloaded, or None if the event is at fault."""
+    if isinstance(exc, OUTAGE_ERRORS):
+        return f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, InferenceError) and models is not None and not await models.required_models_ready():
+        return f"Triton is down or its models are not ready ({exc})"
+    return None
+
+
+async def until_done(work: Callable[[], Awaitable[T]], message: Any, video_id: str, dead_letters: faust.TopicT,
+                     cfg: Settings, models: TritonModels | None = None) -> T | None:
+    """``work``'s result; None once the event was dead-lettered because it (or its media) is at fault. While a
+    service is down or overloaded, ``work`` is retried with backoff and this does not return, so the offset is
+    not committed and the stream waits (backpressure) instead of dead-lettering good events."""
+    delay = 1.0
+    while True:
+        try:
+            return await work()
+        except Exception as exc:  # noqa: BLE001 - a bug must not stop the stream; the event is kept
+            down = await outage(exc, models)
+            if down is not None:
+                log.warning("video %s waits, offset %s[%d]@%d not committed: %s; retrying in %.0f s", video_id,
+                            message.topic, message.partition, message.offset, down, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, cfg.outage_retry_max_s)
+            elif isinstance(exc, PipelineError):
+                await send_dead_letter(dead_letters, message, video_id, exc.kind, str(exc))
+                return None
+            else:
+                log.error("unexpected error on %s:\n%s", video_id, traceback.format_exc())
+                await send_dead_letter(dead_letters, message, video_id, "internal_error",
+                                       f"{type(exc).__name__}: {exc}")
+                return None

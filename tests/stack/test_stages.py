@@ -1,0 +1,70 @@
+"""The two stages driven directly, without Faust or Kafka, against the real Redis and Triton."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from core.records import EnrichedVideo, VideoPublished
+from inference.triton_client import TritonModels
+from loadgen.samples import Sample, prepare_samples
+from pipeline.copy_stage import CopyStage, Judged
+from pipeline.enrichment_stage import Enriched, EnrichmentStage
+from settings import Settings
+from storage.generations import IndexGeneration
+
+
+@pytest.fixture(scope="module")
+def indexes(stack: Settings) -> Iterator[IndexGeneration]:
+    generation = IndexGeneration.open(stack.replace(redis_frame_index="vp-frames", redis_search_index="vp-search",
+                                                    redis_cluster_index="vp-clusters"), 0)
+    generation.drop()
+    yield generation.create()
+    generation.drop()
+
+
+def event_of(sample: Sample) -> VideoPublished:
+    return VideoPublished(video_id=f"vp-{sample.video_id}", media_uri=sample.relative_path, channel_id="vp",
+                          published_at=sample.published_at, title=sample.title, tags=["pipeline"])
+
+
+def run(cfg: Settings, indexes: IndexGeneration, events: list[VideoPublished],
+        sent: list[EnrichedVideo]) -> list[tuple[Judged, Enriched]]:
+    async def record(enriched: EnrichedVideo) -> None:
+        sent.append(enriched)
+
+    async def both_stages() -> list[tuple[Judged, Enriched]]:
+        models = TritonModels(cfg)
+        try:
+            copies, enrichment = CopyStage(cfg, indexes), EnrichmentStage(cfg, indexes, models)
+            done = []
+            for event in events:
+                judged = await copies.judge(event)
+                done.append((judged, await enrichment.enrich(event, judged.verdict, record)))
+            return done
+        finally:
+            await models.close()
+
+    return asyncio.run(both_stages())
+
+
+def test_an_original_then_its_copy(stack: Settings, indexes: IndexGeneration) -> None:
+    samples = {s.video_id: s for s in prepare_samples(stack.media_root)}
+    events = [event_of(samples["bikes"]), event_of(samples["bikes-resized"])]
+    sent: list[EnrichedVideo] = []
+    (original, original_enriched), (copy, copy_enriched) = run(stack, indexes, events, sent)
+    [(again, _)] = run(stack, indexes, events[1:], [])
+    assert original.verdict.verdict == "UNIQUE"
+    assert copy.verdict.verdict in ("NEAR_DUPLICATE", "EXACT_DUPLICATE") and copy.verdict.duplicate_of == "vp-bikes"
+    assert copy.verdict.matches[0].video_id == "vp-bikes" and copy.verdict.matches[0].visual_copy
+    assert {"decode", "copy_signature", "index", "lookup"} <= set(copy.stage_seconds)
+    assert [record.video_id for record in sent] == ["vp-bikes", "vp-bikes-resized"]
+    assert copy_enriched.enriched.duplicate_of == "vp-bikes" and copy_enriched.enriched.has_audio is False
+    assert copy_enriched.enriched.frame_count == len(copy_enriched.archived.frames) >= 10
+    assert copy_enriched.archived.features_version == copy.verdict.features_version
+    assert {"decode", "models", "search_index"} <= set(copy_enriched.stage_seconds)
+    assert set(indexes.search.cards(["vp-bikes", "vp-bikes-resized"])) == {"vp-bikes", "vp-bikes-resized"}
+    assert again.verdict.duplicate_of == "vp-bikes"  # a replay decides the same
+    assert original_enriched.enriched.title == samples["bikes"].title
