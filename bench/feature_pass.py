@@ -2,9 +2,10 @@
 
 Usage: python -m bench.feature_pass [--runs 5] [--clip-untrained]
 
-Three 60 s clips: the iscc-samples live band video (176x144, music, a logo), the same video with LibriVox
-speech muxed in instead of the music, and a heavier 720p talk-over clip (bigbuckbunny looped at 25 fps,
-a burnt-in caption, the same speech). Starts its own tritonserver on
+Four 60 s clips: the iscc-samples live band video (176x144, music, a logo), the same video with LibriVox
+speech muxed in instead of the music, a heavier 720p talk-over clip (bigbuckbunny looped at 25 fps,
+a burnt-in caption, the same speech) and the same at 1080p. Per clip: the copy stage's work (decode, signature)
+and the enrichment stage's (its key frames and audio decoded, the models). Starts its own tritonserver on
 TRITON_HTTP_PORT+200 (so a running local stack is untouched) and stops it at the end.
 --clip-untrained also serves the CLIP models with random weights (pretrained=None) to measure what the
 frame_encoder would cost with real weights; their outputs are meaningless and not used.
@@ -19,17 +20,20 @@ import statistics
 import time
 from pathlib import Path
 
+from core.bits import select_key_frames
 from features.copy_signature import copy_signature
-from features.media import decode_video
+from features.media import decode_key_frames, decode_video
 from inference.enrichment import enrich
 from inference.triton_client import TritonModels
 from loadgen.media_kit import LIVE_BAND_60S, live_band_with_speech, speech_video
+from loadgen.samples import run_ffmpeg
 from local_stack.services import SERVICES, start, stop
 from settings import Settings
 
 # A published CPU reference pipeline of this kind: 32 s for a 25 s video.
 REFERENCE_SECONDS, REFERENCE_VIDEO_SECONDS = 32.0, 25.0
-TARGET_FULL_S, TARGET_DUPLICATE_S = 6.0, 1.0
+# Targets on this machine for a 60 s clip: the full pass; the duplicate-check features at 720p, and at 1080p.
+TARGET_FULL_S, TARGET_DUPLICATE_S, TARGET_DUPLICATE_1080P_S = 6.0, 1.0, 1.5
 
 
 async def measure(cfg: Settings, path: Path, runs: int, use_clip: bool) -> dict[str, list[float]]:
@@ -38,21 +42,26 @@ async def measure(cfg: Settings, path: Path, runs: int, use_clip: bool) -> dict[
     try:
         for run in range(runs + 1):  # run 0 warms the models up and is not counted
             started = time.perf_counter()
-            video = decode_video(path, cfg)
+            video = decode_video(path, cfg)  # the copy stage
             decoded = time.perf_counter()
             signature = copy_signature(video, cfg)
             duplicate_ready = time.perf_counter()
-            enrichment = await enrich(video, signature, "bench clip", models, cfg, use_clip)
+            key_frames = select_key_frames(signature.full_frame_bits, signature.quality, signature.cuts, 0,
+                                           cfg.key_frame_min_hamming, cfg.key_frames_max)
+            media = decode_key_frames(path, [float(signature.times_s[i]) for i in key_frames], cfg)  # enrichment
+            key_frames_decoded = time.perf_counter()
+            enrichment = await enrich(media, "bench clip", models, use_clip)
             finished = time.perf_counter()
             if run == 0:
-                print(f"  {path.name}: {len(video.frames)} frames, {len(enrichment.key_frames)} key frames, "
+                print(f"  {path.name}: {len(video.frames)} frames, {len(enrichment.key_times_s)} key frames, "
                       f"speech {enrichment.transcript['speech_s']} s, "
                       f"{len(enrichment.transcript['segments'])} transcript segments, "
                       f"OCR {[o.text for o in enrichment.ocr][:3]}")
                 continue
-            sample = {"decode": decoded - started,
-                      "copy signature (pdq x9 crops+mirror+chromaprint)": duplicate_ready - decoded,
-                      **{f"model {k}": v for k, v in enrichment.model_seconds.items()},
+            sample = {"copy stage: decode": decoded - started,
+                      "copy stage: signature (pdq x9 crops+mirror+chromaprint)": duplicate_ready - decoded,
+                      "enrichment stage: decode key frames and audio": key_frames_decoded - duplicate_ready,
+                      **{f"enrichment stage: model {k}": v for k, v in enrichment.model_seconds.items()},
                       "duplicate-check features (decode+descriptors)": duplicate_ready - started,
                       "full enrichment (wall)": finished - started}
             for key, value in sample.items():
@@ -60,6 +69,13 @@ async def measure(cfg: Settings, path: Path, runs: int, use_clip: bool) -> dict[
     finally:
         await models.close()
     return figures
+
+
+def speech_video_1080p(target: Path) -> Path:
+    """The 720p talk-over clip scaled to 1920x1080 (re-encoded: what a 1080p phone upload costs to decode)."""
+    source = target.with_name("talk-over-720p-60s.mp4")
+    return run_ffmpeg([source], ["-vf", "scale=1920:1080", "-c:v", "libx264", "-preset", "veryfast", "-c:a", "copy"],
+                      target)
 
 
 def main() -> None:
@@ -74,7 +90,7 @@ def main() -> None:
     (cfg.stack_dir / "media").mkdir(parents=True, exist_ok=True)
     clips = [LIVE_BAND_60S]
     for name, build in (("live-band-speech-60s.mp4", live_band_with_speech),
-                        ("talk-over-720p-60s.mp4", speech_video)):
+                        ("talk-over-720p-60s.mp4", speech_video), ("talk-over-1080p-60s.mp4", speech_video_1080p)):
         clips.append(cfg.stack_dir / "media" / name)
         if not clips[-1].exists():
             print(f"building {name} with ffmpeg ...")
@@ -88,15 +104,16 @@ def main() -> None:
         for path in clips:
             figures = asyncio.run(measure(cfg, path, args.runs, use_clip))
             for key, values in figures.items():
-                print(f"    {key:48s} median {statistics.median(values):6.2f} s   "
+                print(f"    {key:55s} median {statistics.median(values):6.2f} s   "
                       f"(min {min(values):.2f}, max {max(values):.2f})")
             full = statistics.median(figures["full enrichment (wall)"])
             duplicate = statistics.median(figures["duplicate-check features (decode+descriptors)"])
             reference_per_second = REFERENCE_SECONDS / REFERENCE_VIDEO_SECONDS
             verdict = "meets" if full <= TARGET_FULL_S else "MISSES"
+            target = TARGET_DUPLICATE_1080P_S if "1080p" in path.name else TARGET_DUPLICATE_S
             print(f"    => {60 / full:.1f}x faster than real time; full pass {verdict}"
                   f" the {TARGET_FULL_S:.0f} s target, duplicate features "
-                  f"{'meet' if duplicate <= TARGET_DUPLICATE_S else 'MISS'} the {TARGET_DUPLICATE_S:.0f} s target; "
+                  f"{'meet' if duplicate <= target else 'MISS'} the {target:g} s target; "
                   f"{reference_per_second / (full / 60):.1f}x faster per video-second than the reference "
                   f"({REFERENCE_SECONDS:.0f} s for a {REFERENCE_VIDEO_SECONDS:.0f} s video)")
     finally:

@@ -22,7 +22,9 @@ class TritonPythonModel:
 
         parameters = model_parameters(args)
         self.min_confidence = float(parameters["min_confidence"])
-        self.engine = RapidOCR(intra_op_num_threads=int(parameters["cpu_threads"]), inter_op_num_threads=1)
+        self.engine = RapidOCR(intra_op_num_threads=int(parameters["cpu_threads"]), inter_op_num_threads=1,
+                               det_limit_type=parameters["det_limit_type"],
+                               det_limit_side_len=int(parameters["det_limit_side_len"]))
 
     def read(self, rgb):
         result, _elapsed = self.engine(np.ascontiguousarray(rgb[:, :, ::-1]))  # rapidocr expects BGR
