@@ -96,6 +96,11 @@ def test_relative_and_file_uris_resolve_inside_media_root(media_cfg: Settings) -
     ("http://169.254.169.254/latest", "media_forbidden"),
     ("file://otherhost/x.mp4", "media_forbidden"),
     ("missing.mp4", "media_not_found"),
+    ("a\x00b.mp4", "media_forbidden"),
+    ("a%00b.mp4", "media_forbidden"),
+    ("file:///a%00b.mp4", "media_forbidden"),
+    ("a\nb.mp4", "media_forbidden"),
+    ("x" * 5000 + ".mp4", "media_not_found"),
 ])
 def test_bad_uris_are_refused(media_cfg: Settings, uri: str, kind: str) -> None:
     with pytest.raises(MediaError) as err:
