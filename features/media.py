@@ -43,39 +43,50 @@ def open_media(path: Path) -> Iterator[av.container.InputContainer]:
                 stream.codec_context.close(strict=False)
 
 
-def _open_checked(path: Path, cfg: Settings) -> contextlib.AbstractContextManager[av.container.InputContainer]:
+def _open_checked(path: Path, cfg: Settings,
+                  name: str) -> contextlib.AbstractContextManager[av.container.InputContainer]:
     """The file opened for decoding, after the checks every decode makes (raises MediaError)."""
-    size = path.stat().st_size
+    try:
+        size = path.stat().st_size
+    except OSError as exc:  # gone since its URI was resolved
+        raise MediaError(f"media file not found: {name!r} ({exc.strerror})", kind="media_not_found") from exc
     if size == 0:
-        raise MediaError(f"{path.name} is empty", kind="media_empty")
+        raise MediaError(f"{name!r} is empty", kind="media_empty")
     if size > cfg.max_media_bytes:
-        raise MediaError(f"{path.name} is {size} bytes, over MAX_MEDIA_BYTES={cfg.max_media_bytes}",
+        raise MediaError(f"{name!r} is {size} bytes, over MAX_MEDIA_BYTES={cfg.max_media_bytes}",
                          kind="media_too_large")
     return open_media(path)
 
 
-def _check_container(container: av.container.InputContainer, path: Path, cfg: Settings) -> float:
+def _check_container(container: av.container.InputContainer, cfg: Settings, name: str) -> float:
     """The container's stated duration (0 when unknown), after checking it has video within the limits."""
     if not container.streams.video:
-        raise MediaError(f"{path.name} has no video stream", kind="media_unreadable")
+        raise MediaError(f"{name!r} has no video stream", kind="media_unreadable")
     duration = container.duration / av.time_base if container.duration else 0.0
     if duration > cfg.max_video_seconds:
-        raise MediaError(f"{path.name} lasts {duration:.0f}s, over MAX_VIDEO_SECONDS="
+        raise MediaError(f"{name!r} lasts {duration:.0f}s, over MAX_VIDEO_SECONDS="
                          f"{cfg.max_video_seconds:.0f}", kind="media_too_long")
     return duration
 
 
-def decode_video(path: Path, cfg: Settings) -> DecodedVideo:
-    """Decode ``path`` once for the copy signature. Raises MediaError for unreadable, empty or over-limit media."""
+def _unreadable(exc: av.FFmpegError, name: str) -> MediaError:
+    """FFmpeg's reason without the file's path on this server (its message ends with it)."""
+    return MediaError(f"cannot decode {name!r}: {exc.strerror or type(exc).__name__}", kind="media_unreadable")
+
+
+def decode_video(path: Path, cfg: Settings, name: str | None = None) -> DecodedVideo:
+    """Decode ``path`` once for the copy signature. Raises MediaError for unreadable, empty or over-limit media;
+    its message calls the file ``name`` (the media URI as published; default its file name), never its path."""
+    name = name or path.name
     try:
-        with _open_checked(path, cfg) as container:
-            duration = _check_container(container, path, cfg)
+        with _open_checked(path, cfg, name) as container:
+            duration = _check_container(container, cfg, name)
             frames, times, scene_changes = _sample_frames(container, cfg)
         audio = _decode_audio(path, cfg.audio_sample_rate)
     except av.FFmpegError as exc:
-        raise MediaError(f"cannot decode {path.name}: {exc}", kind="media_unreadable") from exc
+        raise _unreadable(exc, name) from exc
     if not frames:
-        raise MediaError(f"{path.name} has no decodable video frames", kind="media_unreadable")
+        raise MediaError(f"{name!r} has no decodable video frames", kind="media_unreadable")
     last_frame_end = times[-1] + 1.0 / cfg.frames_per_second
     return DecodedVideo(frames, times, scene_changes, duration or last_frame_end, audio, cfg.audio_sample_rate)
 
@@ -90,15 +101,16 @@ class KeyFrames:
     audio_sample_rate: int
 
 
-def decode_key_frames(path: Path, times_s: list[float], cfg: Settings) -> KeyFrames:
+def decode_key_frames(path: Path, times_s: list[float], cfg: Settings, name: str | None = None) -> KeyFrames:
     """The frames decode_video sampled at ``times_s`` (sorted), and the audio, without decode_video's per-frame
     work (thumbnails for cuts, conversions of every sampled frame). Raises MediaError like decode_video."""
+    name = name or path.name
     wanted = iter(times_s)
     next_time = next(wanted, None)
     frames: list[np.ndarray] = []
     try:
-        with _open_checked(path, cfg) as container:
-            _check_container(container, path, cfg)
+        with _open_checked(path, cfg, name) as container:
+            _check_container(container, cfg, name)
             for frame in _frames(container, lambda start, end: any(
                     start - FRAME_TIME_TOLERANCE_S <= t < end for t in times_s)):
                 if next_time is None:
@@ -109,9 +121,9 @@ def decode_key_frames(path: Path, times_s: list[float], cfg: Settings) -> KeyFra
                 next_time = next(wanted, None)
         audio = _decode_audio(path, cfg.audio_sample_rate)
     except av.FFmpegError as exc:
-        raise MediaError(f"cannot decode {path.name}: {exc}", kind="media_unreadable") from exc
+        raise _unreadable(exc, name) from exc
     if len(frames) != len(times_s):
-        raise MediaError(f"{path.name}: {len(frames)} of {len(times_s)} key frames decoded (the file changed "
+        raise MediaError(f"{name!r}: {len(frames)} of {len(times_s)} key frames decoded (the file changed "
                          "since its signature was made?)", kind="media_unreadable")
     return KeyFrames(frames, list(times_s), audio, cfg.audio_sample_rate)
 

@@ -46,7 +46,7 @@ class CopyStage:
                                 self.cfg.in_flight_ttl_s)
         try:
             path = resolve_media_path(event.media_uri, self.cfg.media_root)
-            video = await asyncio.to_thread(decode_video, path, self.cfg)
+            video = await asyncio.to_thread(decode_video, path, self.cfg, event.media_uri)
             stopwatch.lap("decode")
             signature = await asyncio.to_thread(copy_signature, video, self.cfg)
             stopwatch.lap("copy_signature")

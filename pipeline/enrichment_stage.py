@@ -76,7 +76,7 @@ class EnrichmentStage:
         log.info("video %s: no stored signature in generation %d, computing it", event.video_id,
                  self.indexes.number)
         path = resolve_media_path(event.media_uri, self.cfg.media_root)
-        return copy_signature(await asyncio.to_thread(decode_video, path, self.cfg), self.cfg)
+        return copy_signature(await asyncio.to_thread(decode_video, path, self.cfg, event.media_uri), self.cfg)
 
     async def enrich(self, event: VideoPublished, verdict: DuplicateVerdict,
                      on_enriched: EnrichedCallback | None = None) -> Enriched:
@@ -88,7 +88,7 @@ class EnrichmentStage:
                                        self.cfg.key_frame_min_hamming, self.cfg.key_frames_max)
         path = resolve_media_path(event.media_uri, self.cfg.media_root)
         media = await asyncio.to_thread(decode_key_frames, path, [float(signature.times_s[i]) for i in key_frames],
-                                        self.cfg)
+                                        self.cfg, event.media_uri)
         stopwatch.lap("decode")
         enrichment = await enrich(media, event.metadata_text, self.models, await self._clip_enabled())
         stopwatch.lap("models")

