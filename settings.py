@@ -76,7 +76,12 @@ class Settings(BaseSettings):
     audio_sample_rate: int = Field(16000, description="Hz, mono")
     frame_max_side: int = Field(960, description="decoded frames are scaled so the long side is at most this")
     max_media_bytes: int = Field(512 * 1024 * 1024, description="larger files are dead-lettered (media_too_large)")
-    max_video_seconds: float = Field(600.0, description="longer videos are dead-lettered (media_too_long)")
+    max_video_seconds: float = Field(
+        600.0, description="longer videos are dead-lettered (media_too_long): the duration the container states and "
+        "the seconds of video and of audio counted while decoding, whatever the container states")
+    max_video_frames: int = Field(
+        36000, description="videos with more video frames are dead-lettered (media_too_long), whatever their "
+        "timestamps say (600 s at 60 fps)")
     scene_change_threshold: float = Field(
         0.15, description="mean grey difference (0..1) of consecutive 32x32 thumbnails that counts as a cut")
     key_frames_max: int = Field(8, description="key frames for OCR/CLIP: at most this many")

@@ -81,8 +81,8 @@ def decode_video(path: Path, cfg: Settings, name: str | None = None) -> DecodedV
     try:
         with _open_checked(path, cfg, name) as container:
             duration = _check_container(container, cfg, name)
-            frames, times, scene_changes = _sample_frames(container, cfg)
-        audio = _decode_audio(path, cfg.audio_sample_rate)
+            frames, times, scene_changes = _sample_frames(container, cfg, name)
+        audio = _decode_audio(path, cfg, name)
     except av.FFmpegError as exc:
         raise _unreadable(exc, name) from exc
     if not frames:
@@ -112,14 +112,14 @@ def decode_key_frames(path: Path, times_s: list[float], cfg: Settings, name: str
         with _open_checked(path, cfg, name) as container:
             _check_container(container, cfg, name)
             for frame in _frames(container, lambda start, end: any(
-                    start - FRAME_TIME_TOLERANCE_S <= t < end for t in times_s)):
+                    start - FRAME_TIME_TOLERANCE_S <= t < end for t in times_s), cfg, name):
                 if next_time is None:
                     break
                 if frame.time < next_time - FRAME_TIME_TOLERANCE_S:
                     continue
                 frames.append(_rgb(frame, cfg))
                 next_time = next(wanted, None)
-        audio = _decode_audio(path, cfg.audio_sample_rate)
+        audio = _decode_audio(path, cfg, name)
     except av.FFmpegError as exc:
         raise _unreadable(exc, name) from exc
     if len(frames) != len(times_s):
@@ -143,28 +143,44 @@ def _rgb(frame: av.VideoFrame, cfg: Settings) -> np.ndarray:
     return frame.to_ndarray(format="rgb24", width=width, height=height)
 
 
-def _frames(container: av.container.InputContainer,
-            wanted: Callable[[float, float], bool]) -> Iterator[av.VideoFrame]:
+def _frames(container: av.container.InputContainer, wanted: Callable[[float, float], bool], cfg: Settings,
+            name: str) -> Iterator[av.VideoFrame]:
     """The video stream's frames with a time, decoded with two threads, skipping the frames no other frame is
     decoded from (non-reference B-frames) unless ``wanted(start_s, end_s)`` for the time they are shown: they are
-    the cheap quarter to half of the frames, and skipping them leaves every other frame exactly as it was."""
+    the cheap quarter to half of the frames, and skipping them leaves every other frame exactly as it was.
+
+    The limits hold whatever the container states (a stream written to a pipe states no duration): decoding
+    stops with media_too_long at MAX_VIDEO_FRAMES frames or once the frames shown span MAX_VIDEO_SECONDS."""
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
     context = stream.codec_context
     time_base = stream.time_base
     frame_s = 1.0 / float(stream.average_rate) if stream.average_rate else 0.04
-    for packet in container.demux(stream):
+    first_s: float | None = None
+    for count, packet in enumerate(container.demux(stream), start=1):
+        if count > cfg.max_video_frames:
+            raise MediaError(f"{name!r} has more than MAX_VIDEO_FRAMES={cfg.max_video_frames} video frames",
+                             kind="media_too_long")
         if packet.pts is not None and time_base is not None:
             start = float(packet.pts * time_base)
             end = start + (float(packet.duration * time_base) if packet.duration else frame_s)
             context.skip_frame = "DEFAULT" if wanted(start, end) else "NONREF"
         for frame in packet.decode():
-            if frame.time is not None:
-                yield frame
+            if frame.time is None:
+                continue
+            first_s = frame.time if first_s is None else first_s
+            if frame.time - first_s > cfg.max_video_seconds:
+                raise _too_long(name, cfg, "video")
+            yield frame
 
 
-def _sample_frames(container: av.container.InputContainer,
-                   cfg: Settings) -> tuple[list[np.ndarray], list[float], list[bool]]:
+def _too_long(name: str, cfg: Settings, what: str) -> MediaError:
+    return MediaError(f"{name!r} has more than MAX_VIDEO_SECONDS={cfg.max_video_seconds:.0f} s of {what} (counted "
+                      "while decoding)", kind="media_too_long")
+
+
+def _sample_frames(container: av.container.InputContainer, cfg: Settings,
+                   name: str) -> tuple[list[np.ndarray], list[float], list[bool]]:
     step = 1.0 / cfg.frames_per_second
     next_t = 0.0
     last_kept_t = -1.0
@@ -176,7 +192,7 @@ def _sample_frames(container: av.container.InputContainer,
     def covers_a_slot(start: float, end: float) -> bool:
         return float(np.ceil((start - 1e-6) / step)) * step < end
 
-    for frame in _frames(container, covers_a_slot):
+    for frame in _frames(container, covers_a_slot, cfg, name):
         thumbnail = frame.to_ndarray(format="gray", width=THUMBNAIL_SIDE, height=THUMBNAIL_SIDE).astype(np.float32)
         is_cut = (previous_thumbnail is not None
                   and float(np.abs(thumbnail - previous_thumbnail).mean()) / 255.0 > cfg.scene_change_threshold)
@@ -193,15 +209,21 @@ def _sample_frames(container: av.container.InputContainer,
     return frames, times, scene_changes
 
 
-def _decode_audio(path: Path, sample_rate: int) -> np.ndarray | None:
+def _decode_audio(path: Path, cfg: Settings, name: str) -> np.ndarray | None:
+    """The first audio stream, mono at AUDIO_SAMPLE_RATE; media_too_long past MAX_VIDEO_SECONDS of it."""
+    max_samples = int(cfg.max_video_seconds * cfg.audio_sample_rate)
     with open_media(path) as container:
         if not container.streams.audio:
             return None
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-        chunks = []
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=cfg.audio_sample_rate)
+        chunks: list[np.ndarray] = []
+        samples = 0
         for frame in container.decode(container.streams.audio[0]):
             for out in resampler.resample(frame):
                 chunks.append(out.to_ndarray().reshape(-1))
+                samples += chunks[-1].size
+            if samples > max_samples:
+                raise _too_long(name, cfg, "audio")
         for out in resampler.resample(None):
             chunks.append(out.to_ndarray().reshape(-1))
     return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, dtype=np.float32)

