@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     max_video_seconds: float = Field(
         600.0, description="longer videos are dead-lettered (media_too_long): the duration the container states and "
         "the seconds of video and of audio counted while decoding, whatever the container states")
+    max_frame_pixels: int = Field(
+        4096 * 2160, description="videos and images whose pictures have more pixels (width x height) are "
+        "dead-lettered (media_too_large): the size a stream states is checked, and FFmpeg refuses to decode a larger "
+        "picture (its max_pixels), so none takes memory (DCI 4K: 4096 x 2160)")
     max_video_frames: int = Field(
         36000, description="videos with more video frames are dead-lettered (media_too_long), whatever their "
         "timestamps say (600 s at 60 fps)")

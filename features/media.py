@@ -8,6 +8,7 @@ and the audio (decode_key_frames).
 from __future__ import annotations
 
 import contextlib
+import errno
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,11 +32,18 @@ class DecodedVideo:
 
 
 @contextmanager
-def open_media(path: Path) -> Iterator[av.container.InputContainer]:
+def open_media(path: Path, max_pixels: int) -> Iterator[av.container.InputContainer]:
     """``av.open`` that also closes the streams' decoders on exit. PyAV frees a decoder (its frame threads and
     buffers) only when the garbage collector breaks a reference cycle, which in a long-running worker can
-    take hundreds of videos: closing it here keeps the worker's threads and memory flat."""
-    with av.open(str(path)) as container:
+    take hundreds of videos: closing it here keeps the worker's threads and memory flat.
+
+    FFmpeg refuses to decode a picture of more than ``max_pixels`` (its ``max_pixels`` option), both while it
+    probes the file here and in the decoders: a 16000 x 16000 frame would take hundreds of MB before any check
+    of ours could see it."""
+    refuse_larger = {"max_pixels": str(max_pixels)}
+    with av.open(str(path), options=refuse_larger) as container:
+        for stream in container.streams.video:
+            stream.codec_context.options = refuse_larger
         try:
             yield container
         finally:
@@ -55,13 +63,17 @@ def _open_checked(path: Path, cfg: Settings,
     if size > cfg.max_media_bytes:
         raise MediaError(f"{name!r} is {size} bytes, over MAX_MEDIA_BYTES={cfg.max_media_bytes}",
                          kind="media_too_large")
-    return open_media(path)
+    return open_media(path, cfg.max_frame_pixels)
 
 
 def _check_container(container: av.container.InputContainer, cfg: Settings, name: str) -> float:
     """The container's stated duration (0 when unknown), after checking it has video within the limits."""
     if not container.streams.video:
         raise MediaError(f"{name!r} has no video stream", kind="media_unreadable")
+    context = container.streams.video[0].codec_context  # 0 x 0 when only decoding would tell (FFmpeg refuses then)
+    if context.width * context.height > cfg.max_frame_pixels:
+        raise MediaError(f"{name!r} has {context.width}x{context.height} pictures, over MAX_FRAME_PIXELS="
+                         f"{cfg.max_frame_pixels}", kind="media_too_large")
     duration = container.duration / av.time_base if container.duration else 0.0
     if duration > cfg.max_video_seconds:
         raise MediaError(f"{name!r} lasts {duration:.0f}s, over MAX_VIDEO_SECONDS="
@@ -69,8 +81,12 @@ def _check_container(container: av.container.InputContainer, cfg: Settings, name
     return duration
 
 
-def _unreadable(exc: av.FFmpegError, name: str) -> MediaError:
-    """FFmpeg's reason without the file's path on this server (its message ends with it)."""
+def _unreadable(exc: av.FFmpegError, name: str, cfg: Settings) -> MediaError:
+    """FFmpeg's reason without the file's path on this server (its message ends with it). A decoder answers
+    EINVAL for a picture over its ``max_pixels`` (or of an impossible size), which only decoding could tell."""
+    if exc.errno == errno.EINVAL:
+        return MediaError(f"cannot decode {name!r}: a picture over MAX_FRAME_PIXELS={cfg.max_frame_pixels} (or of "
+                          "an invalid size)", kind="media_too_large")
     return MediaError(f"cannot decode {name!r}: {exc.strerror or type(exc).__name__}", kind="media_unreadable")
 
 
@@ -84,7 +100,7 @@ def decode_video(path: Path, cfg: Settings, name: str | None = None) -> DecodedV
             frames, times, scene_changes = _sample_frames(container, cfg, name)
         audio = _decode_audio(path, cfg, name)
     except av.FFmpegError as exc:
-        raise _unreadable(exc, name) from exc
+        raise _unreadable(exc, name, cfg) from exc
     if not frames:
         raise MediaError(f"{name!r} has no decodable video frames", kind="media_unreadable")
     last_frame_end = times[-1] + 1.0 / cfg.frames_per_second
@@ -121,7 +137,7 @@ def decode_key_frames(path: Path, times_s: list[float], cfg: Settings, name: str
                 next_time = next(wanted, None)
         audio = _decode_audio(path, cfg, name)
     except av.FFmpegError as exc:
-        raise _unreadable(exc, name) from exc
+        raise _unreadable(exc, name, cfg) from exc
     if len(frames) != len(times_s):
         raise MediaError(f"{name!r}: {len(frames)} of {len(times_s)} key frames decoded (the file changed "
                          "since its signature was made?)", kind="media_unreadable")
@@ -212,7 +228,7 @@ def _sample_frames(container: av.container.InputContainer, cfg: Settings,
 def _decode_audio(path: Path, cfg: Settings, name: str) -> np.ndarray | None:
     """The first audio stream, mono at AUDIO_SAMPLE_RATE; media_too_long past MAX_VIDEO_SECONDS of it."""
     max_samples = int(cfg.max_video_seconds * cfg.audio_sample_rate)
-    with open_media(path) as container:
+    with open_media(path, cfg.max_frame_pixels) as container:
         if not container.streams.audio:
             return None
         resampler = av.AudioResampler(format="flt", layout="mono", rate=cfg.audio_sample_rate)

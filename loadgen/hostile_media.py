@@ -1,0 +1,39 @@
+"""Small media files that abuse the decoder, for the robustness tests and the worker fuzz test: pictures far
+over the pixel budget in a few KB, and long videos whose container states no duration.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+from loadgen.samples import run_ffmpeg
+
+
+def huge_png(width: int, height: int) -> bytes:
+    """A black 1-bit PNG of any size in a few KB (its rows compress to almost nothing)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = (b"\x00" + bytes((width + 7) // 8)) * height  # filter byte 0, then the row's bits
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+
+
+def huge_picture_video(target: Path, side: int = 16000, frames: int = 3) -> Path:
+    """An MP4 of ``frames`` PNG pictures of ``side`` x ``side`` (94 KB for 16000), made without decoding them."""
+    png = target.with_name(f"{target.stem}-picture.png")
+    png.write_bytes(huge_png(side, side))
+    run_ffmpeg([], ["-loop", "1", "-framerate", "1", "-i", str(png), "-frames:v", str(frames), "-c:v", "copy"],
+               target)
+    png.unlink()
+    return target
+
+
+def undated_video(target: Path, video_s: float, audio_s: float = 0.0) -> Path:
+    """A tiny 1 fps H.264 video (with a sine tone of ``audio_s`` seconds) as live Matroska, which states no
+    duration, like a stream written to a pipe (20 minutes: 30 KB)."""
+    audio = ["-f", "lavfi", "-t", str(audio_s), "-i", "sine=frequency=440:sample_rate=16000"] if audio_s else []
+    return run_ffmpeg([], ["-f", "lavfi", "-t", str(video_s), "-i", "color=c=green:s=64x64:r=1", *audio,
+                           "-c:v", "libx264", "-preset", "ultrafast", "-live", "1"], target)
