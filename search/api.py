@@ -5,7 +5,8 @@
 - ``GET /api/clusters``: the topic clusters new videos are assigned to (id, label, size).
 - ``GET /api/videos/{video_id}``: one indexed video's card.
 - ``GET /media/{video_id}``: the video file (HTTP range requests, so the page can seek), only from inside
-  MEDIA_ROOT.
+  MEDIA_ROOT, with the MIME type of the video container its first bytes show (storage/media_files.media_type),
+  never one guessed from its name; anything else is sent as an ``application/octet-stream`` attachment.
 - ``GET /``: the page (search/static/index.html).
 
 Limits: the query is 1..SEARCH_MAX_QUERY_CHARS characters, page_size 1..SEARCH_MAX_PAGE_SIZE, page 1..100,
@@ -33,7 +34,7 @@ from inference.triton_client import CLIP_MODELS, TritonModels
 from search.engine import SearchEngine
 from settings import Settings
 from storage.generations import IndexGeneration, current_generation
-from storage.media_files import resolve_media_path
+from storage.media_files import media_type, resolve_media_path
 from storage.search_index import SearchFilters
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -135,7 +136,11 @@ def create_app(cfg: Settings) -> FastAPI:
             path = resolve_media_path(cards[video_id].media_uri, cfg.media_root)
         except PipelineError as exc:
             raise HTTPException(404, str(exc)) from exc
-        return FileResponse(path, media_type="video/mp4" if path.suffix == ".mp4" else None)
+        video_type = await asyncio.to_thread(media_type, path)  # what the file is, whatever its name says
+        if video_type is None:
+            return FileResponse(path, media_type="application/octet-stream",
+                                headers={"Content-Disposition": "attachment"})
+        return FileResponse(path, media_type=video_type)
 
     @app.get("/")
     async def page() -> FileResponse:

