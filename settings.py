@@ -154,6 +154,9 @@ class Settings(BaseSettings):
     search_max_query_chars: int = Field(200, description="longest query accepted")
     search_max_page_size: int = Field(50, description="largest page of hits")
     search_max_concurrent: int = Field(32, description="requests in flight; more get 429 with Retry-After")
+    search_api_docs: bool = Field(
+        False, description="serve the API's documentation (/docs: Swagger UI, loaded from a CDN) and schema "
+        "(/openapi.json)")
 
     @field_validator("stack_dir", "faust_data_dir", "media_root")
     @classmethod

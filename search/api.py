@@ -7,7 +7,12 @@
 - ``GET /media/{video_id}``: the video file (HTTP range requests, so the page can seek), only from inside
   MEDIA_ROOT, with the MIME type of the video container its first bytes show (storage/media_files.media_type),
   never one guessed from its name; anything else is sent as an ``application/octet-stream`` attachment.
-- ``GET /``: the page (search/static/index.html).
+- ``GET /``: the page (search/static/index.html, its script and style under ``/static/``).
+- ``GET /docs``, ``GET /openapi.json``: the API's documentation, only with SEARCH_API_DOCS.
+
+Every response says ``X-Content-Type-Options: nosniff``, may not be framed (``X-Frame-Options: DENY``,
+``frame-ancestors 'none'``) and has a Content-Security-Policy: the page may load its own script, style, API and
+media and nothing else; any other response may load nothing and runs sandboxed if a browser opens it.
 
 Limits: the query is 1..SEARCH_MAX_QUERY_CHARS characters, page_size 1..SEARCH_MAX_PAGE_SIZE, page 1..100,
 and at most SEARCH_MAX_CONCURRENT requests in flight (more get 429 with Retry-After). Run with
@@ -27,6 +32,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from redis import Redis
 
 from core.errors import InferenceError, PipelineError
@@ -39,6 +45,15 @@ from storage.search_index import SearchFilters
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_PAGE = 100
+
+PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; media-src 'self'; "
+               "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+# Swagger UI (SEARCH_API_DOCS only) loads from a CDN and starts with an inline script
+DOCS_POLICY = ("default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
+               "style-src 'unsafe-inline' https://cdn.jsdelivr.net; img-src https://fastapi.tiangolo.com data:; "
+               "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'")
+NOTHING_POLICY = "default-src 'none'; base-uri 'none'; frame-ancestors 'none'; sandbox"
+POLICIES = {"/": PAGE_POLICY, "/docs": DOCS_POLICY}
 log = logging.getLogger(__name__)
 
 
@@ -85,7 +100,10 @@ def create_app(cfg: Settings) -> FastAPI:
             state["live"] = LiveIndexes(indexes, SearchEngine(cfg, indexes.search, state["models"], state["use_clip"]))
         return state["live"]
 
-    app = FastAPI(title="Video search", lifespan=lifespan)
+    docs = cfg.search_api_docs
+    app = FastAPI(title="Video search", lifespan=lifespan, docs_url="/docs" if docs else None, redoc_url=None,
+                  openapi_url="/openapi.json" if docs else None)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     in_flight = asyncio.Semaphore(cfg.search_max_concurrent)
 
     @app.middleware("http")
@@ -95,6 +113,15 @@ def create_app(cfg: Settings) -> FastAPI:
                                 headers={"Retry-After": "1"})
         async with in_flight:
             return await call_next(request)
+
+    @app.middleware("http")  # added last, so it runs first and marks every response, a 429 too
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Content-Security-Policy"] = POLICIES.get(request.url.path, NOTHING_POLICY)
+        return response
 
     @app.get("/api/search")
     async def search(
@@ -128,6 +155,7 @@ def create_app(cfg: Settings) -> FastAPI:
         return dataclasses.asdict(cards[video_id])
 
     @app.get("/media/{video_id}")
+    @app.head("/media/{video_id}", include_in_schema=False)  # what GET would send, without the body
     async def media(video_id: str) -> FileResponse:
         cards = await asyncio.to_thread(lambda: live().indexes.search.cards([video_id]))
         if video_id not in cards:

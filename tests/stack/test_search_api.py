@@ -163,6 +163,35 @@ def test_media_is_served_as_what_its_bytes_are_not_as_its_name_says(api: tuple[h
     assert page.headers["content-disposition"] == "attachment"
 
 
+def test_every_response_carries_the_security_headers(api: tuple[httpx.Client, Settings]) -> None:
+    client, _ = api
+    responses = {"page": client.get("/"), "script": client.get("/static/page.js"), "search": client.get(
+        "/api/search", params={"q": "bread"}), "bad request": client.get("/api/search"),
+        "media": client.get("/media/kitchen"), "unknown": client.get("/media/nope")}
+    for what, response in responses.items():
+        assert response.headers["x-content-type-options"] == "nosniff", what
+        assert response.headers["x-frame-options"] == "DENY", what
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"], what
+    page_policy = responses["page"].headers["content-security-policy"]
+    assert "script-src 'self'" in page_policy and "unsafe-inline" not in page_policy
+    assert responses["media"].headers["content-security-policy"].endswith("sandbox")
+
+
+def test_docs_and_schema_are_off_unless_configured(api: tuple[httpx.Client, Settings]) -> None:
+    client, _ = api
+    assert client.get("/docs").status_code == 404 and client.get("/openapi.json").status_code == 404
+
+
+def test_head_on_media_answers_like_get_without_the_body(api: tuple[httpx.Client, Settings]) -> None:
+    client, cfg = api
+    head = client.head("/media/kitchen")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == "video/mp4"
+    assert int(head.headers["content-length"]) == (cfg.media_root / "search" / "clip.mp4").stat().st_size
+    assert head.headers["accept-ranges"] == "bytes"
+    assert client.head("/media/nope").status_code == 404
+
+
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--autoplay-policy=no-user-gesture-required"]

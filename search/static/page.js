@@ -1,0 +1,77 @@
+const form = document.getElementById("search");
+const results = document.getElementById("results");
+const statusLine = document.getElementById("status");
+const pager = document.getElementById("pager");
+const player = document.getElementById("player");
+const PAGE_SIZE = 10;
+
+function clock(seconds) {
+  const s = Math.floor(seconds);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+function element(tag, props = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children);
+  return node;
+}
+
+function play(video, moment) {
+  const source = `/media/${encodeURIComponent(video.video_id)}`;
+  const start = () => { player.currentTime = moment.start_s; player.play().catch(() => {}); };
+  document.getElementById("now-playing").textContent = `${video.title || video.video_id} from ${clock(moment.start_s)}`;
+  if (player.dataset.videoId === video.video_id && player.readyState >= 1) { start(); return; }
+  player.dataset.videoId = video.video_id;
+  player.src = source;
+  player.addEventListener("loadedmetadata", start, { once: true });
+}
+
+function renderHit(hit) {
+  const video = hit.video;
+  const signals = Object.entries(hit.ranks).map(([s, r]) => `${s} #${r}`).join(", ");
+  const box = element("div", { className: "hit" },
+    element("h3", { textContent: video.title || video.video_id }),
+    element("div", { className: "meta", textContent:
+      `${video.channel_id} · ${new Date(video.published_at_ms).toISOString().slice(0, 10)} · ` +
+      `${clock(video.duration_s)} · cluster: ${video.cluster_label || "unassigned"} · matched by ${signals}` }));
+  for (const moment of hit.moments) {
+    const words = { title: "title", transcript: "said", ocr: "on screen", frame: "picture" }[moment.kind];
+    const button = element("button", { className: "moment", type: "button" },
+      element("span", { className: "at", textContent: moment.kind === "title" ? "title" : clock(moment.start_s) }),
+      element("span", { textContent: moment.text ? `${words}: “${moment.text}”` : words }),
+      element("div", { className: "why", textContent: moment.reasons.join("; ") }));
+    button.dataset.start = moment.start_s;
+    button.addEventListener("click", () => play(video, moment));
+    box.append(button);
+  }
+  return box;
+}
+
+async function search(page) {
+  const params = new URLSearchParams();
+  for (const [name, value] of new FormData(form)) if (value) params.set(name, value);
+  params.set("page", page);
+  params.set("page_size", PAGE_SIZE);
+  statusLine.textContent = "searching...";
+  const response = await fetch(`/api/search?${params}`);
+  const body = await response.json();
+  results.replaceChildren();
+  pager.replaceChildren();
+  if (!response.ok) {
+    const detail = Array.isArray(body.detail) ? body.detail.map(d => d.msg).join("; ") : body.detail;
+    statusLine.textContent = `error: ${detail}`;
+    return;
+  }
+  statusLine.textContent = `${body.total} videos · ${body.took_ms} ms · signals: ${body.signals.join(", ")}`;
+  for (const warning of body.warnings) statusLine.append(element("div", { className: "warning", textContent: warning }));
+  results.append(...body.hits.map(renderHit));
+  if (page > 1) pager.append(element("button", { textContent: "previous", onclick: () => search(page - 1) }));
+  if (page * PAGE_SIZE < body.total) pager.append(element("button", { textContent: "next", onclick: () => search(page + 1) }));
+}
+
+form.addEventListener("submit", event => { event.preventDefault(); search(1); });
+
+fetch("/api/clusters").then(r => r.json()).then(clusters => {
+  const select = form.elements.cluster;
+  for (const c of clusters) select.append(element("option", { value: c.cluster_id, textContent: `${c.label} (${c.size})` }));
+});
