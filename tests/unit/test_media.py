@@ -168,11 +168,12 @@ def test_the_frame_limit_holds_whatever_the_timestamps_say(media_cfg: Settings) 
 
 def peak_memory_of_decoding(path: Path, cfg: Settings) -> tuple[str, int]:
     """decode_video in a fresh interpreter: the error kind it raised and the process's peak RSS in MiB."""
-    script = ("import resource, sys\nfrom pathlib import Path\nfrom core.errors import MediaError\n"
+    script = ("import sys\nfrom pathlib import Path\nfrom core.errors import MediaError\n"
               "from features.media import decode_video\nfrom settings import Settings\n"
               "try:\n    decode_video(Path(sys.argv[1]), Settings.from_env())\n    kind = 'decoded'\n"
-              "except MediaError as exc:\n    kind = exc.kind\n"
-              "print(kind, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n")
+              "except MediaError as exc:\n    kind = exc.kind\n"  # VmHWM: ru_maxrss would count the forking parent
+              "peak_kib = next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM'))\n"
+              "print(kind, int(peak_kib) // 1024)\n")
     result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True,
                             cwd=REPO_ROOT, env={**os.environ, "MEDIA_ROOT": str(cfg.media_root)})
     kind, mib = result.stdout.split()
