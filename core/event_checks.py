@@ -1,6 +1,7 @@
 """What Avro's types cannot say about a ``publish-video`` event: checked before any work, so absurd metadata
 is dead-lettered (``invalid_event``) with the field and the rule instead of reaching Redis keys, search
-documents or the archive."""
+documents or the archive. The id and control-character rules also hold for media URIs and the search API's
+query parameters."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from core.errors import PipelineError
 from core.records import VideoPublished
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")  # video, channel and series ids
+# NUL and the other C0/C1 control characters: refused in media URIs and search queries
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_TITLE_CHARS = 500
 MAX_DESCRIPTION_CHARS = 5000
 MAX_TAGS = 50

@@ -14,7 +14,8 @@ Every response says ``X-Content-Type-Options: nosniff``, may not be framed (``X-
 ``frame-ancestors 'none'``) and has a Content-Security-Policy: the page may load its own script, style, API and
 media and nothing else; any other response may load nothing and runs sandboxed if a browser opens it.
 
-Limits: the query is 1..SEARCH_MAX_QUERY_CHARS characters, page_size 1..SEARCH_MAX_PAGE_SIZE, page 1..100,
+Limits: the query is 1..SEARCH_MAX_QUERY_CHARS characters without control characters, channel and cluster are ids
+(core/event_checks.ID_PATTERN), page_size 1..SEARCH_MAX_PAGE_SIZE, page 1..100,
 and at most SEARCH_MAX_CONCURRENT requests in flight (more get 429 with Retry-After). Run with
 ``python -m search``.
 """
@@ -36,6 +37,7 @@ from fastapi.staticfiles import StaticFiles
 from redis import Redis
 
 from core.errors import InferenceError, PipelineError
+from core.event_checks import CONTROL_CHARACTERS, ID_PATTERN
 from inference.triton_client import CLIP_MODELS, TritonModels
 from search.engine import SearchEngine
 from settings import Settings
@@ -54,6 +56,8 @@ DOCS_POLICY = ("default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdel
                "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'")
 NOTHING_POLICY = "default-src 'none'; base-uri 'none'; frame-ancestors 'none'; sandbox"
 POLICIES = {"/": PAGE_POLICY, "/docs": DOCS_POLICY}
+# channel and cluster filters: ids as events and re-clustering make them (or empty: no filter)
+OPTIONAL_ID = f"^(?:{ID_PATTERN.pattern})?$"
 log = logging.getLogger(__name__)
 
 
@@ -126,7 +130,8 @@ def create_app(cfg: Settings) -> FastAPI:
     @app.get("/api/search")
     async def search(
         q: Annotated[str, Query(min_length=1, max_length=cfg.search_max_query_chars)],
-        channel: str | None = None, cluster: str | None = None,
+        channel: Annotated[str | None, Query(pattern=OPTIONAL_ID)] = None,
+        cluster: Annotated[str | None, Query(pattern=OPTIONAL_ID)] = None,
         date_from: Annotated[date | None, Query(alias="from")] = None,
         date_to: Annotated[date | None, Query(alias="to")] = None,
         page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
@@ -134,6 +139,8 @@ def create_app(cfg: Settings) -> FastAPI:
     ) -> dict[str, Any]:
         if not q.strip():
             raise HTTPException(422, "the query is blank")
+        if CONTROL_CHARACTERS.search(q):
+            raise HTTPException(422, "the query contains control characters")
         if date_from and date_to and date_from > date_to:
             raise HTTPException(422, "'from' is after 'to'")
         filters = SearchFilters(channel_id=channel or None, cluster_id=cluster or None,

@@ -7,19 +7,16 @@ served as the video it is.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from core.errors import MediaError
-
-# NUL and the other C0/C1 control characters: no file name needs them, and NUL makes the filesystem calls raise.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+from core.event_checks import CONTROL_CHARACTERS
 
 
 def resolve_media_path(uri: str, media_root: Path) -> Path:
     """Map ``file:///abs`` or a relative path to a file inside ``media_root``; refuse anything else."""
-    if CONTROL_CHARACTERS.search(uri) or CONTROL_CHARACTERS.search(unquote(uri)):
+    if CONTROL_CHARACTERS.search(uri) or CONTROL_CHARACTERS.search(unquote(uri)):  # NUL makes the file calls raise
         raise MediaError(f"control characters in media URI {uri!r}", kind="media_forbidden")
     parsed = urlparse(uri)
     if parsed.scheme == "file":

@@ -17,6 +17,7 @@ only, so a rebuilt generation of the indexes can replace this one (storage/gener
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -33,6 +34,7 @@ from storage.redis_keys import delete_matching
 CLIP_DIMS = 512
 HIT_FIELDS = ["video_id", "kind", "start_s", "end_s", "text"]
 ENGLISH_STOPWORDS = frozenset(get_stopwords("english"))
+WORD = re.compile(r"\w+")
 
 
 def _filter_fields() -> list[dict]:
@@ -226,19 +228,25 @@ class SearchIndex:
                          1.0 - float(doc["vector_distance"])) for doc in self.frames.query(query)]
 
     def keyword(self, text: str, filters: SearchFilters, k: int) -> list[ChunkHit]:
-        """The ``k`` chunks with the best BM25 score for any of the query's words (stemmed, stopwords dropped)."""
-        words = {word.lower().strip(".,!?;:\"'()") for word in text.split()} - ENGLISH_STOPWORDS - {""}
-        if not words:  # e.g. "the": redisvl would send an empty, invalid query
+        """The ``k`` chunks with the best BM25 score for any of the query's words (stemmed, stopwords dropped).
+        Only the words go to RediSearch, never the user's punctuation: ``|``, quotes or ``@`` are query syntax."""
+        words = _words(text) - ENGLISH_STOPWORDS
+        if not words:  # e.g. "the" or "|": redisvl would send an empty, invalid query
             return []
-        query = TextQuery(text, "text", filter_expression=filters.expression(), return_fields=HIT_FIELDS,
-                          num_results=k, stopwords=set(ENGLISH_STOPWORDS))
+        query = TextQuery(" ".join(sorted(words)), "text", filter_expression=filters.expression(),
+                          return_fields=HIT_FIELDS, num_results=k, stopwords=set(ENGLISH_STOPWORDS))
         docs = self.chunks.query(query)
         hits = []
         for doc in docs:
-            chunk_words = {word.lower().strip(".,!?;:\"'()") for word in doc["text"].split()}
+            chunk_words = _words(doc["text"])
             terms = tuple(sorted(word for word in words if any(w.startswith(word[:5]) for w in chunk_words)))
             hits.append(_hit(doc, float(doc["score"]), terms))
         return hits
+
+
+def _words(text: str) -> set[str]:
+    """The text's words (runs of Unicode letters, digits and underscores), lower case."""
+    return {word.lower() for word in WORD.findall(text)}
 
 
 def _hit(doc: dict, score: float, terms: tuple[str, ...] = ()) -> ChunkHit:

@@ -10,11 +10,16 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
+from collections import Counter
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
+from urllib.parse import quote_from_bytes
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core.text import TextChunk
 from inference.triton_client import TritonModels
@@ -34,6 +39,9 @@ VIDEOS = {  # video id -> channel, day of May 2026, chunks (kind, start, end, te
                             ("transcript", 8, 13, "the striker scored a header in the last minute of the game")]),
 }
 
+
+FUZZ_EXAMPLES = 300
+FUZZ_STATUSES: Counter[int] = Counter()
 
 # video id -> media file of a card without chunks: what the file really is matters, not its name
 XSS_TITLE = '<script>document.title = "pwned by " + document.domain</script>'
@@ -141,6 +149,55 @@ def test_bad_requests_get_a_clear_422(api: tuple[httpx.Client, Settings], params
     client, _ = api
     response = client.get("/api/search", params=params)
     assert response.status_code == status and response.json()["detail"]
+
+
+@pytest.mark.parametrize("q", ["|", "probe |", "| probe", '"lighthouse', "@text:(bread)", "bread -the ~x *",
+                               "{a} [b] (c) $d %e", "'; DROP", "\\", "x" * 200])
+def test_query_syntax_in_the_words_is_only_text(api: tuple[httpx.Client, Settings], q: str) -> None:
+    """RediSearch answered a syntax error (a 500) to ``|``, ``probe |``, ``| probe``: only words reach it now."""
+    client, _ = api
+    assert "hits" in search(client, q=q)
+    assert search(client, q="| bread")["hits"][0]["video"]["video_id"] == "kitchen"
+
+
+@pytest.mark.parametrize("params", [{"q": "x\x00y"}, {"q": "bread\nx"}, {"q": "bread", "channel": "\x00"},
+                                    {"q": "bread", "cluster": "\x00"}, {"q": "bread", "channel": "a|b"},
+                                    {"q": "bread", "cluster": "c-travel}|{x"}, {"q": "bread", "channel": "x" * 129}])
+def test_control_characters_and_odd_filter_values_get_a_422(api: tuple[httpx.Client, Settings], params: dict) -> None:
+    client, _ = api
+    response = client.get("/api/search", params=params)
+    assert response.status_code == 422 and response.json()["detail"], response.text
+
+
+# Anything a client can put in a query string: any Unicode (control characters too), or raw bytes that are not
+# UTF-8, under the API's parameter names, a few other names, and values that look like what is expected.
+TEXT = st.text(st.characters(codec="utf-8"), max_size=210)
+VALUE = st.one_of(TEXT, st.binary(max_size=64), st.integers(-10**12, 10**12).map(str),
+                  st.dates().map(date.isoformat), st.sampled_from(["", "|", "%00", "c-travel", "travel", "1", "51"]))
+PARAMETERS = st.dictionaries(st.sampled_from(["q", "channel", "cluster", "from", "to", "page", "page_size", "x"]),
+                             VALUE, max_size=7)
+
+
+def query_string(parameters: dict[str, str | bytes]) -> str:
+    return "&".join(f"{name}={quote_from_bytes(value if isinstance(value, bytes) else value.encode())}"
+                    for name, value in parameters.items())
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(parameters=PARAMETERS, q=st.one_of(TEXT, st.binary(max_size=64)))
+def test_any_query_string_gets_200_or_422(api: tuple[httpx.Client, Settings], parameters: dict, q: str | bytes) -> None:
+    """A fuzz test of GET /api/search: whatever the query string, the answer is 200 or 422, never a 500."""
+    client, _ = api
+    response = client.get(f"/api/search?{query_string({'q': q, **parameters})}")
+    FUZZ_STATUSES[response.status_code] += 1
+    assert response.status_code in (200, 422), (parameters, q, response.status_code, response.text[:500])
+
+
+def test_the_fuzz_saw_both_answers(api: tuple[httpx.Client, Settings]) -> None:
+    """The query-string fuzz above ran its examples and reached the search itself, not only the validation."""
+    print(f"search API fuzz: {sum(FUZZ_STATUSES.values())} requests, by status {dict(FUZZ_STATUSES)}")
+    assert sum(FUZZ_STATUSES.values()) >= FUZZ_EXAMPLES and FUZZ_STATUSES[200] > 0 and FUZZ_STATUSES[422] > 0
 
 
 def test_media_is_served_with_ranges_and_unknown_videos_are_404(api: tuple[httpx.Client, Settings]) -> None:
