@@ -156,8 +156,18 @@ class DeadLetter:
     offset: int
     video_id: str | None
     error_kind: str
-    message: str
+    message: str  # the reason, at most DEAD_LETTER_REASON_CHARS (see dead_letter_reason)
     failed_at: datetime
+
+
+# A reason can quote what it refuses (a media URI of any length): cut, so a dead letter always fits on its topic.
+DEAD_LETTER_REASON_CHARS = 2000
+
+
+def dead_letter_reason(reason: str) -> str:
+    if len(reason) <= DEAD_LETTER_REASON_CHARS:
+        return reason
+    return f"{reason[:DEAD_LETTER_REASON_CHARS]}... ({len(reason)} characters)"
 
 
 @dataclass(frozen=True)

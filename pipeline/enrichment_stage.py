@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from core.bits import select_key_frames
 from core.clustering import topic_embedding
+from core.event_checks import check_event
 from core.records import ArchivedVideo, DuplicateVerdict, EnrichedVideo, VideoPublished
 from core.signature import CopySignature
 from features.copy_signature import copy_signature
@@ -83,6 +84,7 @@ class EnrichmentStage:
         """Enrich one judged video; ``on_enriched`` gets its enriched record, and the updated records of earlier
         episodes whose recurring segments it changed (raises PipelineError for media at fault)."""
         stopwatch = Stopwatch()
+        check_event(event, datetime.now(UTC))  # as the copy stage did: a forged request is refused alike
         signature = await self._signature(event)
         key_frames = select_key_frames(signature.full_frame_bits, signature.quality, signature.cuts, 0,
                                        self.cfg.key_frame_min_hamming, self.cfg.key_frames_max)

@@ -94,8 +94,8 @@ def decode(name: str, data: bytes | None) -> dict[str, Any]:
     body = io.BytesIO(data[HEADER_SIZE:])
     try:
         record = fastavro.schemaless_reader(body, writer, current_schema(name))
-    except (EOFError, ValueError, TypeError, IndexError, UnicodeDecodeError, struct.error) as exc:
-        raise SchemaError(f"corrupt {name} message: {exc!r}") from exc
+    except (EOFError, ValueError, TypeError, IndexError, UnicodeDecodeError, OverflowError, struct.error) as exc:
+        raise SchemaError(f"corrupt {name} message: {exc!r}") from exc  # OverflowError: a date out of range
     if body.tell() != len(data) - HEADER_SIZE:
         raise SchemaError(f"trailing bytes after {name} message")
     return record

@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from core.records import ArchivedVideo, ArchiveRef, EnrichedVideo
 
+PDQ_HEX_CHARS = 64  # video_frames.pdq_hex is a FixedString(64)
 # How long an operation waits for the embedded engine while another process holds it.
 ARCHIVE_LOCK_WAIT_S = 120.0
 _LOCKED = "Failed to create connection"  # what chdb answers while another process has the directory open
@@ -144,6 +145,51 @@ def _timestamps(values: Sequence[datetime]) -> pa.Array:
     return pa.array(values, type=pa.timestamp("ms", tz="UTC"))
 
 
+def _video_tables(videos: Sequence[ArchivedVideo]) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """The rows of ``videos`` for the frames, chunks and videos tables (raises ValueError for a value a column
+    cannot hold, e.g. a PDQ hash that is not 64 hex digits)."""
+    frames = [(v, n, f) for v in videos for n, f in enumerate(v.frames)]
+    if any(len(f.pdq_hex) != PDQ_HEX_CHARS for _, _, f in frames):
+        raise ValueError(f"a frame's pdq_hex is not {PDQ_HEX_CHARS} hex digits")
+    chunks = [(v, n, c) for v in videos for n, c in enumerate(v.chunks)]
+    return (
+        pa.table({
+            "video_id": pa.array([v.video_id for v, _, _ in frames], type=pa.string()),
+            "features_version": pa.array([v.features_version for v, _, _ in frames], type=pa.string()),
+            "frame_index": pa.array([n for _, n, _ in frames], type=pa.uint32()),
+            "t_s": pa.array([f.t_s for _, _, f in frames], type=pa.float32()),
+            "pdq_hex": pa.array([f.pdq_hex for _, _, f in frames], type=pa.string()),
+            "pdq_quality": pa.array([f.pdq_quality for _, _, f in frames], type=pa.uint8()),
+        }),
+        pa.table({
+            "video_id": pa.array([v.video_id for v, _, _ in chunks], type=pa.string()),
+            "features_version": pa.array([v.features_version for v, _, _ in chunks], type=pa.string()),
+            "chunk_index": pa.array([n for _, n, _ in chunks], type=pa.uint32()),
+            "kind": pa.array([c.kind for _, _, c in chunks], type=pa.string()),
+            "start_s": pa.array([c.start_s for _, _, c in chunks], type=pa.float32()),
+            "end_s": pa.array([c.end_s for _, _, c in chunks], type=pa.float32()),
+            "text": pa.array([c.text for _, _, c in chunks], type=pa.string()),
+            "embedding": _float_lists([c.embedding for _, _, c in chunks]),
+        }),
+        pa.table({
+            "video_id": [v.video_id for v in videos],
+            "features_version": [v.features_version for v in videos],
+            "channel_id": [v.channel_id for v in videos],
+            "published_at": _timestamps([v.published_at for v in videos]),
+            "duration_s": pa.array([v.duration_s for v in videos], type=pa.float32()),
+            "title": [v.title for v in videos],
+            "verdict": [v.verdict for v in videos],
+            "duplicate_of": pa.array([v.duplicate_of for v in videos], type=pa.string()),
+            "frame_count": pa.array([len(v.frames) for v in videos], type=pa.uint32()),
+            "text_embedding": _float_lists([v.text_embedding for v in videos]),
+            "archived_at": _timestamps([datetime.now(UTC)] * len(videos)),
+            "topic_embedding": _float_lists([v.topic_embedding for v in videos]),
+            "keywords": [v.keywords for v in videos],
+            "cluster_id": pa.array([v.cluster_id for v in videos], type=pa.string()),
+        }),
+    )
+
+
 class Archive:
     VIDEOS, FRAMES, CHUNKS = "videos", "video_frames", "video_chunks"
 
@@ -218,45 +264,11 @@ class Archive:
             if not fresh:
                 return 0
             new = list(fresh.values())
-            frames = [(v, n, f) for v in new for n, f in enumerate(v.frames)]
-            if frames:
-                client.insert_arrow(self.FRAMES, pa.table({
-                    "video_id": [v.video_id for v, _, _ in frames],
-                    "features_version": [v.features_version for v, _, _ in frames],
-                    "frame_index": pa.array([n for _, n, _ in frames], type=pa.uint32()),
-                    "t_s": pa.array([f.t_s for _, _, f in frames], type=pa.float32()),
-                    "pdq_hex": [f.pdq_hex for _, _, f in frames],
-                    "pdq_quality": pa.array([f.pdq_quality for _, _, f in frames], type=pa.uint8()),
-                }))
-            chunks = [(v, n, c) for v in new for n, c in enumerate(v.chunks)]
-            if chunks:
-                client.insert_arrow(self.CHUNKS, pa.table({
-                    "video_id": [v.video_id for v, _, _ in chunks],
-                    "features_version": [v.features_version for v, _, _ in chunks],
-                    "chunk_index": pa.array([n for _, n, _ in chunks], type=pa.uint32()),
-                    "kind": [c.kind for _, _, c in chunks],
-                    "start_s": pa.array([c.start_s for _, _, c in chunks], type=pa.float32()),
-                    "end_s": pa.array([c.end_s for _, _, c in chunks], type=pa.float32()),
-                    "text": [c.text for _, _, c in chunks],
-                    "embedding": _float_lists([c.embedding for _, _, c in chunks]),
-                }))
-            # The videos rows go last: a row there marks its video's frames and chunks as written.
-            client.insert_arrow(self.VIDEOS, pa.table({
-                "video_id": [v.video_id for v in new],
-                "features_version": [v.features_version for v in new],
-                "channel_id": [v.channel_id for v in new],
-                "published_at": _timestamps([v.published_at for v in new]),
-                "duration_s": pa.array([v.duration_s for v in new], type=pa.float32()),
-                "title": [v.title for v in new],
-                "verdict": [v.verdict for v in new],
-                "duplicate_of": pa.array([v.duplicate_of for v in new], type=pa.string()),
-                "frame_count": pa.array([len(v.frames) for v in new], type=pa.uint32()),
-                "text_embedding": _float_lists([v.text_embedding for v in new]),
-                "archived_at": _timestamps([datetime.now(UTC)] * len(new)),
-                "topic_embedding": _float_lists([v.topic_embedding for v in new]),
-                "keywords": [v.keywords for v in new],
-                "cluster_id": pa.array([v.cluster_id for v in new], type=pa.string()),
-            }))
+            tables = _video_tables(new)  # all converted before the first insert: a bad value stops nothing half-way
+            for table, rows in zip((self.FRAMES, self.CHUNKS, self.VIDEOS), tables, strict=True):
+                if rows.num_rows:
+                    # the videos rows go last: a row there marks its video's frames and chunks as written
+                    client.insert_arrow(table, rows)
             return len(new)
 
     def write_enriched(self, records: Sequence[tuple[EnrichedVideo, bytes]]) -> int:

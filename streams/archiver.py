@@ -21,17 +21,19 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseOperationalError
 
-from core.records import ArchivedVideo, DeadLetter, EnrichedVideo
+from core.records import ArchivedVideo, DeadLetter, EnrichedVideo, dead_letter_reason
 from schemas.codec import SchemaError, decode_record, encode_record
 from settings import Settings
 from storage.archive import Archive, ArchiveBusy
 from streams.fetch_backoff import install as install_fetch_backoff
 
 log = logging.getLogger("streams.archiver")
+T = TypeVar("T")
 OUTAGE_ERRORS = (ClickHouseOperationalError, ArchiveBusy, ConnectionError, OSError)
 
 
@@ -62,11 +64,12 @@ class Archiver:
                 deadline = time.monotonic() + self.cfg.archive_batch_s
         return batch
 
-    async def dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+    async def dead_letter(self, record: ConsumerRecord, reason: str, video_id: str | None = None) -> None:
         log.warning("dead letter %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
         letter = DeadLetter(original_value=record.value or b"", original_key=record.key, topic=record.topic,
-                            partition=record.partition, offset=record.offset, video_id=None,
-                            error_kind="malformed_archive_record", message=reason, failed_at=datetime.now(UTC))
+                            partition=record.partition, offset=record.offset, video_id=video_id,
+                            error_kind="malformed_archive_record", message=dead_letter_reason(reason),
+                            failed_at=datetime.now(UTC))
         await self.producer.send_and_wait(self.cfg.topic_dead_letter, encode_record(letter), key=record.key)
 
     async def retrying(self, what: str, write: Callable[[], Awaitable[int]]) -> int:
@@ -80,21 +83,39 @@ class Archiver:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.cfg.outage_retry_max_s)
 
+    async def store(self, what: str, items: list[tuple[T, ConsumerRecord]], write: Callable[[list[T]], int],
+                    video_id: Callable[[T], str]) -> int:
+        """``write`` the items in one go, waiting out outages. If ClickHouse (or the conversion before it) refuses
+        the batch, the items are written one by one and each one refused is dead-lettered, so a record that
+        decodes but cannot be stored never stops the archiver."""
+        try:
+            return await self.retrying(what, lambda: asyncio.to_thread(write, [item for item, _ in items]))
+        except Exception as exc:  # noqa: BLE001 - not an outage: one of the records is at fault
+            log.warning("%s refused (%s: %s): writing its %d records one by one", what, type(exc).__name__, exc,
+                        len(items))
+        written = 0
+        for item, record in items:
+            try:
+                written += await self.retrying(what, lambda item=item: asyncio.to_thread(write, [item]))
+            except Exception as exc:  # noqa: BLE001 - this record is at fault
+                await self.dead_letter(record, f"the archive refused it: {type(exc).__name__}: {exc}", video_id(item))
+        return written
+
     async def write(self, batch: list[ConsumerRecord]) -> None:
-        videos: list[ArchivedVideo] = []
-        revisions: list[tuple[EnrichedVideo, bytes]] = []
+        videos: list[tuple[ArchivedVideo, ConsumerRecord]] = []
+        revisions: list[tuple[tuple[EnrichedVideo, bytes], ConsumerRecord]] = []
         for record in batch:
             try:
                 if record.topic == self.cfg.topic_archive:
-                    videos.append(decode_record(ArchivedVideo, record.value))
+                    videos.append((decode_record(ArchivedVideo, record.value), record))
                 else:
-                    revisions.append((decode_record(EnrichedVideo, record.value), record.value))
+                    revisions.append(((decode_record(EnrichedVideo, record.value), record.value), record))
             except SchemaError as exc:
                 await self.dead_letter(record, str(exc))
         started = time.perf_counter()
-        new_videos = await self.retrying("archive batch", lambda: asyncio.to_thread(self.archive.write_videos, videos))
-        new_revisions = await self.retrying("enriched revisions",
-                                            lambda: asyncio.to_thread(self.archive.write_enriched, revisions))
+        new_videos = await self.store("archive batch", videos, self.archive.write_videos, lambda v: v.video_id)
+        new_revisions = await self.store("enriched revisions", revisions, self.archive.write_enriched,
+                                         lambda r: r[0].video_id)
         log.info("archived %d of %d videos and %d of %d enriched revisions in %.2f s", new_videos, len(videos),
                  new_revisions, len(revisions), time.perf_counter() - started)
 

@@ -17,7 +17,7 @@ from typing import Any
 import faust
 import redis
 
-from core.errors import InferenceError
+from core.errors import InferenceError, PipelineError
 from core.records import ClusterCentroid, DuplicateVerdict, EnrichedVideo, EnrichmentRequest, VideoPublished
 from inference.triton_client import TritonModels
 from pipeline.enrichment_stage import Enriched, EnrichmentStage
@@ -94,20 +94,30 @@ async def enrich_judged_videos(stream: faust.StreamT) -> None:
                  enriched.enriched.cluster_id or "unassigned", enriched.stage_seconds)
 
 
+async def load_centroid(message: Any) -> None:
+    """One record of the centroid topic into Redis: a centroid is upserted, a tombstone (null value) retires the
+    cluster its key names. Raises PipelineError (malformed_centroid) for a record that is neither."""
+    if message.value is None:
+        try:
+            cluster_id = (message.key or b"").decode()
+        except UnicodeDecodeError as exc:
+            raise PipelineError(f"a tombstone whose key is not UTF-8: {exc}", kind="malformed_centroid") from exc
+        if not cluster_id:
+            raise PipelineError("a tombstone without a key retires no cluster", kind="malformed_centroid")
+        await asyncio.to_thread(enrichment_stage().indexes.clusters.delete, cluster_id)
+        log.info("cluster %s retired", cluster_id)
+        return
+    try:
+        record = decode_record(ClusterCentroid, message.value)
+    except SchemaError as exc:
+        raise PipelineError(str(exc), kind="malformed_centroid") from exc
+    await asyncio.to_thread(enrichment_stage().indexes.clusters.upsert, record)
+    log.info("cluster %s loaded: %s (%d videos, run %s)", record.cluster_id, record.label, record.size, record.run_id)
+
+
 @app.agent(centroid_topic)
 async def load_cluster_centroids(stream: faust.StreamT) -> None:
-    """Cluster centroids published by the re-clustering job go into Redis, where new videos are assigned;
-    a tombstone (null value) retires a cluster."""
+    """Cluster centroids published by the re-clustering job go into Redis, where new videos are assigned. Like
+    every agent it survives any record: one it cannot use is dead-lettered, and a Redis outage is waited out."""
     async for event in stream.events():
-        key = event.message.key.decode()
-        if event.message.value is None:
-            await asyncio.to_thread(enrichment_stage().indexes.clusters.delete, key)
-            log.info("cluster %s retired", key)
-            continue
-        try:
-            record = decode_record(ClusterCentroid, event.message.value)
-        except SchemaError as exc:
-            log.error("unreadable centroid for cluster %s skipped: %s", key, exc)
-            continue
-        await asyncio.to_thread(enrichment_stage().indexes.clusters.upsert, record)
-        log.info("cluster %s loaded: %s (%d videos, run %s)", key, record.label, record.size, record.run_id)
+        await until_done(partial(load_centroid, event.message), event.message, None, dead_letter_topic, cfg)

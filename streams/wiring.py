@@ -21,7 +21,7 @@ import redis
 from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseOperationalError
 
 from core.errors import InferenceError, PipelineError, ServiceUnavailable
-from core.records import DeadLetter
+from core.records import DeadLetter, dead_letter_reason
 from inference.triton_client import TritonModels
 from schemas.codec import encode_record
 from settings import Settings
@@ -66,6 +66,7 @@ async def send_confirmed(topic: faust.TopicT, key: bytes | None, value: bytes) -
 
 
 async def send_dead_letter(topic: faust.TopicT, message: Any, video_id: str | None, kind: str, reason: str) -> None:
+    reason = dead_letter_reason(reason)
     log.warning("dead letter %s[%d]@%d video=%s %s: %s", message.topic, message.partition, message.offset,
                 video_id, kind, reason)
     record = DeadLetter(original_value=message.value or b"", original_key=message.key, topic=message.topic,
@@ -83,8 +84,8 @@ async def outage(exc: Exception, models: TritonModels | None) -> str | None:
     return None
 
 
-async def until_done(work: Callable[[], Awaitable[T]], message: Any, video_id: str, dead_letters: faust.TopicT,
-                     cfg: Settings, models: TritonModels | None = None) -> T | None:
+async def until_done(work: Callable[[], Awaitable[T]], message: Any, video_id: str | None,
+                     dead_letters: faust.TopicT, cfg: Settings, models: TritonModels | None = None) -> T | None:
     """``work``'s result; None once the event was dead-lettered because it (or its media) is at fault. While a
     service is down or overloaded, ``work`` is retried with backoff and this does not return, so the offset is
     not committed and the stream waits (backpressure) instead of dead-lettering good events."""
@@ -95,8 +96,8 @@ async def until_done(work: Callable[[], Awaitable[T]], message: Any, video_id: s
         except Exception as exc:  # noqa: BLE001 - a bug must not stop the stream; the event is kept
             down = await outage(exc, models)
             if down is not None:
-                log.warning("video %s waits, offset %s[%d]@%d not committed: %s; retrying in %.0f s", video_id,
-                            message.topic, message.partition, message.offset, down, delay)
+                log.warning("video %s waits, offset %s[%d]@%d not committed: %s; retrying in %.0f s",
+                            video_id or "-", message.topic, message.partition, message.offset, down, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, cfg.outage_retry_max_s)
             elif isinstance(exc, PipelineError):

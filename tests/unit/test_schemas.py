@@ -54,6 +54,16 @@ def test_truncated_message_is_rejected() -> None:
         decode("VideoPublished", encode("VideoPublished", EVENT)[:-4])
 
 
+def test_a_date_out_of_range_is_a_schema_error() -> None:
+    """A mutated body can carry a timestamp no datetime holds: fastavro's OverflowError would have stopped the
+    agent decoding it."""
+    body = io.BytesIO()
+    fastavro.schemaless_writer(body, current_schema("VideoPublished"), {**EVENT, "published_at": 2**62})
+    data = MAGIC + schema_fingerprint(current_schema("VideoPublished")) + body.getvalue()
+    with pytest.raises(SchemaError, match="OverflowError"):
+        decode("VideoPublished", data)
+
+
 def test_record_not_matching_schema_is_rejected() -> None:
     with pytest.raises(SchemaError):
         encode("VideoPublished", {"video_id": "v1"})
