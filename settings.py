@@ -12,11 +12,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent
+
+
+# The settings whose default is derived from others when unset (Settings._derived_defaults).
+DERIVED = frozenset({"triton_grpc_port", "triton_metrics_port", "faust_data_dir", "media_root", "kafka_bootstrap",
+                     "redis_url", "triton_grpc_url", "triton_http_url", "clickhouse_dsn"})
 
 
 class Settings(BaseSettings):
@@ -35,7 +41,12 @@ class Settings(BaseSettings):
 
     # Connections (the production stack points these at real clusters).
     kafka_bootstrap: str = Field("", description="comma-separated host:port list (default: 127.0.0.1:KAFKA_PORT)")
-    redis_url: str = Field("", description="default: redis://127.0.0.1:REDIS_PORT/0")
+    redis_url: str = Field("", description="default: redis://127.0.0.1:REDIS_PORT/0, with REDIS_PASSWORD if set "
+                           "(redis://:PASSWORD@127.0.0.1:REDIS_PORT/0). A URL given here carries its own credentials: "
+                           "redis://:PASSWORD@host:6379/0, or redis://USER:PASSWORD@... for an ACL user")
+    redis_password: str | None = Field(
+        None, description="the password the local Redis requires (its requirepass, kept in a file only its owner "
+        "reads) and the default REDIS_URL carries; the local Redis listens on 127.0.0.1 only")
     triton_grpc_url: str = Field("", description="default: 127.0.0.1:TRITON_GRPC_PORT")
     triton_http_url: str = Field("", description="default: 127.0.0.1:TRITON_HTTP_PORT")
     clickhouse_dsn: str = Field("", description="default: chdb://STACK_DIR/clickhouse (embedded); "
@@ -174,7 +185,8 @@ class Settings(BaseSettings):
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)  # frozen afterwards, so once here only
         addresses = {
-            "kafka_bootstrap": f"127.0.0.1:{self.kafka_port}", "redis_url": f"redis://127.0.0.1:{self.redis_port}/0",
+            "kafka_bootstrap": f"127.0.0.1:{self.kafka_port}",
+            "redis_url": local_redis_url(self.redis_port, self.redis_password),
             "triton_grpc_url": f"127.0.0.1:{self.triton_grpc_port}",
             "triton_http_url": f"127.0.0.1:{self.triton_http_port}",
             "clickhouse_dsn": f"chdb://{self.stack_dir / 'clickhouse'}",
@@ -200,7 +212,13 @@ class Settings(BaseSettings):
 
     def with_redis_port(self, port: int, stack_dir: Path) -> Settings:
         """The same settings for a separate Redis on ``port`` keeping its data under ``stack_dir``."""
-        return self.replace(redis_port=port, redis_url=f"redis://127.0.0.1:{port}/0", stack_dir=stack_dir)
+        return self.replace(redis_port=port, redis_url=local_redis_url(port, self.redis_password), stack_dir=stack_dir)
+
+
+def local_redis_url(port: int, password: str | None) -> str:
+    """The URL of a local Redis on ``port`` (the password %-quoted, so any character goes)."""
+    credentials = f":{quote(password, safe='')}@" if password else ""
+    return f"redis://{credentials}127.0.0.1:{port}/0"
 
 
 def markdown_table() -> str:
@@ -210,7 +228,10 @@ def markdown_table() -> str:
         default = field.default
         if isinstance(default, Path):
             default = f"./{default.relative_to(REPO_ROOT)}"
-        shown = "(derived)" if default is None or default == "" else f"`{default}`"
+        if default is None or default == "":
+            shown = "(derived)" if name in DERIVED else "(none)"
+        else:
+            shown = f"`{default}`"
         rows.append(f"| `{name.upper()}` | {shown} | {field.description} |")
     return "\n".join(rows)
 

@@ -23,6 +23,7 @@ TEST_ENV = {
     "TOPIC_PARTITIONS": "3",
     "FAUST_APP_ID": "video-understanding-test",
     "OUTAGE_RETRY_MAX_S": "5",  # the fault tests bring services back within seconds
+    "REDIS_PASSWORD": "test pass/@:%",  # every stack test reaches Redis with credentials (quoted in REDIS_URL)
 }
 for name in ("KAFKA_BOOTSTRAP", "REDIS_URL", "TRITON_GRPC_URL", "TRITON_HTTP_URL", "TRITON_GRPC_PORT",
              "TRITON_METRICS_PORT", "CLICKHOUSE_DSN", "MEDIA_ROOT", "FAUST_DATA_DIR", "STACK_DIR"):

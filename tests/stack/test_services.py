@@ -8,10 +8,12 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pytest
 from redis import Redis
+from redis.exceptions import AuthenticationError
 from redisvl.index import SearchIndex
 from redisvl.schema.fields import VectorDataType
 
@@ -31,6 +33,19 @@ def test_all_servers_healthy(stack: Settings, capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     for name in ("kafka", "redis", "triton"):
         assert f"{name:13s} healthy" in out
+
+
+def test_redis_needs_its_password_and_listens_on_loopback_only(stack: Settings) -> None:
+    """The test suite's Redis runs with REDIS_PASSWORD (tests/conftest.py), so every stack test, worker, job and the
+    search API reach it with the credentials of REDIS_URL; a client without them is refused."""
+    assert stack.redis_password and f":{quote(stack.redis_password, safe='')}@" in stack.redis_url
+    with pytest.raises(AuthenticationError):
+        Redis(port=stack.redis_port).ping()
+    with pytest.raises(AuthenticationError):
+        Redis(port=stack.redis_port, password="not-the-password").ping()
+    client = Redis.from_url(stack.redis_url)
+    assert client.ping() and client.config_get("bind") == {"bind": "127.0.0.1"}
+    assert client.execute_command("FT._LIST") is not None  # the health check's command
 
 
 def test_text_encoder_ranks_paraphrase_above_unrelated(stack: Settings) -> None:

@@ -49,3 +49,15 @@ def test_the_triton_service_sets_only_what_the_models_configs_name() -> None:
     assert named >= {"CLIP_WEIGHTS", "MODEL_CACHE_DIR"}
     environment = yaml.safe_load((REPO_ROOT / "docker-compose.yaml").read_text())["services"]["triton"]["environment"]
     assert set(environment) <= named
+
+
+def test_redis_requires_the_password_every_app_service_connects_with() -> None:
+    """Compose refuses to start without REDIS_PASSWORD (``${VAR:?}``); Redis requires it, every app's URL has it."""
+    services = yaml.safe_load((REPO_ROOT / "docker-compose.yaml").read_text())["services"]
+    password = "${REDIS_PASSWORD:?set REDIS_PASSWORD}"
+    command = services["redis"]["command"]
+    assert command[command.index("--requirepass") + 1] == password
+    assert services["redis"]["environment"]["REDISCLI_AUTH"] == password
+    for name in APP_SERVICES:
+        assert services[name]["environment"]["REDIS_URL"] == f"redis://:{password}@redis:6379/0"
+

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
+from redis import Redis
 
-from settings import REPO_ROOT, Settings, markdown_table
+from settings import DERIVED, REPO_ROOT, Settings, markdown_table
 
 
 def test_readme_documents_every_setting_as_declared() -> None:
@@ -17,6 +18,7 @@ def test_variables_are_read_and_derived_defaults_follow(monkeypatch: pytest.Monk
     monkeypatch.setenv("KAFKA_PORT", "39999")
     monkeypatch.setenv("TRITON_HTTP_PORT", "38000")
     monkeypatch.setenv("REDIS_URL", "")  # empty counts as unset
+    monkeypatch.delenv("REDIS_PASSWORD", raising=False)
     monkeypatch.setenv("WORKER_INSTANCE_ID", "")
     monkeypatch.setenv("MAX_VIDEO_SECONDS", "30")
     cfg = Settings.from_env()
@@ -38,3 +40,22 @@ def test_settings_are_frozen_and_replaced_by_copy() -> None:
         cfg.max_video_seconds = 1.0  # type: ignore[misc]
     shorter = cfg.replace(max_video_seconds=1.0)
     assert shorter.max_video_seconds == 1.0 and cfg.max_video_seconds != 1.0
+
+
+def test_the_table_says_derived_for_exactly_the_settings_derived_when_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    unset = [name for name, field in Settings.model_fields.items() if field.default in (None, "")]
+    for name in unset:
+        monkeypatch.delenv(name.upper(), raising=False)
+    cfg = Settings.from_env()
+    assert {name for name in unset if getattr(cfg, name) not in (None, "")} == DERIVED
+
+
+def test_a_redis_password_goes_into_the_default_url_quoted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setenv("REDIS_PASSWORD", "p@ss word/:%")
+    monkeypatch.setenv("REDIS_PORT", "16000")
+    cfg = Settings.from_env()
+    assert cfg.redis_url == "redis://:p%40ss%20word%2F%3A%25@127.0.0.1:16000/0"
+    assert Redis.from_url(cfg.redis_url).connection_pool.connection_kwargs["password"] == "p@ss word/:%"
+    assert cfg.with_redis_port(16001, cfg.stack_dir).redis_url.startswith("redis://:p%40ss%20word%2F%3A%25@")
+
