@@ -6,11 +6,13 @@
    dropped first).
 2. The cluster centroids are read from the compacted ``cluster-centroids`` topic into it, so videos are
    assigned as the workers assign them.
-3. ``publish-video`` is read from its beginning to its current end and replayed, in publish order (the
-   last event per video id), through the stages' code (pipeline/copy_stage.py, then
-   pipeline/enrichment_stage.py) into the new generation: copy index, search index and series results are
-   rebuilt. Nothing is sent to the output topics; archive records go to the ``archive`` topic, where the archiver
-   keeps only those it has none of for this FEATURES_VERSION (after a model change: the new features).
+3. ``publish-video`` is read from its beginning to its current end and replayed, in publish order, through the
+   stages' code (pipeline/copy_stage.py, then pipeline/enrichment_stage.py) into the new generation: copy index,
+   search index and series results are rebuilt. A video id's distinct events are judged in the order they were
+   published, so it is bound to its first media as it was live (a later event with other media is refused as
+   conflicting_event), and its last accepted event is enriched. Nothing is sent to the output topics; archive
+   records go to the ``archive`` topic, where the archiver keeps only those it has none of for this
+   FEATURES_VERSION (after a model change: the new features).
    Undecodable or failing events are counted and skipped (they are on the dead-letter topic).
 4. Each video's verdict and cluster are compared with the latest on the ``verdict`` and ``enriched`` topics
    (with the same models they are the same) and the differences printed.
@@ -40,7 +42,7 @@ from core.errors import PipelineError
 from core.records import ArchivedVideo, ClusterCentroid, DuplicateVerdict, EnrichedVideo, VideoPublished
 from inference.triton_client import TritonModels
 from jobs.topic_reader import end_offsets, read_topic
-from pipeline.copy_stage import CopyStage
+from pipeline.copy_stage import CopyStage, Judged
 from pipeline.enrichment_stage import EnrichmentStage
 from schemas.codec import SchemaError, decode_record, encode_record
 from settings import Settings
@@ -80,17 +82,20 @@ def load_centroids(cfg: Settings, clusters: ClusterIndex) -> int:
 
 
 def published_events(cfg: Settings, start: dict[int, int] | None, end: dict[int, int],
-                     report: ReindexReport) -> list[VideoPublished]:
-    """The decodable events between the offsets, the last one per video id, in publish order."""
-    events: dict[str, VideoPublished] = {}
+                     report: ReindexReport) -> list[list[VideoPublished]]:
+    """The decodable events between the offsets, per video id its distinct events in the order the topic holds
+    them (one partition per id), the ids in publish order of their last event."""
+    events: dict[str, list[VideoPublished]] = {}
     for message in read_topic(cfg, cfg.topic_publish, start, end):
         try:
             event = decode_record(VideoPublished, message.value())
         except SchemaError:
             report.undecodable += 1
             continue
-        events[event.video_id] = event
-    return sorted(events.values(), key=lambda e: (e.published_at, e.video_id))
+        same_id = events.setdefault(event.video_id, [])
+        if event not in same_id:  # else a replay or re-drive of an event already there
+            same_id.append(event)
+    return sorted(events.values(), key=lambda group: (group[-1].published_at, group[-1].video_id))
 
 
 def latest_outputs(cfg: Settings) -> dict[str, dict[str, Any]]:
@@ -129,12 +134,27 @@ class Replayer:
             raise RuntimeError(f"{remaining} archive records not acknowledged by the broker")
 
 
-async def replay(replayer: Replayer, events: list[VideoPublished], report: ReindexReport,
+async def judge_in_order(replayer: Replayer, events: list[VideoPublished],
+                         report: ReindexReport) -> tuple[VideoPublished, Judged] | None:
+    """One video id's events judged in the order they were published (as live: the first accepted binds the id to
+    its media); the last one accepted, with its verdict."""
+    accepted = None
+    for event in events:
+        try:
+            accepted = (event, await replayer.copies.judge(event))
+        except PipelineError as exc:
+            report.failed[exc.kind] += 1
+    return accepted
+
+
+async def replay(replayer: Replayer, events: list[list[VideoPublished]], report: ReindexReport,
                  results: dict[str, dict[str, Any]], progress: Callable[[str], None]) -> None:
     started = last = time.perf_counter()
-    for n, event in enumerate(events, start=1):
+    for n, same_id in enumerate(events, start=1):
+        if (accepted := await judge_in_order(replayer, same_id, report)) is None:
+            continue
+        event, judged = accepted
         try:
-            judged = await replayer.copies.judge(event)
             enriched = await replayer.enrichment.enrich(event, judged.verdict)
         except PipelineError as exc:
             report.failed[exc.kind] += 1

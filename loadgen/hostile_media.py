@@ -1,5 +1,5 @@
-"""Small media files that abuse the decoder, for the robustness tests and the worker fuzz test: pictures far
-over the pixel budget in a few KB, and long videos whose container states no duration.
+"""Small media files for the robustness tests and the worker fuzz test: pictures far over the pixel budget in a few
+KB, long videos whose container states no duration, and videos no other video is a copy of.
 """
 
 from __future__ import annotations
@@ -37,3 +37,11 @@ def undated_video(target: Path, video_s: float, audio_s: float = 0.0) -> Path:
     audio = ["-f", "lavfi", "-t", str(audio_s), "-i", "sine=frequency=440:sample_rate=16000"] if audio_s else []
     return run_ffmpeg([], ["-f", "lavfi", "-t", str(video_s), "-i", "color=c=green:s=64x64:r=1", *audio,
                            "-c:v", "libx264", "-preset", "ultrafast", "-live", "1"], target)
+
+
+def unique_video(target: Path, seed: int, seconds: float = 8) -> Path:
+    """A video no other video is a copy of: a rule-30 cellular automaton grown from a random first row (``seed``),
+    in 4-pixel cells, scrolling."""
+    return run_ffmpeg([], ["-f", "lavfi", "-t", str(seconds), "-i", f"cellauto=rule=30:random_seed={seed}:"
+                           "random_fill_ratio=0.5:s=80x60:rate=5:start_full=1", "-vf", "scale=320:240:flags=neighbor",
+                           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"], target)

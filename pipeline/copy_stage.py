@@ -1,7 +1,8 @@
 """The copy stage: what happens to one ``publish-video`` event before its verdict, and nothing more.
 
 check the event -> mark it in flight -> decode its media -> copy signature (PDQ at ten framings, mirrored PDQ,
-chromaprint) -> index it in Redis -> wait for earlier-published videos still in flight -> candidates,
+chromaprint) -> bind the video id to its media's digest (other media under a known id: conflicting_event) ->
+index it in Redis -> wait for earlier-published videos still in flight -> candidates,
 alignment and audio check -> the verdict. Enrichment (models, clusters, search, archive) is the enrichment
 stage's, on its own workers (pipeline/enrichment_stage.py), so a backlog there never delays a verdict.
 Indexing is idempotent by key, so replaying an event decides the same verdict again.
@@ -22,7 +23,7 @@ from pipeline.outputs import verdict_record
 from pipeline.stopwatch import Stopwatch
 from settings import Settings
 from storage.generations import IndexGeneration
-from storage.media_files import resolve_media_path
+from storage.media_files import media_digest, resolve_media_path
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,12 @@ class CopyStage:
                                 self.cfg.in_flight_ttl_s)
         try:
             path = resolve_media_path(event.media_uri, self.cfg.media_root)
+            digest = await asyncio.to_thread(media_digest, path)
             video = await asyncio.to_thread(decode_video, path, self.cfg, event.media_uri)
             stopwatch.lap("decode")
             signature = await asyncio.to_thread(copy_signature, video, self.cfg)
             stopwatch.lap("copy_signature")
+            await asyncio.to_thread(copies.claim_media, event.video_id, digest)  # once its media proved usable
             verdict, judge_seconds = await asyncio.to_thread(self.detector.index_and_judge, event.video_id,
                                                              event.published_at_ms, signature)
         except BaseException:

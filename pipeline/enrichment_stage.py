@@ -34,7 +34,7 @@ from pipeline.stopwatch import Stopwatch
 from schemas.codec import decode_record, encode_record
 from settings import Settings
 from storage.generations import IndexGeneration
-from storage.media_files import resolve_media_path
+from storage.media_files import media_digest, resolve_media_path
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,9 @@ class EnrichmentStage:
         key_frames = select_key_frames(signature.full_frame_bits, signature.quality, signature.cuts, 0,
                                        self.cfg.key_frame_min_hamming, self.cfg.key_frames_max)
         path = resolve_media_path(event.media_uri, self.cfg.media_root)
+        # the file is still the media the copy stage judged (or, in a generation that lacks it, becomes bound)
+        await asyncio.to_thread(self.indexes.copies.claim_media, event.video_id,
+                                await asyncio.to_thread(media_digest, path))
         media = await asyncio.to_thread(decode_key_frames, path, [float(signature.times_s[i]) for i in key_frames],
                                         self.cfg, event.media_uri)
         stopwatch.lap("decode")

@@ -6,6 +6,8 @@ verification, and the register of videos in flight.
   Hamming distance, so HNSW's L2 ranking is Hamming ranking.
 - Signatures ``signature:<name>:<video_id>``: a hash with the video's frame times, packed PDQ hashes at
   every framing, PDQ quality and chromaprint fingerprint (~10 KB for 60 s), read back for alignment.
+- Media ``media:<name>:<video_id>``: the SHA-256 of the file the video was first accepted with; the id stays
+  bound to it (``claim_media``: a re-publish with other bytes is refused, README "One video id, one media").
 - In flight ``inflight:<name>``: a sorted set of videos being processed, by publish time, each with a
   ``inflight:<name>:<video_id>`` liveness key that expires if its worker dies. A video waits for every
   earlier-published video in flight to be indexed before it is judged, so two copies racing through
@@ -27,6 +29,7 @@ from redisvl.index import SearchIndex
 from redisvl.query import VectorQuery
 
 from core.bits import PDQ_BITS, PDQ_BYTES, signed_vectors
+from core.errors import PipelineError
 from core.signature import FRAMINGS, INDEX_FRAMINGS, CopySignature
 from storage.redis_keys import delete_matching
 
@@ -96,13 +99,30 @@ class CopyIndex:
         self.index.create(overwrite=False)
 
     def drop(self) -> None:
-        """Delete the KNN index with its documents, every stored signature and the in-flight register."""
+        """Delete the KNN index with its documents, every stored signature and media binding, and the in-flight
+        register."""
         if self.index.exists():
             self.index.delete(drop=True)
-        delete_matching(self.client, self._signature_key("*"), self._in_flight, f"{self._in_flight}:*")
+        delete_matching(self.client, self._signature_key("*"), self._media_key("*"), self._in_flight,
+                        f"{self._in_flight}:*")
 
     def _signature_key(self, video_id: str) -> str:
         return f"signature:{self.name}:{video_id}"
+
+    def _media_key(self, video_id: str) -> str:
+        return f"media:{self.name}:{video_id}"
+
+    def claim_media(self, video_id: str, digest: str) -> None:
+        """Bind ``video_id`` to the media with SHA-256 ``digest`` unless it is bound already (atomically: of two
+        racing claims one wins). Raises PipelineError (conflicting_event) if it is bound to other media."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.set(self._media_key(video_id), digest, nx=True)
+        pipe.get(self._media_key(video_id))
+        _, bound = pipe.execute()
+        if bound.decode() != digest:
+            raise PipelineError(f"video {video_id} was published before with other media (SHA-256 "
+                                f"{bound.decode()[:16]}..., this file's {digest[:16]}...): a video id keeps its "
+                                "first media; publish other media under a new id", kind="conflicting_event")
 
     def upsert(self, video_id: str, published_at_ms: int, signature: CopySignature) -> None:
         """Store the signature, then the index frames' vectors at every framing of INDEX_FRAMINGS."""

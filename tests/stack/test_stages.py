@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
+from core.errors import PipelineError
 from core.records import EnrichedVideo, VideoPublished
 from inference.triton_client import TritonModels
 from loadgen.samples import Sample, prepare_samples
@@ -68,3 +71,30 @@ def test_an_original_then_its_copy(stack: Settings, indexes: IndexGeneration) ->
     assert set(indexes.search.cards(["vp-bikes", "vp-bikes-resized"])) == {"vp-bikes", "vp-bikes-resized"}
     assert again.verdict.duplicate_of == "vp-bikes"  # a replay decides the same
     assert original_enriched.enriched.title == samples["bikes"].title
+
+
+def test_a_file_changed_after_its_verdict_is_refused_by_the_enrichment_stage(stack: Settings,
+                                                                            indexes: IndexGeneration) -> None:
+    """The copy stage bound the video id to its file's bytes; the file is replaced before the enrichment stage gets
+    to it: the enrichment stage refuses it (conflicting_event) rather than index other media's words under it."""
+    samples = {s.video_id: s for s in prepare_samples(stack.media_root)}
+    target = stack.media_root / "stages" / "replaced.mp4"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(stack.media_root / samples["carphone"].relative_path, target)
+    event = VideoPublished(video_id="vp-replaced", media_uri="stages/replaced.mp4", channel_id="vp",
+                           published_at=datetime.now(UTC), title="replaced after its verdict")
+
+    async def both_stages() -> None:
+        models = TritonModels(stack)
+        try:
+            judged = await CopyStage(stack, indexes).judge(event)
+            shutil.copy(stack.media_root / samples["bigbuckbunny"].relative_path, target)
+            await EnrichmentStage(stack, indexes, models).enrich(event, judged.verdict)
+        finally:
+            await models.close()
+
+    with pytest.raises(PipelineError) as refused:
+        asyncio.run(both_stages())
+    assert refused.value.kind == "conflicting_event" and "vp-replaced" in str(refused.value)
+    assert indexes.search.cards(["vp-replaced"]) == {}
+
