@@ -47,12 +47,12 @@ class CopyStage:
                                 self.cfg.in_flight_ttl_s)
         try:
             path = resolve_media_path(event.media_uri, self.cfg.media_root)
-            digest = await asyncio.to_thread(media_digest, path)
-            video = await asyncio.to_thread(decode_video, path, self.cfg, event.media_uri)
+            video = await asyncio.to_thread(decode_video, path, self.cfg, event.media_uri)  # checks its size too
             stopwatch.lap("decode")
             signature = await asyncio.to_thread(copy_signature, video, self.cfg)
             stopwatch.lap("copy_signature")
-            await asyncio.to_thread(copies.claim_media, event.video_id, digest)  # once its media proved usable
+            # bound to its media once that proved usable (a file that failed may be fixed under the same id)
+            await asyncio.to_thread(copies.claim_media, event.video_id, await asyncio.to_thread(media_digest, path))
             verdict, judge_seconds = await asyncio.to_thread(self.detector.index_and_judge, event.video_id,
                                                              event.published_at_ms, signature)
         except BaseException:
