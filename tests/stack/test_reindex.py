@@ -78,6 +78,19 @@ def publish_walrus_cluster(cfg: Settings, titles: list[str]) -> None:
     publish_centroids(cfg, ClusteringRun([walrus], [], []), "rx-run", datetime.now(UTC))
 
 
+def dead_letter_kind(cfg: Settings, item: dict[str, Any]) -> str:
+    """Publish an event that must be dead-lettered; its error kind."""
+    collector = OutputCollector(cfg)
+    publisher = Publisher(cfg)
+    try:
+        publisher.publish(item)
+        publisher.flush()
+        outputs = collector.wait_for({item["video_id"]}, timeout_s=300)
+    finally:
+        collector.close()
+    return outputs[item["video_id"]][cfg.topic_dead_letter].record["error_kind"]
+
+
 @pytest.fixture(scope="module")
 def reindexed(stack: Settings) -> Iterator[dict[str, Any]]:
     with pytest.MonkeyPatch.context() as env:
@@ -100,6 +113,8 @@ def reindexed(stack: Settings) -> Iterator[dict[str, Any]]:
         # Originals first, then their copies: a copy consumed before its original (another partition) is judged
         # UNIQUE live, and the reindex, in publish order, would rightly differ (README, "Reindex").
         live = publish_and_wait(cfg, events[:3], junk=True) | publish_and_wait(cfg, events[3:])
+        # rx-0 again with rx-2's media: refused live (one video id, one media), and the reindex must refuse it too
+        conflicting = dead_letter_kind(cfg, event(0, uris[2]))
         ids = [e["video_id"] for e in events]
         archive = Archive(cfg.clickhouse_dsn)
         try:
@@ -117,14 +132,15 @@ def reindexed(stack: Settings) -> Iterator[dict[str, Any]]:
         live |= publish_and_wait(cfg, [event(9, uris[2])])  # the live workers write it into the new generation
         stop_pipeline(cfg, print)
         yield {"cfg": cfg, "events": events, "live": live, "report": report, "found": found,
-               "rows": (rows_before, rows_after)}
+               "rows": (rows_before, rows_after), "conflicting": conflicting}
 
 
 def test_reindex_reproduces_every_verdict_and_cluster(reindexed: dict[str, Any]) -> None:
     report: ReindexReport = reindexed["report"]
     assert report.replayed == report.compared == len(reindexed["events"])
     assert report.verdicts_same == report.clusters_same == report.compared, report.differences
-    assert report.undecodable == 1 and not report.failed
+    assert report.undecodable == 1 and report.failed == {"conflicting_event": 1}
+    assert reindexed["conflicting"] == "conflicting_event"
     live = reindexed["live"]
     # rx-9, processed by a worker after the switch, is found to copy rx-2 in the rebuilt copy index
     assert {video_id: v["duplicate_of"] for video_id, v in live.items() if v["duplicate_of"]} == {
