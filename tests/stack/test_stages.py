@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import timedelta
 
+import numpy as np
 import pytest
 
 from core.records import EnrichedVideo, VideoPublished
@@ -68,3 +70,21 @@ def test_an_original_then_its_copy(stack: Settings, indexes: IndexGeneration) ->
     assert set(indexes.search.cards(["vp-bikes", "vp-bikes-resized"])) == {"vp-bikes", "vp-bikes-resized"}
     assert again.verdict.duplicate_of == "vp-bikes"  # a replay decides the same
     assert original_enriched.enriched.title == samples["bikes"].title
+
+
+def test_an_exact_copy_reuses_its_original_s_enrichment(stack: Settings, indexes: IndexGeneration) -> None:
+    """The same file again under another id: judged an exact copy, it gets its original's transcript, on-screen text
+    and chunk embeddings without the models (only its own title is embedded)."""
+    samples = {s.video_id: s for s in prepare_samples(stack.media_root)}
+    original = event_of(samples["bigbuckbunny"])
+    again = VideoPublished(video_id="vp-bunny-again", media_uri=original.media_uri, channel_id="vp2",
+                           published_at=original.published_at + timedelta(hours=1), title="the bunny, uploaded again")
+    (_, first), (judged, reused) = run(stack, indexes, [original, again], [])
+    assert judged.verdict.verdict == "EXACT_DUPLICATE" and judged.verdict.duplicate_of == original.video_id
+    assert "reused" in reused.stage_seconds and "models" not in reused.stage_seconds
+    for field in ("transcript", "ocr", "has_audio", "frame_count", "duration_s"):
+        assert getattr(reused.enriched, field) == getattr(first.enriched, field), field
+    assert [c.text for c in reused.archived.chunks] == ["the bunny, uploaded again"] + [
+        c.text for c in first.archived.chunks if c.kind != "title"]
+    own, copied = (np.stack([c.embedding for c in enriched.archived.chunks[1:]]) for enriched in (first, reused))
+    assert np.allclose(own, copied)
