@@ -6,10 +6,10 @@ A standard mix of packaged and derived media (5-60 s; speech, on-screen text, mu
 loadgen/samples.py, the live band clip with LibriVox speech, bigbuckbunny with a caption), each event under a
 fresh video id, so repeats of a medium are re-uploads the copy stage must find. On this machine, in one run:
 
-1. the sequential worker of ``--baseline-ref`` (a git worktree of that commit, its own local stack on ports
-   +500): a burst of ``--burst`` events, timed until every enriched record (or dead letter) is out;
-2. the stages (one copies worker, one enrichment worker, the archiver): the same burst. The burst's rate of
-   enriched records is the enrichment capacity;
+1. the sequential worker of ``--baseline-ref`` (a git worktree of that commit, an empty local stack of its own
+   on ports +500): a burst of ``--burst`` events, timed until every enriched record (or dead letter) is out;
+2. the stages (one copies worker, one enrichment worker, the archiver; an empty stack of their own on ports
+   +600): the same burst. The burst's rate of enriched records is the enrichment capacity;
 3. the stages at ``--fractions`` of that capacity, ``--seconds`` each: publish-to-verdict and publish-to-enriched
    latency (median, p95, p99), from the outputs' Kafka timestamps.
 
@@ -38,7 +38,9 @@ from loadgen.samples import Sample, prepare_samples
 from local_stack.services import SERVICES, start, start_pipeline, stop, stop_pipeline
 from settings import REPO_ROOT, Settings
 
-BASELINE_PORT_OFFSET = 500
+BASELINE_PORT_OFFSET, STAGES_PORT_OFFSET = 500, 600
+DERIVED = ("KAFKA_BOOTSTRAP", "REDIS_URL", "TRITON_GRPC_URL", "TRITON_HTTP_URL", "TRITON_GRPC_PORT",
+           "TRITON_METRICS_PORT", "CLICKHOUSE_DSN", "FAUST_DATA_DIR")
 TARGET_RATIO, TARGET_VERDICT_P95_S = 2.0, 2.0
 
 
@@ -137,9 +139,7 @@ def baseline_run(cfg: Settings, ref: str, mix: list[Sample], burst: int, timeout
              for name in ("KAFKA_PORT", "REDIS_PORT", "TRITON_HTTP_PORT")}
     stack_dir = cfg.stack_dir / "bench" / "baseline-stack"
     shutil.rmtree(stack_dir, ignore_errors=True)
-    environment = {key: value for key, value in os.environ.items()
-                   if key not in ("KAFKA_BOOTSTRAP", "REDIS_URL", "TRITON_GRPC_URL", "TRITON_HTTP_URL",
-                                  "TRITON_GRPC_PORT", "TRITON_METRICS_PORT", "CLICKHOUSE_DSN", "FAUST_DATA_DIR")}
+    environment = {key: value for key, value in os.environ.items() if key not in DERIVED}
     environment.update(ports, STACK_DIR=str(stack_dir), MEDIA_ROOT=str(cfg.media_root), PYTHONPATH=str(source))
     local_stack = [sys.executable, "-m", "local_stack"]
     base_cfg = cfg.replace(kafka_bootstrap=f"127.0.0.1:{ports['KAFKA_PORT']}")
@@ -150,6 +150,20 @@ def baseline_run(cfg: Settings, ref: str, mix: list[Sample], burst: int, timeout
     finally:
         subprocess.run([*local_stack, "down"], cwd=source, env=environment, check=False)
         subprocess.run(["git", "worktree", "remove", "--force", str(source)], cwd=REPO_ROOT, check=False)
+
+
+def own_stack(cfg: Settings, offset: int, name: str) -> Settings:
+    """Settings (and this process's environment, which the workers inherit) for an empty stack of its own under
+    STACK_DIR/bench/``name``, on ports +``offset``, reading the media where ``cfg`` has them: earlier videos in an
+    index would change what the measured ones are judged copies of."""
+    stack_dir = cfg.stack_dir / "bench" / name
+    shutil.rmtree(stack_dir, ignore_errors=True)
+    for variable in DERIVED:
+        os.environ.pop(variable, None)
+    os.environ.update(STACK_DIR=str(stack_dir), MEDIA_ROOT=str(cfg.media_root),
+                      KAFKA_PORT=str(cfg.kafka_port + offset), REDIS_PORT=str(cfg.redis_port + offset),
+                      TRITON_HTTP_PORT=str(cfg.triton_http_port + offset))
+    return Settings.from_env()
 
 
 def main() -> None:
@@ -170,6 +184,7 @@ def main() -> None:
     if args.baseline_ref:
         runs.append(baseline_run(cfg, args.baseline_ref, mix, args.burst, args.timeout))
         print(runs[-1].line(), flush=True)
+    cfg = own_stack(cfg, STAGES_PORT_OFFSET, "stages-stack")
     for service in SERVICES:
         start(cfg, service, print)
     ensure_topics(cfg)

@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from core.text import OcrText, TextChunk, merge_ocr_lines
+from core.text import TEXT_EMBEDDING_DIMS, OcrText, TextChunk, merge_ocr_lines
 from features.media import KeyFrames
 from inference.triton_client import TritonModels
+from storage.search_index import EnrichmentSummary, StoredEnrichment
 
 T = TypeVar("T")
 
@@ -80,3 +81,35 @@ async def enrich(media: KeyFrames, metadata_text: str, models: TritonModels, use
         metadata_embedding=metadata_embedding, chunk_texts=chunk_texts,
         chunk_embeddings=embeddings[1:] if metadata_text else embeddings,
         model_seconds=model_seconds, total_s=round(time.perf_counter() - started, 4))
+
+
+def enrichment_summary(enrichment: Enrichment, has_audio: bool) -> EnrichmentSummary:
+    """What the search card keeps of an enrichment beyond its chunks (see reused_enrichment)."""
+    transcript = enrichment.transcript
+    return EnrichmentSummary(has_audio=has_audio, language=transcript["language"],
+                             no_speech=transcript["no_speech"], speech_s=transcript["speech_s"],
+                             ocr_confidence=tuple(o.confidence for o in enrichment.ocr))
+
+
+def reused_enrichment(stored: StoredEnrichment, metadata_embedding: np.ndarray | None, seconds: float) -> Enrichment:
+    """An exact copy's enrichment from its original's (the search index's chunks and card), with the copy's own
+    title embedding (None: it has no title, description or tags)."""
+    summary = stored.summary
+    segments = [{"start_s": c.start_s, "end_s": c.end_s, "text": c.text}
+                for c in stored.chunks if c.kind == "transcript"]
+    lines = [c for c in stored.chunks if c.kind == "ocr"]
+    texts = [c.text for c in stored.chunks]
+    return Enrichment(
+        key_times_s=stored.frame_times_s,
+        transcript={"language": summary.language, "language_probability": None, "no_speech": summary.no_speech,
+                    "speech_s": summary.speech_s, "segments": segments},
+        ocr=[OcrText(c.text, confidence, c.start_s, c.end_s) for c, confidence in zip(lines, summary.ocr_confidence,
+                                                                                     strict=True)],
+        clip_embeddings=stored.frame_embeddings,
+        metadata_embedding=metadata_embedding if metadata_embedding is not None
+        else np.zeros(TEXT_EMBEDDING_DIMS, np.float32),
+        chunk_texts=texts,
+        chunk_embeddings=np.stack([c.embedding for c in stored.chunks]) if texts
+        else np.zeros((0, TEXT_EMBEDDING_DIMS), np.float32),
+        model_seconds={"text_encoder": round(seconds, 4)} if metadata_embedding is not None else {},
+        total_s=round(seconds, 4))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from core.signature import CopySignature
 from features.copy_signature import copy_signature
 from features.keywords import extract_keywords
 from features.media import decode_key_frames, decode_video
-from inference.enrichment import enrich
+from inference.enrichment import Enrichment, enrich, enrichment_summary, reused_enrichment
 from inference.triton_client import CLIP_MODELS, TritonModels
 from pipeline.outputs import archived_video, enriched_record, video_card
 from pipeline.series_detection import SeriesDetector
@@ -86,17 +87,24 @@ class EnrichmentStage:
         stopwatch = Stopwatch()
         check_event(event, datetime.now(UTC))  # as the copy stage did: a forged request is refused alike
         signature = await self._signature(event)
-        key_frames = select_key_frames(signature.full_frame_bits, signature.quality, signature.cuts, 0,
-                                       self.cfg.key_frame_min_hamming, self.cfg.key_frames_max)
         path = resolve_media_path(event.media_uri, self.cfg.media_root)
         # the file is still the media the copy stage judged (or, in a generation that lacks it, becomes bound)
         await asyncio.to_thread(self.indexes.copies.claim_media, event.video_id,
                                 await asyncio.to_thread(media_digest, path))
-        media = await asyncio.to_thread(decode_key_frames, path, [float(signature.times_s[i]) for i in key_frames],
-                                        self.cfg, event.media_uri)
-        stopwatch.lap("decode")
-        enrichment = await enrich(media, event.metadata_text, self.models, await self._clip_enabled())
-        stopwatch.lap("models")
+        reused = await self._reuse(event, verdict)
+        if reused is not None:
+            enrichment, has_audio = reused
+            stopwatch.lap("reused")
+        else:
+            key_frames = select_key_frames(signature.full_frame_bits, signature.quality, signature.cuts, 0,
+                                           self.cfg.key_frame_min_hamming, self.cfg.key_frames_max)
+            media = await asyncio.to_thread(decode_key_frames, path,
+                                            [float(signature.times_s[i]) for i in key_frames], self.cfg,
+                                            event.media_uri)
+            stopwatch.lap("decode")
+            enrichment = await enrich(media, event.metadata_text, self.models, await self._clip_enabled())
+            has_audio = media.audio is not None and media.audio.size > 0
+            stopwatch.lap("models")
         stopwatch.add({f"model_{name}": s for name, s in enrichment.model_seconds.items()})
         chunks = enrichment.text_chunks(event.metadata_text, signature.duration_s)
         keywords = await asyncio.to_thread(extract_keywords, [event.metadata_text, *enrichment.chunk_texts],
@@ -107,9 +115,9 @@ class EnrichmentStage:
         stopwatch.lap("keywords_cluster")
         await asyncio.to_thread(self.indexes.search.upsert_video, video_card(event, signature, verdict, keywords,
                                                                              cluster),
-                                chunks, [round(t, 3) for t in enrichment.key_times_s], enrichment.clip_embeddings)
+                                chunks, [round(t, 3) for t in enrichment.key_times_s], enrichment.clip_embeddings,
+                                enrichment_summary(enrichment, has_audio))
         stopwatch.lap("search_index")
-        has_audio = media.audio is not None and media.audio.size > 0
         enriched = enriched_record(event, signature, has_audio, verdict, enrichment, keywords, cluster,
                                    datetime.now(UTC))
         if event.series_id:
@@ -119,6 +127,20 @@ class EnrichmentStage:
             await on_enriched(enriched)
         archived = archived_video(event, signature, verdict, enrichment, topic, keywords, cluster, chunks)
         return Enriched(enriched, archived, stopwatch.seconds)
+
+    async def _reuse(self, event: VideoPublished, verdict: DuplicateVerdict) -> tuple[Enrichment, bool] | None:
+        """For an exact copy (every frame identical, the same audio) whose original is enriched: the original's
+        transcript, on-screen text, chunk and frame embeddings, and whether it has audio; only the copy's own title
+        and tags are embedded. Re-uploads of the same file are common, and skip every model but one this way."""
+        if verdict.verdict != "EXACT_DUPLICATE" or verdict.duplicate_of is None:
+            return None
+        stored = await asyncio.to_thread(self.indexes.search.stored_enrichment, verdict.duplicate_of)
+        if stored is None:  # the original's enrichment is not done yet
+            return None
+        started = time.perf_counter()
+        metadata = (await self.models.embed_texts([event.metadata_text]))[0] if event.metadata_text else None
+        log.info("video %s: enrichment of its original %s reused", event.video_id, verdict.duplicate_of)
+        return reused_enrichment(stored, metadata, time.perf_counter() - started), stored.summary.has_audio
 
     async def _publish_series_episode(self, enriched: EnrichedVideo, published_at_ms: int,
                                       signature: CopySignature, on_enriched: EnrichedCallback | None) -> EnrichedVideo:

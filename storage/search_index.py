@@ -7,8 +7,8 @@
 - Frame index ``<name>-frames`` (only with CLIP weights): one hash per key frame, key
   ``<name>:frame:<video_id>:<n>``, with the same filter fields, its time and its CLIP embedding.
 - Video cards ``<name>:video:<video_id>``: what a hit shows (title, channel, media, duration, cluster label,
-  keywords, verdict) and how many chunks/frames the video has, so re-indexing a video deletes the ones it no
-  longer has.
+  keywords, verdict), how many chunks/frames the video has, so re-indexing a video deletes the ones it no
+  longer has, and a summary of its enrichment (language, OCR confidences...), so an exact copy can reuse it.
 
 Writes are idempotent by key (replaying a video rewrites the same keys). Readers go through the index names
 only, so a rebuilt generation of the indexes can replace this one (storage/generations.py).
@@ -16,6 +16,7 @@ only, so a rebuilt generation of the indexes can replace this one (storage/gener
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -75,6 +76,28 @@ class VideoCard:
     cluster_id: str | None = None
     cluster_label: str | None = None
     keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EnrichmentSummary:
+    """What the enriched record says of a video beyond its chunks, kept on its card so an exact copy of it can be
+    given the same enrichment without running the models again (stored_enrichment)."""
+
+    has_audio: bool
+    language: str | None
+    no_speech: bool
+    speech_s: float
+    ocr_confidence: tuple[float, ...]  # of its OCR chunks, in order
+
+
+@dataclass(frozen=True)
+class StoredEnrichment:
+    """A video's enrichment as its card and chunks keep it."""
+
+    summary: EnrichmentSummary
+    chunks: list[TextChunk]  # its transcript segments, then its OCR lines (not its title: that is each video's own)
+    frame_times_s: list[float]  # its CLIP key frames
+    frame_embeddings: np.ndarray | None  # None without CLIP
 
 
 @dataclass(frozen=True)
@@ -151,7 +174,7 @@ class SearchIndex:
         return f"{self.name}:frame:{video_id}:{n}"
 
     def upsert_video(self, card: VideoCard, chunks: Sequence[TextChunk], frame_times_s: Sequence[float] = (),
-                     frame_embeddings: np.ndarray | None = None) -> None:
+                     frame_embeddings: np.ndarray | None = None, summary: EnrichmentSummary | None = None) -> None:
         """Index (or re-index) one video's chunks and CLIP frames and store its card, in one transaction."""
         filters = {"video_id": card.video_id, "channel_id": card.channel_id,
                    "cluster_id": card.cluster_id or "", "published_at_ms": card.published_at_ms}
@@ -175,8 +198,29 @@ class SearchIndex:
             "duration_s": card.duration_s, "media_uri": card.media_uri, "verdict": card.verdict,
             "duplicate_of": card.duplicate_of or "", "cluster_id": card.cluster_id or "",
             "cluster_label": card.cluster_label or "", "keywords": json.dumps(list(card.keywords)),
-            "chunks": len(chunks), "frames": len(frames)})
+            "chunks": len(chunks), "frames": len(frames),
+            "enrichment": json.dumps(dataclasses.asdict(summary)) if summary is not None else ""})
         pipe.execute()
+
+    def stored_enrichment(self, video_id: str) -> StoredEnrichment | None:
+        """What the video's enrichment left here, or None if it has not been indexed (with its summary)."""
+        counts = self.client.hmget(self._card_key(video_id), ["enrichment", "chunks", "frames"])
+        if not counts[0]:
+            return None
+        stored = json.loads(counts[0])
+        summary = EnrichmentSummary(**{**stored, "ocr_confidence": tuple(stored["ocr_confidence"])})
+        pipe = self.client.pipeline(transaction=False)
+        for n in range(int(counts[1])):
+            pipe.hmget(self._chunk_key(video_id, n), ["kind", "start_s", "end_s", "text", "embedding"])
+        for n in range(int(counts[2])):
+            pipe.hmget(self._frame_key(video_id, n), ["start_s", "embedding"])
+        found = pipe.execute()
+        chunks = [TextChunk(kind.decode(), float(start), float(end), text.decode(),
+                            np.frombuffer(vector, np.float32))
+                  for kind, start, end, text, vector in found[:int(counts[1])] if kind != b"title"]
+        frames = found[int(counts[1]):]
+        embeddings = np.stack([np.frombuffer(vector, np.float32) for _, vector in frames]) if frames else None
+        return StoredEnrichment(summary, chunks, [float(start) for start, _ in frames], embeddings)
 
     def set_cluster(self, assignments: Iterable[tuple[str, str | None, str | None]]) -> int:
         """Move videos to new clusters after a re-clustering: (video_id, cluster_id or None, label).

@@ -119,6 +119,7 @@ def reindexed(stack: Settings) -> Iterator[dict[str, Any]]:
         archive = Archive(cfg.clickhouse_dsn)
         try:
             archive.wait_for_videos(ids, timeout_s=60)
+            time.sleep(3 * cfg.archive_batch_s)  # the enriched revisions too, which may come a batch later
             rows_before = archive.counts(ids)
             report = asyncio.run(run_reindex(cfg))  # beside the live workers
             time.sleep(3 * cfg.archive_batch_s)  # the archiver has taken the reindex's archive records by now

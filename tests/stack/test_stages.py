@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from core.errors import PipelineError
@@ -98,3 +99,20 @@ def test_a_file_changed_after_its_verdict_is_refused_by_the_enrichment_stage(sta
     assert refused.value.kind == "conflicting_event" and "vp-replaced" in str(refused.value)
     assert indexes.search.cards(["vp-replaced"]) == {}
 
+
+def test_an_exact_copy_reuses_its_original_s_enrichment(stack: Settings, indexes: IndexGeneration) -> None:
+    """The same file again under another id: judged an exact copy, it gets its original's transcript, on-screen text
+    and chunk embeddings without the models (only its own title is embedded)."""
+    samples = {s.video_id: s for s in prepare_samples(stack.media_root)}
+    original = event_of(samples["bigbuckbunny"])
+    again = VideoPublished(video_id="vp-bunny-again", media_uri=original.media_uri, channel_id="vp2",
+                           published_at=original.published_at + timedelta(hours=1), title="the bunny, uploaded again")
+    (_, first), (judged, reused) = run(stack, indexes, [original, again], [])
+    assert judged.verdict.verdict == "EXACT_DUPLICATE" and judged.verdict.duplicate_of == original.video_id
+    assert "reused" in reused.stage_seconds and "models" not in reused.stage_seconds
+    for field in ("transcript", "ocr", "has_audio", "frame_count", "duration_s"):
+        assert getattr(reused.enriched, field) == getattr(first.enriched, field), field
+    assert [c.text for c in reused.archived.chunks] == ["the bunny, uploaded again"] + [
+        c.text for c in first.archived.chunks if c.kind != "title"]
+    own, copied = (np.stack([c.embedding for c in enriched.archived.chunks[1:]]) for enriched in (first, reused))
+    assert np.allclose(own, copied)
