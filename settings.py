@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from pydantic import Field, field_validator, model_validator
@@ -80,6 +80,16 @@ class Settings(BaseSettings):
         "holds empty fetches itself (fetch.max.wait.ms), so 0 is right there; the local broker (noida-db) answers "
         "them at once, and without a pause an idle worker re-fetched in a loop at 45-85 % of a core "
         "(streams/fetch_backoff.py; the local stack's workers: 100)")
+
+    # What operators see (telemetry/): Prometheus metrics and the log lines.
+    metrics_host: str = Field("127.0.0.1", description="address the metrics endpoints listen on (0.0.0.0 in a "
+                              "container, for Prometheus to scrape)")
+    metrics_port: int = Field(
+        19100, description="port this process serves Prometheus metrics on (/metrics; 0: none). The local stack "
+        "gives each of its processes its own from this one up (python -m local_stack status lists them)")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="log lines as text, or one JSON object a line (time, level, logger, message, stage, "
+        "video_id)")
 
     # Media.
     media_root: Path | None = Field(None, description="media URIs must resolve inside it (default: STACK_DIR/media)")

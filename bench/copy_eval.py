@@ -32,6 +32,7 @@ from features.media import decode_video
 from pipeline.copy_detection import CopyDetector
 from settings import Settings
 from storage.copy_index import CopyIndex
+from telemetry.progress import track
 
 REDIS_PORT_OFFSET = 300
 TARGET_F1, TARGET_UAP, TARGET_IOU = 0.95, 0.9, 0.8
@@ -62,12 +63,10 @@ def micro_average_precision(scored: list[tuple[float, bool]], positives: int) ->
 
 def signatures(corpus: list[CorpusVideo], cfg: Settings) -> tuple[dict[str, CopySignature], list[float]]:
     found, seconds = {}, []
-    for n, video in enumerate(corpus, start=1):
+    for video in track(corpus, len(corpus), "signatures", "videos"):
         started = time.perf_counter()
         found[video.video_id] = copy_signature(decode_video(video.path, cfg), cfg)
         seconds.append(time.perf_counter() - started)
-        if n % 20 == 0 or n == len(corpus):
-            print(f"  signatures {n}/{len(corpus)}")
     return found, seconds
 
 

@@ -24,6 +24,7 @@ from core.signature import FRAMINGS, INDEX_FRAMINGS, SECONDS_PER_SUBFINGERPRINT,
 from pipeline.copy_detection import CopyDetector
 from settings import Settings
 from storage.copy_index import CopyIndex
+from telemetry.progress import track
 
 REDIS_PORT_OFFSET = 310
 VIDEO_SECONDS = 60
@@ -101,15 +102,11 @@ def main() -> None:
         empty = used_memory(index)
         started = time.perf_counter()
         kept: list[tuple[str, CopySignature]] = []
-        for n in range(videos):
+        for n in track(range(videos), videos, "loaded", "videos"):
             signature = synthetic_signature(rng, cfg.index_frames_max)
             index.upsert(f"v{n}", 1_000_000 + n, signature)
             if n % max(1, videos // args.queries) == 0:
                 kept.append((f"v{n}", signature))
-            if (n + 1) % 2000 == 0 or n + 1 == videos:
-                rate = (n + 1) * per_video / (time.perf_counter() - started)
-                print(f"  loaded {n + 1}/{videos} videos, {(n + 1) * per_video} vectors ({rate:.0f} vectors/s)",
-                      flush=True)
         load_s = time.perf_counter() - started
         memory = used_memory(index) - empty
         vector_count = index.vector_count()

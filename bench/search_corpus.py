@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 import time
 import wave
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
+from bench.corpus_files import build_missing
 from bench.series_corpus import (
     BIKES,
     BUNNY,
@@ -383,15 +383,9 @@ def build_search_corpus(folder: Path, quick: bool = False) -> tuple[list[SearchV
                for kind, text, answer, in_quick in QUERIES if in_quick or not quick]
     _check(videos, queries, quick)
 
-    for number, job in enumerate(jobs, 1):
-        name = job.target.relative_to(folder)
-        if not job.target.exists():
-            started = time.perf_counter()
-            job.target.parent.mkdir(parents=True, exist_ok=True)
-            run_ffmpeg(job.inputs, job.arguments, job.target)
-            print(f"built {number}/{len(jobs)} {name} ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
-        else:
-            print(f"exists {number}/{len(jobs)} {name}", file=sys.stderr)
+    build_missing([(job.target, partial(run_ffmpeg, job.inputs, job.arguments, job.target)) for job in jobs],
+                  "search corpus")
+    for job in jobs:
         _check_duration(job)
     return videos, queries
 

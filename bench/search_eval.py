@@ -74,8 +74,7 @@ def publish_corpus(cfg: Settings, videos: list[SearchVideo], timeout_s: float = 
         for video in videos:
             publisher.publish(corpus_event(video, cfg))
         publisher.flush()
-        outputs = collector.wait_for({video.video_id for video in videos}, timeout_s,
-                                     progress=lambda done, total: print(f"  processed {done}/{total}", flush=True))
+        outputs = collector.wait_for({video.video_id for video in videos}, timeout_s, show_progress="processed")
     finally:
         collector.close()
     states = {}

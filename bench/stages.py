@@ -114,7 +114,7 @@ def measure(cfg: Settings, label: str, mix: list[Sample], count: int, rate: floa
         else:
             started = publish_paced(count, rate, send)
         publisher.flush()
-        results = collector.wait_for(set(sent), timeout_s)
+        results = collector.wait_for(set(sent), timeout_s, show_progress="processed")
     finally:
         collector.close()
     finished = {v: outputs for v, outputs in results.items() if OutputCollector.is_finished(outputs, cfg)}

@@ -24,6 +24,7 @@ from tritonclient.utils import InferenceServerException
 from core.errors import InferenceError, ServiceUnavailable
 from core.text import TEXT_EMBEDDING_DIMS
 from settings import Settings
+from telemetry import metrics
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +108,15 @@ class TritonModels:
         for attempt in range(1, self.retries + 2):
             try:
                 async with self._in_flight[model]:
-                    result = await self.client.infer(
-                        model, inputs, outputs=[grpcclient.InferRequestedOutput(output)], client_timeout=deadline_s,
-                        timeout=int(self.timeout_s * 1_000_000))  # microseconds in Triton's queue, at most
+                    with metrics.TRITON_SECONDS.labels(model).time():
+                        result = await self.client.infer(
+                            model, inputs, outputs=[grpcclient.InferRequestedOutput(output)],
+                            client_timeout=deadline_s,
+                            timeout=int(self.timeout_s * 1_000_000))  # microseconds in Triton's queue, at most
                 return result.as_numpy(output)
             except InferenceServerException as exc:
                 status = exc.status() or "no status"
+                metrics.TRITON_ERRORS.labels(model, status.removeprefix("StatusCode.")).inc()
                 where = f"Triton model {model!r} at {self.url}"
                 if status == "StatusCode.INVALID_ARGUMENT":
                     raise InferenceError(f"{where} rejected the input: {exc.message() or exc}",

@@ -48,8 +48,7 @@ from schemas.codec import SchemaError, decode_record, encode_record
 from settings import Settings
 from storage.cluster_index import ClusterIndex
 from storage.generations import IndexGeneration, current_generation, switch_generation
-
-PROGRESS_EVERY_S = 5.0
+from telemetry.progress import track
 
 
 @dataclass
@@ -148,9 +147,8 @@ async def judge_in_order(replayer: Replayer, events: list[VideoPublished],
 
 
 async def replay(replayer: Replayer, events: list[list[VideoPublished]], report: ReindexReport,
-                 results: dict[str, dict[str, Any]], progress: Callable[[str], None]) -> None:
-    started = last = time.perf_counter()
-    for n, same_id in enumerate(events, start=1):
+                 results: dict[str, dict[str, Any]]) -> None:
+    for same_id in track(events, len(events), "replayed", "videos"):
         if (accepted := await judge_in_order(replayer, same_id, report)) is None:
             continue
         event, judged = accepted
@@ -163,11 +161,6 @@ async def replay(replayer: Replayer, events: list[list[VideoPublished]], report:
         report.replayed += 1
         results[event.video_id] = {"verdict": (judged.verdict.verdict, judged.verdict.duplicate_of),
                                    "cluster_id": enriched.enriched.cluster_id}
-        now = time.perf_counter()
-        if now - last >= PROGRESS_EVERY_S or n == len(events):
-            rate = n / (now - started)
-            progress(f"  replayed {n}/{len(events)} ({rate:.1f} videos/s, {(len(events) - n) / rate:.0f} s left)")
-            last = now
 
 
 def compare(report: ReindexReport, results: dict[str, dict[str, Any]], before: dict[str, dict[str, Any]]) -> None:
@@ -201,7 +194,7 @@ async def run_reindex(cfg: Settings, keep_old: bool = False, progress: Callable[
         snapshot = end_offsets(cfg, cfg.topic_publish)
         events = published_events(cfg, None, snapshot, report)
         progress(f"replaying {len(events)} videos of {cfg.topic_publish} into generation {report.new_generation}")
-        await replay(replayer, events, report, results, progress)
+        await replay(replayer, events, report, results)
         replayer.flush()
         compare(report, results, latest_outputs(cfg))
         switch_generation(client, cfg, report.new_generation)
@@ -209,7 +202,7 @@ async def run_reindex(cfg: Settings, keep_old: bool = False, progress: Callable[
         late = published_events(cfg, snapshot, end_offsets(cfg, cfg.topic_publish), report)
         if late:
             progress(f"replaying {len(late)} videos published meanwhile")
-            await replay(replayer, late, report, results, progress)
+            await replay(replayer, late, report, results)
             replayer.flush()
     finally:
         await models.close()

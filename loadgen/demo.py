@@ -86,8 +86,7 @@ def run_demo(cfg: Settings, timeout_s: float = 600) -> int:
                 sent[sample.video_id] = publisher.publish(sample_event(sample))
             publisher.flush()
             print(f"published {len(batch)} {phase}; waiting for the pipeline ...")
-            results.update(collector.wait_for({s.video_id for s in batch}, timeout_s,
-                                              lambda done, total: print(f"  {done}/{total} processed")))
+            results.update(collector.wait_for({s.video_id for s in batch}, timeout_s, show_progress="processed"))
     finally:
         collector.close()
 

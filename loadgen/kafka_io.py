@@ -7,7 +7,6 @@ import concurrent.futures
 import queue
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ from confluent_kafka import Producer
 from schemas.codec import decode, encode
 from settings import Settings
 from streams.fetch_backoff import install as install_fetch_backoff
+from telemetry.progress import progress
 
 
 class Publisher:
@@ -127,8 +127,9 @@ class OutputCollector:
         return found  # type: ignore[return-value]
 
     def wait_for(self, video_ids: set[str], timeout_s: float,
-                 progress: Callable[[int, int], None] | None = None) -> dict[str, dict[str, Received]]:
-        """Collect outputs until every id has a verdict and an enriched record, or a dead letter.
+                 show_progress: str | None = None) -> dict[str, dict[str, Received]]:
+        """Collect outputs until every id has a verdict and an enriched record, or a dead letter; with
+        ``show_progress`` (its words, e.g. "processed"), a progress bar of the ids done.
 
         Returns video_id -> {topic: first record received}. Ids still missing at the timeout are absent
         or incomplete; the caller reports them. Records of other ids (e.g. dead letters of events too
@@ -136,18 +137,15 @@ class OutputCollector:
         """
         results: dict[str, dict[str, Received]] = {}
         deadline = time.monotonic() + timeout_s
-        done = 0
-        while done < len(video_ids) and time.monotonic() < deadline:
-            for item in self.poll(timeout_s=0.5):
-                video_id = item.record.get("video_id")
-                if video_id in video_ids:
-                    results.setdefault(video_id, {}).setdefault(item.topic, item)
-                else:
-                    self.unmatched.append(item)
-            finished = sum(1 for v in video_ids if self.is_finished(results.get(v, {}), self.cfg))
-            if finished != done and progress is not None:
-                progress(finished, len(video_ids))
-            done = finished
+        with progress(len(video_ids), show_progress or "", "videos", disable=show_progress is None) as done:
+            while done.n < len(video_ids) and time.monotonic() < deadline:
+                for item in self.poll(timeout_s=0.5):
+                    video_id = item.record.get("video_id")
+                    if video_id in video_ids:
+                        results.setdefault(video_id, {}).setdefault(item.topic, item)
+                    else:
+                        self.unmatched.append(item)
+                done.update(sum(1 for v in video_ids if self.is_finished(results.get(v, {}), self.cfg)) - done.n)
         return results
 
     @staticmethod

@@ -63,8 +63,7 @@ def run_load(cfg: Settings, count: int, rate: float, timeout_s: float, sample_id
     started = publish_paced(count, rate, send)
     publisher.flush()
     print(f"published {count} events in {time.time() - started:.1f}s (target {rate}/s); waiting for results ...")
-    results = collector.wait_for(set(sent), timeout_s,
-                                 lambda done, total: print(f"  {done}/{total}") if done % 10 == 0 else None)
+    results = collector.wait_for(set(sent), timeout_s, show_progress="processed")
     collector.close()
     finished_at = max((r.received_at for outputs in results.values() for r in outputs.values()), default=started)
     latencies = [outputs[cfg.topic_verdict].received_at - sent[vid]

@@ -36,6 +36,7 @@ from loadgen.samples import ORIGINALS, Sample, prepare_samples, run_ffmpeg
 from local_stack.services import running_pid, running_workers
 from schemas.codec import MAGIC, current_schema, encode, schema_fingerprint
 from settings import Settings
+from telemetry.progress import progress
 
 VERDICT = "verdict"  # the expected outcome of good events: a verdict and an enriched record
 BAD_KINDS: dict[str, str] = {  # kind of input -> expected outcome (an error kind, or a verdict)
@@ -275,6 +276,7 @@ def run_soak(cfg: Settings, count: int, rate: float, bad_share: float, timeout_s
                     done.add(key)
         for watch in memory:
             watch.maybe_sample(len(done))
+        accounted.update(len(done) - accounted.n)
 
     def send(i: int) -> None:
         event = planned[i]
@@ -283,25 +285,20 @@ def run_soak(cfg: Settings, count: int, rate: float, bad_share: float, timeout_s
             publisher.publish(event.event)
         else:
             publisher.publish_raw(event.key.encode(), event.raw)
-        if i % 500 == 499:
-            print(f"  published {i + 1}/{count}, {len(done)} accounted for")
 
     bad = sum(p.kind != "good" for p in planned)
     print(f"soak {run_id}: {count} events at {rate:g}/s, {count - bad} good (cycling over {len(samples)} "
           f"{'short clips' if media == 'short' else 'sample videos'}), {bad} bad or tricky ({len(BAD_KINDS)} kinds, "
           "cycling)")
-    started = publish_paced(count, rate, send, idle=collect)
-    publisher.flush()
-    published_s = time.time() - started
-    print(f"published {count} events in {published_s:.1f}s ({count / published_s:.2f}/s); "
-          f"{len(done)} accounted for so far; waiting ...")
-    last_progress, last_done = time.monotonic(), len(done)
-    while len(done) < count and time.monotonic() - last_progress < timeout_s:
-        collect(0.5)
-        if len(done) != last_done:
-            if len(done) // 100 != last_done // 100:
-                print(f"  {len(done)}/{count} accounted for")
-            last_progress, last_done = time.monotonic(), len(done)
+    with progress(count, "accounted for", "events") as accounted:
+        started = publish_paced(count, rate, send, idle=collect)
+        publisher.flush()
+        published_s = time.time() - started
+        last_progress, last_done = time.monotonic(), len(done)
+        while len(done) < count and time.monotonic() - last_progress < timeout_s:
+            collect(0.5)
+            if len(done) != last_done:
+                last_progress, last_done = time.monotonic(), len(done)
     finished_s = time.time() - started
     settle = time.monotonic() + 5  # late records: repeats of already finished events
     while time.monotonic() < settle:

@@ -1,14 +1,15 @@
 """``python -m local_stack up|worker|search|down|status``: the embedded local stack.
 
 up      start the broker, Redis Stack and tritonserver (health-checked), create the Kafka topics and the
-        ClickHouse archive schema, then the pipeline's workers: the archiver and --workers N of each stage
-        (copies, enrichment; default 1). Already running services and workers are left as they are.
+        ClickHouse archive schema, start the lag exporter, then the pipeline's workers: the archiver and
+        --workers N of each stage (copies, enrichment; default 1). Already running services and workers are
+        left as they are.
 worker  start the pipeline's workers alone (--workers N), logs in STACK_DIR/logs/<worker>.log.
 search  also start the search API and page on SEARCH_PORT (log: STACK_DIR/logs/search.log).
 down    stop the search API, the workers and the servers (SIGTERM, then SIGKILL after a grace period). Data stays
         in STACK_DIR.
-status  one line per service and worker, then each stage's consumer lag per partition; exit code 1 if a server
-        is not healthy.
+status  one line per service and worker (with its log and its metrics URL), then each stage's consumer lag per
+        partition and the age of its oldest waiting record; exit code 1 if a server is not healthy.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ import sys
 from jobs.lag import consumer_lag, lag_lines
 from jobs.topics import ensure_topics
 from local_stack.services import (
+    LAG_EXPORTER,
+    MAX_WORKERS,
     SEARCH_API,
     SERVICES,
     StackError,
     log_file,
+    metrics_url,
     running_pid,
     running_workers,
     start,
@@ -47,12 +51,14 @@ def up(cfg: Settings, workers: int) -> None:
     archive.create_schema()
     archive.close()
     print(f"clickhouse archive: schema ready at {cfg.clickhouse_dsn}")
+    start(cfg, LAG_EXPORTER, print)
     start_pipeline(cfg, print, workers)
 
 
 def down(cfg: Settings) -> None:
     stop(cfg, SEARCH_API.name, print)
     stop_pipeline(cfg, print)
+    stop(cfg, LAG_EXPORTER.name, print)
     for service in reversed(SERVICES):
         stop(cfg, service.name, print)
 
@@ -68,14 +74,18 @@ def status(cfg: Settings) -> bool:
         if service.name == "triton" and pid:
             for model, model_state, reason in triton_model_states(cfg):
                 print(f"  model {model:18s} {model_state:12s} {reason}")
+    exporter = running_pid(cfg, LAG_EXPORTER.name)
+    print(f"{LAG_EXPORTER.name:13s} {'running' if exporter else 'stopped':22s} pid={exporter or '-'} "
+          f"metrics={metrics_url(cfg, LAG_EXPORTER.name)}")
     workers = running_workers(cfg)
     for name in workers:
-        print(f"{name:13s} {'running':22s} pid={running_pid(cfg, name)} log={log_file(cfg, name)}")
+        print(f"{name:13s} {'running':22s} pid={running_pid(cfg, name)} log={log_file(cfg, name)} "
+              f"metrics={metrics_url(cfg, name)}")
     if not workers:
         print(f"{'workers':13s} {'stopped':22s} ('python -m local_stack worker' starts them)")
     search = running_pid(cfg, SEARCH_API.name)
     print(f"{'search':13s} {'running' if search else 'stopped':22s} pid={search or '-'} "
-          f"url=http://{cfg.search_host}:{cfg.search_port}/")
+          f"url=http://{cfg.search_host}:{cfg.search_port}/ metrics={metrics_url(cfg, SEARCH_API.name)}")
     print(f"{'archive':13s} {'embedded' if cfg.clickhouse_dsn.startswith('chdb') else 'server':22s} "
           f"dsn={cfg.clickhouse_dsn}")
     if running_pid(cfg, "kafka") is not None:
@@ -90,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["up", "worker", "search", "down", "status"])
     parser.add_argument("--workers", type=int, default=1, help="workers per stage (up, worker; default 1)")
     args = parser.parse_args(argv)
-    if args.workers < 1:
-        parser.error("--workers must be 1 or more")
+    if not 1 <= args.workers <= MAX_WORKERS:
+        parser.error(f"--workers must be 1 to {MAX_WORKERS}")
     cfg = Settings.from_env()
     try:
         if args.command == "up":

@@ -214,11 +214,30 @@ STAGES = ("copies", "enrichment")
 BACKGROUND_NICE = 10  # enrichment workers and Triton, beside the copy stage
 
 
+# Each local process serves its metrics on its own port: METRICS_PORT plus these (workers of a stage: plus the
+# stage's base and the worker's number, so at most MAX_WORKERS per stage).
+METRICS_PORT_OFFSETS = {"archiver": 0, "lag-exporter": 1, "search": 2}
+STAGE_METRICS_BASE = {"copies": 10, "enrichment": 40}
+MAX_WORKERS = 29
+
+
+def metrics_port(cfg: Settings, name: str) -> int:
+    """The port the local process ``name`` (archiver, copies-2, search...) serves its metrics on."""
+    if name in METRICS_PORT_OFFSETS:
+        return cfg.metrics_port + METRICS_PORT_OFFSETS[name]
+    stage, number = name.rsplit("-", 1)
+    return cfg.metrics_port + STAGE_METRICS_BASE[stage] + int(number)
+
+
+def metrics_url(cfg: Settings, name: str) -> str:
+    return f"http://{cfg.metrics_host}:{metrics_port(cfg, name)}/metrics"
+
+
 def _stage_worker(name: str, command: list[str], ready_line: str, nice: int = 0) -> Service:
     """A worker named ``name``: also its consumer-group instance id (static membership: restarted after a crash
     it takes its partitions back at once; noida-db never reassigns a dead member's partitions otherwise)."""
     def environment(cfg: Settings) -> dict[str, str]:
-        return {"PYTHONPATH": str(REPO_ROOT), "WORKER_INSTANCE_ID": name,
+        return {"PYTHONPATH": str(REPO_ROOT), "WORKER_INSTANCE_ID": name, "METRICS_PORT": str(metrics_port(cfg, name)),
                 # noida-db answers empty fetches at once (streams/fetch_backoff.py)
                 "EMPTY_FETCH_BACKOFF_MS": os.environ.get("EMPTY_FETCH_BACKOFF_MS", "100")}
 
@@ -267,8 +286,14 @@ SERVICES = (
     Service("redis", _redis_command, _redis_environment, _redis_healthy, 120),
     Service("triton", _triton_command, _triton_environment, _triton_healthy, 180, BACKGROUND_NICE),
 )
+# the stages' consumer lag as Prometheus metrics (jobs/lag.py)
+LAG_EXPORTER = Service("lag-exporter", lambda cfg: [sys.executable, "-m", "jobs.lag", "--serve"],
+                       lambda cfg: {"PYTHONPATH": str(REPO_ROOT),
+                                    "METRICS_PORT": str(metrics_port(cfg, "lag-exporter"))},
+                       lambda cfg: _port_open(metrics_port(cfg, "lag-exporter")), 30)
 SEARCH_API = Service("search", lambda cfg: [sys.executable, "-m", "search"],
-                     lambda cfg: {"PYTHONPATH": str(REPO_ROOT), "REDIS_SEARCH_INDEX": cfg.redis_search_index},
+                     lambda cfg: {"PYTHONPATH": str(REPO_ROOT), "REDIS_SEARCH_INDEX": cfg.redis_search_index,
+                                  "METRICS_PORT": str(metrics_port(cfg, "search"))},
                      lambda cfg: _port_open(cfg.search_port), 60)
 
 

@@ -1,13 +1,17 @@
-"""``python -m search``: serve the search API and page on SEARCH_HOST:SEARCH_PORT."""
-
-import logging
+"""``python -m search``: serve the search API and page on SEARCH_HOST:SEARCH_PORT, its metrics on
+METRICS_HOST:METRICS_PORT."""
 
 import uvicorn
 
 from search.api import create_app
 from settings import Settings
+from telemetry import metrics
+from telemetry.logs import configure as configure_logging
+from telemetry.logs import logging_config
 
 if __name__ == "__main__":
     cfg = Settings.from_env()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(cfg), host=cfg.search_host, port=cfg.search_port, log_level="info")
+    configure_logging(cfg.log_format, "search")
+    metrics.serve(cfg.metrics_host, cfg.metrics_port)
+    uvicorn.run(create_app(cfg), host=cfg.search_host, port=cfg.search_port,
+                log_config=logging_config(cfg.log_format, "search"))

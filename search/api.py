@@ -17,7 +17,8 @@ media and nothing else; any other response may load nothing and runs sandboxed i
 Limits: the query is 1..SEARCH_MAX_QUERY_CHARS characters without control characters, channel and cluster are ids
 (core/event_checks.ID_PATTERN), page_size 1..SEARCH_MAX_PAGE_SIZE, page 1..100,
 and at most SEARCH_MAX_CONCURRENT requests in flight (more get 429 with Retry-After). Run with
-``python -m search``.
+``python -m search``; its metrics (request rate, latency and status codes) are served on METRICS_PORT, not on the
+API's own port.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI reads the endpoint annotations at run time, and the
@@ -34,6 +35,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from prometheus_fastapi_instrumentator import Instrumentator
 from redis import Redis
 
 from core.errors import InferenceError, PipelineError
@@ -181,4 +183,6 @@ def create_app(cfg: Settings) -> FastAPI:
     async def page() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
+    # added last, so outermost: every answer is counted, a 429 too (http_requests_total, http_request_duration_*)
+    Instrumentator(should_group_status_codes=False, excluded_handlers=["/static/.*"]).instrument(app)
     return app

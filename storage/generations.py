@@ -78,3 +78,9 @@ class IndexGeneration:
         self.series.drop()
         self.search.drop()
         self.clusters.drop()
+
+    def document_counts(self) -> dict[str, int]:
+        """Documents in each Redis index of this generation (FT.INFO num_docs: no scan), by what they are."""
+        indexes = {"copy_frames": self.copies.index, "search_chunks": self.search.chunks,
+                   "search_clip_frames": self.search.frames, "cluster_centroids": self.clusters.index}
+        return {label: int(index.info()["num_docs"]) for label, index in indexes.items() if index.exists()}

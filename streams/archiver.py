@@ -31,6 +31,9 @@ from schemas.codec import SchemaError, decode_record, encode_record
 from settings import Settings
 from storage.archive import Archive, ArchiveBusy
 from streams.fetch_backoff import install as install_fetch_backoff
+from telemetry import metrics
+from telemetry.logs import configure as configure_logging
+from telemetry.logs import video
 
 log = logging.getLogger("streams.archiver")
 T = TypeVar("T")
@@ -65,7 +68,9 @@ class Archiver:
         return batch
 
     async def dead_letter(self, record: ConsumerRecord, reason: str, video_id: str | None = None) -> None:
-        log.warning("dead letter %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
+        log.warning("dead letter %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason,
+                    extra=video(video_id))
+        metrics.DEAD_LETTERS.labels(record.topic, "malformed_archive_record").inc()
         letter = DeadLetter(original_value=record.value or b"", original_key=record.key, topic=record.topic,
                             partition=record.partition, offset=record.offset, video_id=video_id,
                             error_kind="malformed_archive_record", message=dead_letter_reason(reason),
@@ -80,6 +85,7 @@ class Archiver:
                 return await write()
             except OUTAGE_ERRORS as exc:
                 log.warning("%s waits: %s: %s; retrying in %.0f s", what, type(exc).__name__, exc, delay)
+                metrics.OUTAGE_WAITS.labels(self.cfg.topic_archive, type(exc).__name__).inc()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.cfg.outage_retry_max_s)
 
@@ -116,8 +122,13 @@ class Archiver:
         new_videos = await self.store("archive batch", videos, self.archive.write_videos, lambda v: v.video_id)
         new_revisions = await self.store("enriched revisions", revisions, self.archive.write_enriched,
                                          lambda r: r[0].video_id)
+        seconds = time.perf_counter() - started
         log.info("archived %d of %d videos and %d of %d enriched revisions in %.2f s", new_videos, len(videos),
-                 new_revisions, len(revisions), time.perf_counter() - started)
+                 new_revisions, len(revisions), seconds)
+        metrics.ARCHIVE_BATCH_RECORDS.observe(len(batch))
+        metrics.ARCHIVE_WRITE_SECONDS.observe(seconds)
+        metrics.ARCHIVED_ROWS.labels("videos").inc(new_videos)
+        metrics.ARCHIVED_ROWS.labels("enriched").inc(new_revisions)
 
     async def run(self) -> None:
         await self.retrying("archive schema", lambda: asyncio.to_thread(self._create_schema))
@@ -142,9 +153,10 @@ class Archiver:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
     cfg = Settings.from_env()
+    configure_logging(cfg.log_format, "archiver")
     install_fetch_backoff(cfg.empty_fetch_backoff_ms)
+    metrics.serve(cfg.metrics_host, cfg.metrics_port)
 
     async def run() -> None:
         archiver = Archiver(cfg)

@@ -19,7 +19,17 @@ from pipeline.copy_stage import CopyStage, Judged
 from schemas.codec import SchemaError, decode_record, encode_record
 from settings import Settings
 from storage.generations import IndexGeneration, current_generation
-from streams.wiring import bytes_topic, send_confirmed, send_dead_letter, stage_app, until_done
+from streams.wiring import (
+    PUBLISHED_AT_HEADER,
+    bytes_topic,
+    seconds_since,
+    send_confirmed,
+    send_dead_letter,
+    stage_app,
+    until_done,
+)
+from telemetry import metrics
+from telemetry.logs import video
 
 log = logging.getLogger(__name__)
 cfg = Settings.from_env()
@@ -72,7 +82,14 @@ async def judge_published_videos(stream: faust.StreamT) -> None:
         key = published.video_id.encode()
         verdict = encode_record(judged.verdict)
         await send_confirmed(verdict_topic, key, verdict)
+        latency = seconds_since(message.timestamp)
+        if latency is not None:
+            metrics.PUBLISH_TO_VERDICT.observe(latency)
+        metrics.EVENTS.labels("copies", judged.verdict.verdict).inc()
+        metrics.observe_steps("copies", judged.stage_seconds)
+        published_ms = str(int(message.timestamp * 1000)).encode() if message.timestamp else b""
         await send_confirmed(requests_topic, key, encode_record(EnrichmentRequest(published.video_id, message.value,
-                                                                                  verdict)))
+                                                                                  verdict)),
+                             {PUBLISHED_AT_HEADER: published_ms})
         log.info("video %s: %s %s stages=%s", published.video_id, judged.verdict.verdict,
-                 judged.verdict.duplicate_of or "", judged.stage_seconds)
+                 judged.verdict.duplicate_of or "", judged.stage_seconds, extra=video(published.video_id))

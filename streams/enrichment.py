@@ -24,7 +24,18 @@ from pipeline.enrichment_stage import Enriched, EnrichmentStage
 from schemas.codec import SchemaError, decode_record, encode_record
 from settings import Settings
 from storage.generations import IndexGeneration, current_generation
-from streams.wiring import bytes_topic, send_confirmed, send_dead_letter, stage_app, until_done
+from streams.wiring import (
+    PUBLISHED_AT_HEADER,
+    bytes_topic,
+    header_timestamp_s,
+    seconds_since,
+    send_confirmed,
+    send_dead_letter,
+    stage_app,
+    until_done,
+)
+from telemetry import metrics
+from telemetry.logs import video
 
 log = logging.getLogger(__name__)
 cfg = Settings.from_env()
@@ -35,6 +46,7 @@ archive_topic = bytes_topic(app, cfg.topic_archive, cfg.topic_partitions)
 dead_letter_topic = bytes_topic(app, cfg.topic_dead_letter, cfg.topic_partitions)
 centroid_topic = bytes_topic(app, cfg.topic_cluster_centroids, 1, allow_empty=True)
 
+INDEX_SIZES_EVERY_S = 15.0
 _stages: dict[int, EnrichmentStage] = {}  # by index generation: one entry, replaced when a reindex switches
 _shared: dict[str, Any] = {}
 
@@ -90,8 +102,26 @@ async def enrich_judged_videos(stream: faust.StreamT) -> None:
         if enriched is None:
             continue
         await send_confirmed(archive_topic, published.video_id.encode(), encode_record(enriched.archived))
+        latency = seconds_since(header_timestamp_s(message, PUBLISHED_AT_HEADER))
+        if latency is not None:
+            metrics.PUBLISH_TO_ENRICHED.observe(latency)
+        metrics.EVENTS.labels("enrichment", "enriched").inc()
+        metrics.observe_steps("enrichment", enriched.stage_seconds)
         log.info("video %s: enriched, cluster %s, stages=%s", published.video_id,
-                 enriched.enriched.cluster_id or "unassigned", enriched.stage_seconds)
+                 enriched.enriched.cluster_id or "unassigned", enriched.stage_seconds, extra=video(published.video_id))
+
+
+@app.timer(interval=INDEX_SIZES_EVERY_S)
+async def count_index_documents() -> None:
+    """The sizes of the generation in use's Redis indexes, for ``vu_index_documents`` (skipped while Redis is
+    down: the gauge keeps its last value)."""
+    try:
+        sizes = await asyncio.to_thread(enrichment_stage().indexes.document_counts)
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        log.warning("index sizes not counted: %s", exc)
+        return
+    for index, count in sizes.items():
+        metrics.INDEX_DOCUMENTS.labels(index).set(count)
 
 
 async def load_centroid(message: Any) -> None:

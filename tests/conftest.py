@@ -20,6 +20,7 @@ TEST_ENV = {
     "REDIS_PORT": str(26379 + _PORT_OFFSET),
     "TRITON_HTTP_PORT": str(28000 + _PORT_OFFSET),
     "SEARCH_PORT": str(28080 + _PORT_OFFSET),
+    "METRICS_PORT": str(29100 + _PORT_OFFSET),  # the first of the local processes' metrics ports
     "TOPIC_PARTITIONS": "3",
     "FAUST_APP_ID": "video-understanding-test",
     "OUTAGE_RETRY_MAX_S": "5",  # the fault tests bring services back within seconds

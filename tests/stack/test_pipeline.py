@@ -11,17 +11,20 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from loadgen.demo import sample_event
 from loadgen.kafka_io import OutputCollector, Publisher
 from loadgen.load import run_load
 from loadgen.samples import Sample, prepare_samples
-from local_stack.services import start_pipeline, stop_pipeline
+from local_stack.services import LAG_EXPORTER, SEARCH_API, metrics_url, start, start_pipeline, stop, stop_pipeline
 from schemas.codec import decode
 from settings import Settings
 from storage.archive import Archive
+from tests.unit.test_telemetry import dashboard_queries, family
 
 ORIGINALS = ["bigbuckbunny", "bikes", "carphone"]
 LOAD_EVENTS = 4  # test_loadgen_reports_throughput_and_latency archives these too
@@ -161,3 +164,60 @@ def test_replay_changes_nothing(first_run: dict, worker: Settings, samples: dict
         archive.close()
     assert counts["videos"] == distinct == len(ORIGINALS) + len(COPIES) + LOAD_EVENTS
     assert counts["video_frames"] == frames_distinct
+
+
+def samples_of(text: str) -> tuple[set[str], dict[str, list]]:
+    """The metric families a /metrics page lists, and the samples of each."""
+    families = list(text_string_to_metric_families(text))
+    return {f.name for f in families}, {f.name: f.samples for f in families}
+
+
+def total(samples: list, name: str, **labels: str) -> float:
+    return sum(s.value for s in samples if s.name == name and labels.items() <= s.labels.items())
+
+
+def test_every_process_serves_its_metrics(first_run: dict, worker: Settings) -> None:
+    """After the first run: each stage worker, the archiver, the lag exporter and the search API serve what they
+    did, and together everything the Grafana dashboard asks for."""
+    cfg = worker
+    start(cfg, LAG_EXPORTER, print)
+    start(cfg, SEARCH_API, print)
+    try:
+        api = f"http://{cfg.search_host}:{cfg.search_port}/api/search"
+        assert httpx.get(api, params={"q": "cyclists on a street"}, timeout=30).status_code == 200
+        assert httpx.get(api, params={"q": ""}, timeout=30).status_code == 422
+        pages = {name: httpx.get(metrics_url(cfg, name), timeout=30).text
+                 for name in ("copies-1", "enrichment-1", "archiver", LAG_EXPORTER.name, SEARCH_API.name)}
+    finally:
+        stop(cfg, SEARCH_API.name, print)
+        stop(cfg, LAG_EXPORTER.name, print)
+    listed, samples = {}, {}
+    for name, page in pages.items():
+        listed[name], samples[name] = samples_of(page)
+    copies = samples["copies-1"]
+    good = len(ORIGINALS) + len(COPIES)
+    assert total(copies["vu_events_processed"], "vu_events_processed_total", stage="copies") >= good
+    assert total(copies["vu_events_processed"], "vu_events_processed_total", outcome="UNIQUE") >= len(ORIGINALS)
+    assert total(copies["vu_publish_to_verdict_seconds"], "vu_publish_to_verdict_seconds_count") >= good
+    assert total(copies["vu_dead_letters"], "vu_dead_letters_total", kind="media_not_found") >= 1
+    assert total(copies["vu_dead_letters"], "vu_dead_letters_total", kind="malformed_event") >= 2
+    assert total(copies["vu_stage_step_seconds"], "vu_stage_step_seconds_count", step="decode") >= good
+    assert total(copies["faust_messages_received"], "faust_messages_received_total") >= good
+    enrichment = samples["enrichment-1"]
+    assert total(enrichment["vu_events_processed"], "vu_events_processed_total", outcome="enriched") >= good
+    assert total(enrichment["vu_publish_to_enriched_seconds"], "vu_publish_to_enriched_seconds_count") >= good
+    assert total(enrichment["vu_triton_request_seconds"], "vu_triton_request_seconds_count", model="ocr") >= 1
+    assert total(enrichment["vu_index_documents"], "vu_index_documents", index="copy_frames") > 0
+    archiver = samples["archiver"]
+    assert total(archiver["vu_archived_records"], "vu_archived_records_total", table="videos") >= 1
+    assert total(archiver["vu_archive_batch_records"], "vu_archive_batch_records_count") >= 1
+    lag = samples[LAG_EXPORTER.name]["vu_consumer_lag"]
+    assert {(s.labels["topic"], s.labels["partition"]) for s in lag if s.labels["group"].endswith("-copies")} == {
+        (cfg.topic_publish, str(p)) for p in range(cfg.topic_partitions)}
+    search = samples[SEARCH_API.name]["http_requests"]
+    assert total(search, "http_requests_total", handler="/api/search", status="200") >= 1
+    assert total(search, "http_requests_total", handler="/api/search", status="422") >= 1
+    exported = set().union(*listed.values())
+    asked = {family(name) for _, expr in dashboard_queries() for name in re.findall(r"\b(?:vu|faust|http)_[a-z_]+",
+                                                                                     expr)}
+    assert asked - exported == set()

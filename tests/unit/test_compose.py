@@ -8,7 +8,7 @@ import yaml
 
 from settings import REPO_ROOT, Settings
 
-APP_SERVICES = ("topics", "copies", "enrichment", "archiver", "loadgen")
+APP_SERVICES = ("topics", "copies", "enrichment", "archiver", "lag-exporter", "search", "loadgen")
 
 
 def variables_read_by_settings() -> set[str]:

@@ -11,7 +11,7 @@ import pytest
 from settings import REPO_ROOT
 
 PROJECT = {"bench", "core", "features", "inference", "jobs", "loadgen", "local_stack", "model_repository",
-           "pipeline", "schemas", "search", "settings", "storage", "streams", "tests"}
+           "pipeline", "schemas", "search", "settings", "storage", "streams", "telemetry", "tests"}
 
 
 def imports_of(folder: str, full: bool = False) -> dict[str, set[str]]:
@@ -68,6 +68,11 @@ def test_the_search_api_needs_no_media_decoder() -> None:
 
 
 def test_every_package_says_what_it_holds() -> None:
-    for folder in ("core", "features", "inference", "storage", "pipeline", "streams", "jobs"):
+    for folder in ("core", "features", "inference", "storage", "pipeline", "streams", "jobs", "telemetry"):
         init = Path(REPO_ROOT / folder / "__init__.py")
         assert ast.get_docstring(ast.parse(init.read_text())), f"{folder}/__init__.py has no docstring"
+
+
+def test_telemetry_is_a_leaf() -> None:
+    """Every layer may report metrics and log lines, so telemetry/ imports nothing of the project."""
+    assert {path: names & PROJECT for path, names in imports_of("telemetry").items() if names & PROJECT} == {}

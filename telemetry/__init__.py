@@ -1,0 +1,2 @@
+"""What operators see without reading code: Prometheus metrics (``metrics.py``) and log lines as text or JSON
+(``logs.py``)."""
