@@ -1,7 +1,8 @@
 """``python -m loadgen demo`` runs the sample report; ``run`` generates load; ``soak`` runs a long mixed load.
 
-demo  prepare the sample media, start a worker, publish originals then copies, print one line per
-      video (verdict, duplicate-of, cluster, timing), the archive's row counts, then stop the worker.
+demo  every capability on real media (loadgen/demo.py): copies with their matched ranges, what was said and
+      shown, topic clusters and new videos joining them, a series' intro, search with moments, a dead
+      letter; prints the report, writes it as STACK_DIR/demo-report.html and says where to look next.
 run   publish --count events at --rate per second to a running pipeline (``python -m local_stack
       worker``) and print throughput and publish-to-verdict latency (median, p95, p99).
 soak  publish --count events at --rate per second, good ones on --media (short: 2 s cuts of the samples,
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadgen", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="run the pipeline over the sample videos and print a report")
+    commands.add_parser("demo", help="show every capability on real media and report (text and HTML)")
     run = commands.add_parser("run", help="publish load and measure throughput and latency")
     run.add_argument("--count", type=int, default=50, help="events to publish (default 50)")
     run.add_argument("--rate", type=float, default=2.0, help="events per second (default 2)")

@@ -73,3 +73,17 @@ def speech_video(target: Path, seconds: float = 60.0) -> Path:
                       ["-filter_complex", f"{video_chain};{_speech_track(1, len(clips), seconds)}",
                        "-map", "[v]", "-map", "[speech]", "-c:v", "libx264", "-preset", "veryfast",
                        "-c:a", "aac", "-t", str(seconds)], target)
+
+
+def talk_over_pattern(target: Path, seconds: float, caption: str, caption_from_s: float, caption_to_s: float,
+                      clip_count: int = 2) -> Path:
+    """640x360 moving colour gradients (ffmpeg's: no real footage, so it copies nothing) narrated by the first
+    ``clip_count`` LibriVox clips, with ``caption`` burnt in from ``caption_from_s`` to ``caption_to_s``."""
+    clips = librivox_clips()[:clip_count]
+    caption_on = f"{caption_filter(caption, 36)}:enable='between(t,{caption_from_s},{caption_to_s})'"
+    video_chain = f"[{len(clips)}:v]{caption_on}[v]"
+    return run_ffmpeg([*(c.wav for c in clips)],
+                      ["-f", "lavfi", "-i", "gradients=s=640x360:rate=25:speed=0.02:seed=7",
+                       "-filter_complex", f"{video_chain};{_speech_track(0, len(clips), seconds)}",
+                       "-map", "[v]", "-map", "[speech]", "-c:v", "libx264", "-preset", "veryfast",
+                       "-pix_fmt", "yuv420p", "-c:a", "aac", "-t", str(seconds)], target)

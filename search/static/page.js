@@ -75,3 +75,8 @@ fetch("/api/clusters").then(r => r.json()).then(clusters => {
   const select = form.elements.cluster;
   for (const c of clusters) select.append(element("option", { value: c.cluster_id, textContent: `${c.label} (${c.size})` }));
 });
+
+// a link such as /?q=sunny+meadow opens with that search
+const linked = new URLSearchParams(location.search);
+for (const [name, value] of linked) if (form.elements[name]) form.elements[name].value = value;
+if (linked.get("q")) search(1);

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,71 +21,12 @@ from sklearn.metrics import adjusted_rand_score
 
 from jobs.recluster import run_recluster
 from loadgen.kafka_io import OutputCollector, Publisher
-from loadgen.samples import run_ffmpeg
+from loadgen.themes import ARRIVALS, OFF_TOPIC, THEMES, themed_clip, themed_event
 from local_stack.services import start_pipeline, stop_pipeline
 from settings import Settings
 from storage.archive import Archive
 from storage.cluster_index import ClusterIndex
 from storage.search_index import SearchIndex
-
-THEMES = {
-    "cooking": [
-        ("How to bake sourdough bread at home", "Kneading the dough, proofing it overnight and baking a crusty loaf "
-         "in the oven. A simple recipe for home cooks."),
-        ("Quick pasta carbonara recipe", "Cook the pasta, whisk eggs with pecorino cheese and fry the guanciale. "
-         "Dinner from the kitchen in ten minutes."),
-        ("Knife skills for chopping vegetables", "Dicing onions, slicing peppers and chopping carrots for soups. "
-         "Basic cooking technique every recipe needs."),
-        ("Slow cooked beef stew", "Brown the beef, add root vegetables and stock, then simmer for hours. A hearty "
-         "winter recipe to cook at home."),
-        ("Chocolate cake baking tutorial", "Mix the batter, bake the sponge in the oven and ice the layers. Baking "
-         "dessert in a home kitchen."),
-        ("Vegetable curry with rice", "Fry spices and onions, add vegetables and coconut milk and cook the rice. "
-         "An easy weeknight dinner recipe."),
-    ],
-    "football": [
-        ("Champions league final highlights", "Every goal from the final football match, the striker scores and the "
-         "team lifts the trophy."),
-        ("Best penalty saves of the season", "Goalkeepers dive to stop penalty kicks in league football matches this "
-         "season."),
-        ("Midfield passing drills for youth teams", "A football training session: passing, dribbling and shooting "
-         "drills for young players and their coach."),
-        ("Derby match goals and red cards", "The striker scores twice in the second half and the referee shows two "
-         "red cards in the football derby."),
-        ("World cup qualifier recap", "The national football team wins the away match with a late goal from a "
-         "corner kick."),
-        ("Top ten free kick goals", "Players curl free kicks over the wall past the goalkeeper into the top corner "
-         "of the goal."),
-    ],
-    "space": [
-        ("Rocket launch to the space station", "Liftoff of the rocket, stage separation and orbit insertion on the "
-         "way to the international space station."),
-        ("Astronauts on a spacewalk", "Astronauts repair a solar panel outside the orbiting space station, floating "
-         "above the Earth."),
-        ("Mars rover landing explained", "Entry, descent and landing of the rover on the red planet after months in "
-         "space."),
-        ("Telescope images of distant galaxies", "The space telescope photographs galaxies and stars in the early "
-         "universe."),
-        ("Moon mission crew training", "Astronauts prepare for the lunar mission: rocket launch, orbit and landing "
-         "on the moon."),
-        ("Satellite deployment in orbit", "The rocket's upper stage releases satellites into orbit high above the "
-         "Earth."),
-    ],
-}
-ARRIVALS = {"cooking": ("Homemade pizza dough recipe", "Knead the dough, add tomato and cheese and bake the pizza in "
-                        "a hot oven at home."),
-            "football": ("Goalkeeper training and shot stopping", "Football goalkeepers practise saves against shots "
-                         "and penalty kicks at training."),
-            "space": ("Reusable rocket launch", "The rocket launches a satellite to orbit and the booster lands back "
-                      "on Earth after leaving space.")}
-OFF_TOPIC = ("Quarterly tax filing deadline reminder", "Forms and receipts accountants ask for")
-
-
-def themed_event(video_id: str, title: str, description: str, uri: str, n: int) -> dict[str, Any]:
-    return {"video_id": video_id, "media_uri": uri, "channel_id": f"channel-{video_id.split('-')[0]}",
-            "published_at": datetime(2026, 5, 1, tzinfo=UTC) + timedelta(minutes=n), "title": title,
-            "description": description, "tags": [], "series_id": None, "episode_number": None,
-            "language_hint": None}
 
 
 def publish_all(cfg: Settings, events: list[dict[str, Any]]) -> dict[str, dict]:
@@ -107,16 +47,12 @@ def publish_all(cfg: Settings, events: list[dict[str, Any]]) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def flow(stack: Settings) -> Iterator[dict[str, Any]]:
     cfg = stack.replace(cluster_min_size=3)  # this small archive: a cluster is 3+ videos (default 5)
-    folder = cfg.media_root / "themes"
-    folder.mkdir(parents=True, exist_ok=True)
-    if not (folder / "clip.mp4").exists():
-        run_ffmpeg([], ["-f", "lavfi", "-i", "mandelbrot=s=320x240:rate=25", "-t", "8", "-c:v", "libx264",
-                        "-pix_fmt", "yuv420p"], folder / "clip.mp4")
+    clip = themed_clip(cfg.media_root)
     events, truth = [], {}
     for theme, videos in THEMES.items():
         for k, (title, description) in enumerate(videos):
             video_id = f"{theme}-{k}"
-            events.append(themed_event(video_id, title, description, "themes/clip.mp4", len(events)))
+            events.append(themed_event(video_id, title, description, clip, len(events)))
             truth[video_id] = theme
     start_pipeline(cfg, print)
     first = publish_all(cfg, events)
@@ -134,9 +70,9 @@ def flow(stack: Settings) -> Iterator[dict[str, Any]]:
     deadline = time.monotonic() + 60
     while len(clusters.cluster_ids()) < len(report.run.clusters) and time.monotonic() < deadline:
         time.sleep(0.5)
-    arrivals = [themed_event(f"new-{theme}", title, description, "themes/clip.mp4", 100 + n)
+    arrivals = [themed_event(f"new-{theme}", title, description, clip, 100 + n)
                 for n, (theme, (title, description)) in enumerate(ARRIVALS.items())]
-    arrivals.append(themed_event("new-offtopic", *OFF_TOPIC, "themes/clip.mp4", 200))
+    arrivals.append(themed_event("new-offtopic", *OFF_TOPIC, clip, 200))
     later = publish_all(cfg, arrivals)
     stop_pipeline(cfg, print)
     yield {"cfg": cfg, "truth": truth, "first": first, "report": report, "rerun": rerun,

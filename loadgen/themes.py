@@ -1,0 +1,84 @@
+"""Videos of known topics, told apart by their titles and descriptions alone: three themes (cooking, football,
+space flight) of six videos each, a later arrival per theme and one off-topic video, all over one silent clip
+without text (ffmpeg's mandelbrot pattern, used for nothing else), so a video's topic embedding is its
+metadata's. The first published is the clip's original, the others exact copies of it (their enrichment is the
+original's, plus their own titles). The topic-cluster test (tests/stack/test_cluster_flow.py) and the demo
+(loadgen/demo.py) publish them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from loadgen.samples import run_ffmpeg
+
+THEMES = {
+    "cooking": [
+        ("How to bake sourdough bread at home", "Kneading the dough, proofing it overnight and baking a crusty loaf "
+         "in the oven. A simple recipe for home cooks."),
+        ("Quick pasta carbonara recipe", "Cook the pasta, whisk eggs with pecorino cheese and fry the guanciale. "
+         "Dinner from the kitchen in ten minutes."),
+        ("Knife skills for chopping vegetables", "Dicing onions, slicing peppers and chopping carrots for soups. "
+         "Basic cooking technique every recipe needs."),
+        ("Slow cooked beef stew", "Brown the beef, add root vegetables and stock, then simmer for hours. A hearty "
+         "winter recipe to cook at home."),
+        ("Chocolate cake baking tutorial", "Mix the batter, bake the sponge in the oven and ice the layers. Baking "
+         "dessert in a home kitchen."),
+        ("Vegetable curry with rice", "Fry spices and onions, add vegetables and coconut milk and cook the rice. "
+         "An easy weeknight dinner recipe."),
+    ],
+    "football": [
+        ("Champions league final highlights", "Every goal from the final football match, the striker scores and the "
+         "team lifts the trophy."),
+        ("Best penalty saves of the season", "Goalkeepers dive to stop penalty kicks in league football matches this "
+         "season."),
+        ("Midfield passing drills for youth teams", "A football training session: passing, dribbling and shooting "
+         "drills for young players and their coach."),
+        ("Derby match goals and red cards", "The striker scores twice in the second half and the referee shows two "
+         "red cards in the football derby."),
+        ("World cup qualifier recap", "The national football team wins the away match with a late goal from a "
+         "corner kick."),
+        ("Top ten free kick goals", "Players curl free kicks over the wall past the goalkeeper into the top corner "
+         "of the goal."),
+    ],
+    "space": [
+        ("Rocket launch to the space station", "Liftoff of the rocket, stage separation and orbit insertion on the "
+         "way to the international space station."),
+        ("Astronauts on a spacewalk", "Astronauts repair a solar panel outside the orbiting space station, floating "
+         "above the Earth."),
+        ("Mars rover landing explained", "Entry, descent and landing of the rover on the red planet after months in "
+         "space."),
+        ("Telescope images of distant galaxies", "The space telescope photographs galaxies and stars in the early "
+         "universe."),
+        ("Moon mission crew training", "Astronauts prepare for the lunar mission: rocket launch, orbit and landing "
+         "on the moon."),
+        ("Satellite deployment in orbit", "The rocket's upper stage releases satellites into orbit high above the "
+         "Earth."),
+    ],
+}
+ARRIVALS = {"cooking": ("Homemade pizza dough recipe", "Knead the dough, add tomato and cheese and bake the pizza in "
+                        "a hot oven at home."),
+            "football": ("Goalkeeper training and shot stopping", "Football goalkeepers practise saves against shots "
+                         "and penalty kicks at training."),
+            "space": ("Reusable rocket launch", "The rocket launches a satellite to orbit and the booster lands back "
+                      "on Earth after leaving space.")}
+OFF_TOPIC = ("Quarterly tax filing deadline reminder", "Forms and receipts accountants ask for")
+
+
+def themed_event(video_id: str, title: str, description: str, uri: str, n: int) -> dict[str, Any]:
+    """The ``n``-th themed event (published ``n`` minutes after the first), its channel named by its id's prefix."""
+    return {"video_id": video_id, "media_uri": uri, "channel_id": f"channel-{video_id.split('-')[0]}",
+            "published_at": datetime(2026, 5, 1, tzinfo=UTC) + timedelta(minutes=n), "title": title,
+            "description": description, "tags": [], "series_id": None, "episode_number": None,
+            "language_hint": None}
+
+
+def themed_clip(media_root: Path) -> str:
+    """The clip every themed video shows (made once); its media URI."""
+    target = media_root / "themes" / "clip.mp4"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        run_ffmpeg([], ["-f", "lavfi", "-i", "mandelbrot=s=320x240:rate=25", "-t", "8", "-c:v", "libx264",
+                        "-pix_fmt", "yuv420p"], target)
+    return str(target.relative_to(media_root))
