@@ -7,7 +7,7 @@ venv: .venv/.installed
 .venv/.installed: requirements.txt scripts/bootstrap.sh
 	scripts/bootstrap.sh
 
-run: venv  ## start the local stack and its workers, run the pipeline over the sample videos, print the report
+run: venv  ## start the local stack and its workers, show every capability on real media, write the report
 	$(PY) -m local_stack up
 	$(PY) -m loadgen demo
 	@echo "the stack is still up: 'make down' stops it, 'make status' shows it"

@@ -57,6 +57,40 @@ THEMES = {
          "Earth."),
     ],
 }
+# Four more per theme for the demo, whose archive also holds other videos: six per theme among them are too few
+# for hdbscan to find every theme reliably.
+MORE_THEMES = {
+    "cooking": [
+        ("Homemade dumplings from scratch", "Roll the dough, fill it with pork and cabbage and steam the dumplings. "
+         "A family recipe cooked at home."),
+        ("Perfect roast chicken dinner", "Season the chicken, roast it in the oven with potatoes and make gravy from "
+         "the pan. Sunday dinner recipe."),
+        ("Easy pancake breakfast", "Whisk flour, eggs and milk into a batter and fry the pancakes in a hot pan. A "
+         "quick breakfast recipe."),
+        ("Fresh tomato soup recipe", "Roast tomatoes and garlic, simmer them with stock and blend a smooth soup. "
+         "Cooking in a home kitchen."),
+    ],
+    "football": [
+        ("Last minute winning goal", "The striker heads in a cross in stoppage time and the football crowd goes "
+         "wild as the team wins the match."),
+        ("Defending corners in football", "The coach shows how defenders mark players and clear the ball at corner "
+         "kicks in a league match."),
+        ("Goalkeeper of the season awards", "Saves, clean sheets and penalty stops from the best football "
+         "goalkeepers in the league this season."),
+        ("Youth football tournament final", "Young players score goals and the team lifts the cup after a penalty "
+         "shootout in the football final."),
+    ],
+    "space": [
+        ("Life aboard the space station", "Astronauts eat, sleep and run experiments while orbiting the Earth on the "
+         "international space station."),
+        ("Jupiter probe flyby", "The spacecraft flies past Jupiter and its moons, sending images back across space "
+         "to Earth."),
+        ("Rocket engine test firing", "Engineers fire the rocket engine on the test stand before the launch to "
+         "orbit."),
+        ("Solar eclipse seen from orbit", "The space station crew watches the Moon's shadow cross the Earth during "
+         "the eclipse."),
+    ],
+}
 ARRIVALS = {"cooking": ("Homemade pizza dough recipe", "Knead the dough, add tomato and cheese and bake the pizza in "
                         "a hot oven at home."),
             "football": ("Goalkeeper training and shot stopping", "Football goalkeepers practise saves against shots "

@@ -6,6 +6,7 @@ archive of its own (``demo-``), so nothing here meets another test's videos."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Iterator
 from contextlib import redirect_stdout
@@ -15,7 +16,7 @@ import pytest
 
 from jobs.topics import ensure_topics
 from loadgen.demo import CAPTION, run_demo
-from local_stack.services import LAG_EXPORTER, SEARCH_API, stop, stop_pipeline
+from local_stack.services import LAG_EXPORTER, SEARCH_API, log_file, stop, stop_pipeline
 from settings import Settings
 
 ISOLATED = {"FAUST_APP_ID": "demo-video-understanding", "TOPIC_PUBLISH": "demo-publish-video",
@@ -23,7 +24,8 @@ ISOLATED = {"FAUST_APP_ID": "demo-video-understanding", "TOPIC_PUBLISH": "demo-p
             "TOPIC_CLUSTER_CENTROIDS": "demo-cluster-centroids",
             "TOPIC_ENRICHMENT_REQUESTS": "demo-enrichment-requests", "TOPIC_ARCHIVE": "demo-archive",
             "REDIS_FRAME_INDEX": "demo-frames", "REDIS_SEARCH_INDEX": "demo-search",
-            "REDIS_CLUSTER_INDEX": "demo-clusters"}
+            "REDIS_CLUSTER_INDEX": "demo-clusters",
+            "LOG_FORMAT": "json"}  # and its processes log JSON lines
 
 
 @dataclass(frozen=True)
@@ -120,3 +122,12 @@ def test_the_html_report_has_pictures_and_timelines(demo: Demo) -> None:
 def test_it_says_where_to_look_next(demo: Demo) -> None:
     after = demo.text.split("where to look next:")[1]
     assert "search page" in after and "/metrics (copies-1)" in after and "make status" in after
+
+
+def test_the_workers_log_json_lines_with_stage_and_video(demo: Demo) -> None:
+    for worker, stage in (("copies-1", "copies"), ("enrichment-1", "enrichment"), ("archiver", "archiver")):
+        lines = [json.loads(line) for line in log_file(demo.cfg, worker).read_text().splitlines()
+                 if line.startswith("{")]
+        assert lines and all(line["stage"] == stage and line["level"] and line["time"] for line in lines)
+        if stage != "archiver":
+            assert any(line.get("video_id") == "bikes" for line in lines), worker
