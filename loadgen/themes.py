@@ -1,8 +1,8 @@
 """Videos of known topics, told apart by their titles and descriptions alone: three themes (cooking, football,
 space flight) of six videos each, a later arrival per theme and one off-topic video, all over one silent clip
 without text (ffmpeg's mandelbrot pattern, used for nothing else), so a video's topic embedding is its
-metadata's (the first published is the clip's original, the others copies of it). The topic-cluster test (tests/stack/test_cluster_flow.py) and the demo
-(loadgen/demo.py) publish them."""
+metadata's (the first published is the clip's original, the others copies of it). The topic-cluster test
+(tests/stack/test_cluster_flow.py) and the demo (loadgen/demo.py) publish them."""
 
 from __future__ import annotations
 
