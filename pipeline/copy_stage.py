@@ -3,9 +3,12 @@
 check the event -> mark it in flight -> decode its media -> copy signature (PDQ at ten framings, mirrored PDQ,
 chromaprint) -> bind the video id to its media's digest (other media under a known id: conflicting_event) ->
 index it in Redis -> wait for earlier-published videos still in flight -> candidates,
-alignment and audio check -> the verdict. Enrichment (models, clusters, search, archive) is the enrichment
+alignment and audio check -> the verdict, kept. Enrichment (models, clusters, search, archive) is the enrichment
 stage's, on its own workers (pipeline/enrichment_stage.py), so a backlog there never delays a verdict.
-Indexing is idempotent by key, so replaying an event decides the same verdict again.
+Indexing is idempotent by key, and a replayed event (a crash before its offset was committed, a re-drive, the same
+media published again) gets the verdict kept the first time, not a new decision: judged again, a copy whose
+original was published just before it on another partition, and not yet seen the first time, would now be found,
+and consumers would see two verdicts for one video.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from features.media import decode_video
 from pipeline.copy_detection import CopyDetector
 from pipeline.outputs import verdict_record
 from pipeline.stopwatch import Stopwatch
+from schemas.codec import decode_record, encode_record
 from settings import Settings
 from storage.generations import IndexGeneration
 from storage.media_files import media_digest, resolve_media_path
@@ -53,10 +57,17 @@ class CopyStage:
             stopwatch.lap("copy_signature")
             # bound to its media once that proved usable (a file that failed may be fixed under the same id)
             await asyncio.to_thread(copies.claim_media, event.video_id, await asyncio.to_thread(media_digest, path))
+            kept = await asyncio.to_thread(copies.kept_verdict, event.video_id)
+            if kept is not None:
+                await asyncio.to_thread(copies.clear_in_flight, event.video_id)
+                stopwatch.lap("kept_verdict")
+                return Judged(decode_record(DuplicateVerdict, kept), stopwatch.seconds)
             verdict, judge_seconds = await asyncio.to_thread(self.detector.index_and_judge, event.video_id,
                                                              event.published_at_ms, signature)
         except BaseException:
             await asyncio.to_thread(copies.clear_in_flight, event.video_id)
             raise
         stopwatch.add(judge_seconds)
-        return Judged(verdict_record(event, verdict, datetime.now(UTC)), stopwatch.seconds)
+        record = verdict_record(event, verdict, datetime.now(UTC))
+        await asyncio.to_thread(copies.keep_verdict, event.video_id, encode_record(record))
+        return Judged(record, stopwatch.seconds)

@@ -8,6 +8,8 @@ verification, and the register of videos in flight.
   every framing, PDQ quality and chromaprint fingerprint (~10 KB for 60 s), read back for alignment.
 - Media ``media:<name>:<video_id>``: the SHA-256 of the file the video was first accepted with; the id stays
   bound to it (``claim_media``: a re-publish with other bytes is refused, README "One video id, one media").
+- Verdicts ``verdict:<name>:<video_id>``: the verdict first sent for the video (its encoded record), sent again
+  as it is when the event is replayed (``keep_verdict``, ``kept_verdict``).
 - In flight ``inflight:<name>``: a sorted set of videos being processed, by publish time, each with a
   ``inflight:<name>:<video_id>`` liveness key that expires if its worker dies. A video waits for every
   earlier-published video in flight to be indexed before it is judged, so two copies racing through
@@ -99,18 +101,29 @@ class CopyIndex:
         self.index.create(overwrite=False)
 
     def drop(self) -> None:
-        """Delete the KNN index with its documents, every stored signature and media binding, and the in-flight
-        register."""
+        """Delete the KNN index with its documents, every stored signature, media binding and verdict, and the
+        in-flight register."""
         if self.index.exists():
             self.index.delete(drop=True)
-        delete_matching(self.client, self._signature_key("*"), self._media_key("*"), self._in_flight,
-                        f"{self._in_flight}:*")
+        delete_matching(self.client, self._signature_key("*"), self._media_key("*"), self._verdict_key("*"),
+                        self._in_flight, f"{self._in_flight}:*")
 
     def _signature_key(self, video_id: str) -> str:
         return f"signature:{self.name}:{video_id}"
 
     def _media_key(self, video_id: str) -> str:
         return f"media:{self.name}:{video_id}"
+
+    def _verdict_key(self, video_id: str) -> str:
+        return f"verdict:{self.name}:{video_id}"
+
+    def keep_verdict(self, video_id: str, verdict: bytes) -> None:
+        """Keep the verdict decided for ``video_id`` (the first one kept stays)."""
+        self.client.set(self._verdict_key(video_id), verdict, nx=True)
+
+    def kept_verdict(self, video_id: str) -> bytes | None:
+        """The verdict decided for ``video_id`` before, if any."""
+        return self.client.get(self._verdict_key(video_id))
 
     def claim_media(self, video_id: str, digest: str) -> None:
         """Bind ``video_id`` to the media with SHA-256 ``digest`` unless it is bound already (atomically: of two

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.errors import CommitFailedError, KafkaError
 from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseOperationalError
 
 from core.records import ArchivedVideo, DeadLetter, EnrichedVideo, dead_letter_reason
@@ -37,7 +38,8 @@ from telemetry.logs import video
 
 log = logging.getLogger("streams.archiver")
 T = TypeVar("T")
-OUTAGE_ERRORS = (ClickHouseOperationalError, ArchiveBusy, ConnectionError, OSError)
+# ClickHouse or Kafka down (a dead letter not acknowledged), or the embedded archive held by another process
+OUTAGE_ERRORS = (ClickHouseOperationalError, ArchiveBusy, ConnectionError, OSError, KafkaError)
 
 
 class Archiver:
@@ -75,9 +77,10 @@ class Archiver:
                             partition=record.partition, offset=record.offset, video_id=video_id,
                             error_kind="malformed_archive_record", message=dead_letter_reason(reason),
                             failed_at=datetime.now(UTC))
-        await self.producer.send_and_wait(self.cfg.topic_dead_letter, encode_record(letter), key=record.key)
+        await self.retrying("dead letter", lambda: self.producer.send_and_wait(
+            self.cfg.topic_dead_letter, encode_record(letter), key=record.key))
 
-    async def retrying(self, what: str, write: Callable[[], Awaitable[int]]) -> int:
+    async def retrying(self, what: str, write: Callable[[], Awaitable[T]]) -> T:
         """``write`` until it succeeds, waiting out outages (the batch's offsets stay uncommitted meanwhile)."""
         delay = 1.0
         while True:
@@ -141,11 +144,20 @@ class Archiver:
                 batch = await self.gather()
                 if batch:
                     await self.write(batch)
-                    await self.consumer.commit()  # the positions after the batch: everything in it is written
+                    await self.commit()
         finally:
             await self.consumer.stop()
             await self.producer.stop()
             self.archive.close()
+
+    async def commit(self) -> None:
+        """Commit the positions after the batch: everything in it is written. A commit refused because the group
+        changed meanwhile (a broker restarted, a member joined) is not an error: the group's new owner of those
+        partitions reads the batch again and the archive skips what it already holds."""
+        try:
+            await self.consumer.commit()
+        except CommitFailedError as exc:
+            log.warning("batch written but not committed (%s): it will be read again and skipped", exc)
 
     def _create_schema(self) -> int:
         self.archive.create_schema()

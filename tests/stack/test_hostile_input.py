@@ -297,5 +297,8 @@ def test_a_video_id_keeps_its_first_media(outcomes: dict, worker: Settings) -> N
 
     copy = publish_and_wait(cfg, event("copy-of-bound", f"{FOLDER}/first-reencoded.mp4"))[key_of("copy-of-bound")]
     verdict = copy[cfg.topic_verdict][0].record
-    assert verdict["verdict"] in ("NEAR_DUPLICATE", "EXACT_DUPLICATE") and verdict["duplicate_of"] == key_of("bound")
+    # found as a copy of X, so X's frame vectors are still A's (whether a full or partial copy depends on how much
+    # of this random clip survives the re-encoding)
+    assert verdict["verdict"] in ("NEAR_DUPLICATE", "EXACT_DUPLICATE", "PARTIAL_COPY"), verdict
+    assert verdict["duplicate_of"] == key_of("bound"), verdict
 

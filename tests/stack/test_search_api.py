@@ -278,9 +278,12 @@ def test_page_plays_a_hit_from_its_moment_in_headless_chromium(api: tuple[httpx.
             assert page.inner_text(".hit h3") == "Sunday lunch"
             assert "signals: semantic, keyword" in page.inner_text("#status")
             page.click(".hit .moment[data-start='2']")
-            page.wait_for_function("(() => { const p = document.getElementById('player');"
-                                   " return !p.paused && p.currentTime > 2.2 && p.videoWidth > 0; })()",
-                                   timeout=20_000)
+            # polled from here: wait_for_function evaluates its predicate with eval, which the page's CSP forbids
+            playing = "(() => { const p = document.getElementById('player'); " \
+                      "return !p.paused && p.currentTime > 2.2 && p.videoWidth > 0; })()"
+            deadline = time.monotonic() + 20
+            while not page.evaluate(playing) and time.monotonic() < deadline:
+                page.wait_for_timeout(200)
             player = page.evaluate("(() => { const p = document.getElementById('player'); return {"
                                    " time: p.currentTime, width: p.videoWidth, error: p.error && p.error.code,"
                                    " src: p.currentSrc}; })()")

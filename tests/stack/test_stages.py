@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,8 @@ import pytest
 
 from core.errors import PipelineError
 from core.records import EnrichedVideo, VideoPublished
+from features.copy_signature import copy_signature
+from features.media import decode_video
 from inference.triton_client import TritonModels
 from loadgen.samples import Sample, prepare_samples
 from pipeline.copy_stage import CopyStage, Judged
@@ -116,3 +119,29 @@ def test_an_exact_copy_reuses_its_original_s_enrichment(stack: Settings, indexes
         c.text for c in first.archived.chunks if c.kind != "title"]
     own, copied = (np.stack([c.embedding for c in enriched.archived.chunks[1:]]) for enriched in (first, reused))
     assert np.allclose(own, copied)
+
+
+def test_a_replay_gets_the_verdict_kept_the_first_time(stack: Settings, indexes: IndexGeneration) -> None:
+    """A copy judged before its (earlier-published) original was seen, as when the original waits on another
+    partition, comes out unique; replayed after the original was indexed, it gets that same verdict again, not a
+    new decision: consumers see one verdict per video."""
+    samples = {s.video_id: s for s in prepare_samples(stack.media_root)}
+    original = VideoPublished(video_id="vp-kept-carphone", media_uri=samples["carphone"].relative_path,
+                              channel_id="vp", published_at=datetime(2026, 8, 1, tzinfo=UTC), title="original")
+    early_copy = VideoPublished(video_id="vp-kept-copy", media_uri=samples["carphone-distorted"].relative_path,
+                                channel_id="vp", published_at=original.published_at + timedelta(minutes=1),
+                                title="its copy, judged first")
+
+    async def judge_all() -> list[Judged]:
+        copies = CopyStage(stack, indexes)
+        return [await copies.judge(event) for event in (early_copy, original, early_copy)]
+
+    first, judged_original, replayed = asyncio.run(judge_all())
+    assert first.verdict.verdict == "UNIQUE" and judged_original.verdict.verdict == "UNIQUE"
+    # the same record (as it went over the wire: times to the millisecond)
+    assert dataclasses.replace(replayed.verdict, processed_at=first.verdict.processed_at) == first.verdict
+    assert abs(replayed.verdict.processed_at - first.verdict.processed_at) < timedelta(milliseconds=1)
+    assert "kept_verdict" in replayed.stage_seconds
+    signature = copy_signature(decode_video(stack.media_root / early_copy.media_uri, stack), stack)
+    deciding_again = CopyStage(stack, indexes).detector.detect("vp-kept-copy", early_copy.published_at_ms, signature)
+    assert deciding_again.duplicate_of == "vp-kept-carphone"  # what a new decision would now say
