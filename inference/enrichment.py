@@ -48,8 +48,10 @@ class Enrichment:
                          in zip(places, self.chunk_texts, self.chunk_embeddings, strict=True)]
 
 
-async def enrich(media: KeyFrames, metadata_text: str, models: TritonModels, use_clip: bool) -> Enrichment:
-    """Run asr, ocr and (if ``use_clip``) frame_encoder concurrently, then text_encoder on what they found."""
+async def enrich(media: KeyFrames, metadata_text: str, models: TritonModels, use_clip: bool,
+                 language_hint: str | None = None) -> Enrichment:
+    """Run asr (in ``language_hint``, if the publisher gave one), ocr and (if ``use_clip``) frame_encoder
+    concurrently, then text_encoder on what they found."""
     started = time.perf_counter()
     model_seconds: dict[str, float] = {}
 
@@ -67,7 +69,8 @@ async def enrich(media: KeyFrames, metadata_text: str, models: TritonModels, use
 
     has_audio = media.audio is not None and media.audio.size > 0
     transcript, ocr_lines, clip_embeddings = await asyncio.gather(
-        timed("asr", models.transcribe(media.audio, media.audio_sample_rate)) if has_audio else no_transcript(),
+        timed("asr", models.transcribe(media.audio, media.audio_sample_rate, language_hint)) if has_audio
+        else no_transcript(),
         timed("ocr", models.read_text(media.frames)),
         timed("frame_encoder", models.embed_frames(media.frames)) if use_clip else no_clip(),
     )

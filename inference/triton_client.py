@@ -164,13 +164,19 @@ class TritonModels:
         documents = await self._infer_images("ocr", frames, "TEXT_BOXES")
         return [json.loads(d.reshape(-1)[0]) for d in documents]
 
-    async def transcribe(self, audio: np.ndarray, sample_rate: int) -> dict[str, Any]:
-        """Whisper transcript of 16 kHz mono audio: language, no_speech flag and timestamped segments."""
+    async def transcribe(self, audio: np.ndarray, sample_rate: int, language: str | None = None) -> dict[str, Any]:
+        """Whisper transcript of 16 kHz mono audio: language, no_speech flag and timestamped segments; with
+        ``language`` (ISO 639-1) whisper decodes in that language instead of detecting one."""
         if sample_rate != 16000:
             raise ValueError(f"the asr model takes 16 kHz audio, got {sample_rate} Hz")
         audio_input = grpcclient.InferInput("AUDIO", [1, int(audio.size)], "FP32")  # a batch of one track
         audio_input.set_data_from_numpy(np.ascontiguousarray(audio, dtype=np.float32).reshape(1, -1))
-        document = await self._infer("asr", [audio_input], "TRANSCRIPT", audio.size / sample_rate)
+        inputs = [audio_input]
+        if language:
+            language_input = grpcclient.InferInput("LANGUAGE", [1, 1], "BYTES")
+            language_input.set_data_from_numpy(np.array([[language.encode("utf-8")]], dtype=object))
+            inputs.append(language_input)
+        document = await self._infer("asr", inputs, "TRANSCRIPT", audio.size / sample_rate)
         return json.loads(document.reshape(-1)[0])
 
 

@@ -102,7 +102,8 @@ class EnrichmentStage:
                                             [float(signature.times_s[i]) for i in key_frames], self.cfg,
                                             event.media_uri)
             stopwatch.lap("decode")
-            enrichment = await enrich(media, event.metadata_text, self.models, await self._clip_enabled())
+            enrichment = await enrich(media, event.metadata_text, self.models, await self._clip_enabled(),
+                                      event.language_hint)
             has_audio = media.audio is not None and media.audio.size > 0
             stopwatch.lap("models")
         stopwatch.add({f"model_{name}": s for name, s in enrichment.model_seconds.items()})

@@ -55,6 +55,23 @@ def test_asr_word_error_rate_on_librivox_is_at_most_10_percent(stack: Settings) 
     assert len(references) == 5 and error_rate <= 0.10
 
 
+def test_the_language_hint_is_the_language_whisper_decodes_in(stack: Settings) -> None:
+    """The event's language_hint reaches whisper: English speech decoded as German comes out as German words;
+    hinted English reads as without a hint; a code whisper does not know is ignored (the language detected)."""
+    from faster_whisper.audio import decode_audio
+
+    clip = librivox_clips()[1]  # "he was not an ill disposed young man"
+    audio = decode_audio(str(clip.wav), 16000)
+    detected, english, german, unknown = (call_models(stack, "transcribe", audio, 16000, hint)
+                                          for hint in (None, "en", "de", "xx"))
+    text = {name: words(" ".join(s["text"] for s in t["segments"]))
+            for name, t in (("detected", detected), ("english", english), ("german", german), ("unknown", unknown))}
+    assert (detected["language"], english["language"], german["language"], unknown["language"]) == (
+        "en", "en", "de", "en")
+    assert text["english"] == text["detected"] == text["unknown"] and "disposed" in text["english"]
+    assert text["german"] != text["english"], text
+
+
 def test_silence_gives_an_empty_transcript_flagged_no_speech(stack: Settings) -> None:
     transcript = call_models(stack, "transcribe", np.zeros(16000 * 8, dtype=np.float32), 16000)
     assert transcript == {"language": None, "language_probability": None, "no_speech": True, "speech_s": 0.0,

@@ -1,9 +1,12 @@
 """Triton python-backend model: speech to text with timestamps and language (faster-whisper).
 
-Input AUDIO: float32 mono PCM at 16 kHz, one track per request (a batch of one). Output TRANSCRIPT: one JSON document
-``{"language", "language_probability", "no_speech", "speech_s", "segments": [{"start_s", "end_s", "text",
-"avg_logprob", "no_speech_prob"}]}``. ``no_speech`` is true when voice-activity detection finds no speech
-(silence, music only): then no decoding runs at all and language is null.
+Input AUDIO: float32 mono PCM at 16 kHz, one track per request (a batch of one); optional LANGUAGE: the language
+the publisher says the video speaks (an ISO 639-1 code, the event's language_hint). Whisper then decodes in that
+language instead of guessing it from the first 30 s (it took synthetic Russian for Norwegian or German, and its
+decodes failed); a code whisper does not know is ignored and the language detected. Output TRANSCRIPT: one JSON
+document ``{"language", "language_probability", "no_speech", "speech_s", "segments": [{"start_s", "end_s",
+"text", "avg_logprob", "no_speech_prob"}]}`` (language: the hint when one was used). ``no_speech`` is true when
+voice-activity detection finds no speech (silence, music only): then no decoding runs at all and language is null.
 """
 
 import json
@@ -34,10 +37,12 @@ class TritonPythonModel:
         self.model = WhisperModel(str(model_dir), device="cpu", compute_type="int8",
                                   cpu_threads=int(parameters["cpu_threads"]))
 
-    def transcribe(self, audio, request):
+    def transcribe(self, audio, language, request):
         """The transcript document, or None if the client cancelled the request meanwhile (checked between
         segments: whisper decodes lazily, so an abandoned request stops costing at once)."""
-        segments, info = self.model.transcribe(audio, beam_size=self.beam_size, vad_filter=True,
+        hinted = language in self.model.supported_languages
+        segments, info = self.model.transcribe(audio, language=language if hinted else None,
+                                               beam_size=self.beam_size, vad_filter=True,
                                                condition_on_previous_text=False, temperature=self.temperatures)
         kept = []
         for s in segments:
@@ -66,8 +71,10 @@ class TritonPythonModel:
                     f"asr takes one track of finite float32 samples, got {audio.dtype} {audio.shape}",
                     pb_utils.TritonError.INVALID_ARG)))
                 continue
+            hint = pb_utils.get_input_tensor_by_name(request, "LANGUAGE")  # optional
+            language = hint.as_numpy().reshape(-1)[0].decode("utf-8", "replace").strip().lower() if hint else None
             try:
-                document = self.transcribe(audio[0], request)
+                document = self.transcribe(audio[0], language, request)
             except Exception as exc:  # one bad request must not fail the others
                 responses.append(pb_utils.InferenceResponse(error=pb_utils.TritonError(f"asr failed: {exc}")))
                 continue
