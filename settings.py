@@ -132,7 +132,9 @@ class Settings(BaseSettings):
     index_frames_max: int = Field(12, description="frames per video in the KNN index")
     index_frame_min_change: int = Field(32, description="a new index frame when PDQ moved this many bits")
     query_frames_max: int = Field(
-        4, description="frames looked up per video (each as shown, mirrored, and with bars if it has any)")
+        4, description="frames looked up per video (as shown, mirrored, with bars and each tile if it has any)")
+    turned_query_frames: int = Field(
+        2, description="of those, frames also looked up rotated, flipped upside down and transposed (0: none)")
     knn_ef_runtime: int = Field(
         100, description="HNSW search breadth per lookup (recall against latency, see the 1M benchmark)")
     pdq_candidate_hamming: int = Field(

@@ -43,14 +43,23 @@ INSERTED_S, BACKGROUND_HALF_S = 8.0, 6.0  # segment-inserted: 6 s background, <=
 
 TRANSFORMS = ("reencode-lowbitrate", "resize", "crop-10", "crop-20", "hflip", "color", "blur", "noise",
               "text-overlay", "logo-overlay", "letterbox", "pillarbox", "speed-0.8", "speed-1.25",
-              "trim-head-tail", "framerate", "audio-replaced", "segment-inserted", "picture-in-picture")
+              "trim-head-tail", "framerate", "audio-replaced", "segment-inserted", "picture-in-picture",
+              # added with issue 24 (edits a first version of this list missed):
+              "rotate-90", "rotate-270", "vflip", "grid-2x2", "split-screen", "crop-15-text-lowbitrate",
+              "hflip-speed-1.1", "container-mpegps", "container-ogg", "container-flv", "container-webm",
+              "container-3gp", "container-avi", "container-wmv")
+# Kinds invented for the held-out part: nothing in the detector was tuned on them, and they are reported apart.
+HELD_OUT_TRANSFORMS = ("rotate-180", "anti-transpose", "side-by-side", "portrait-blurred-background",
+                       "colour-border", "grayscale-vignette", "hevc-mkv", "mirror-crop-caption")
 HARD_CASES = ("different-soundtrack", "voice-over", "same-track-different-visuals", "audio-muted",
               "audio-silenced")
 HARD_CASE_REFERENCES = ("band-00-20", "bikes")  # music and speech soundtracks
 QUICK_REFERENCES = ("bikes", "band-00-20")
 QUICK_DISTRACTORS = ("mandelbrot",)
 QUICK_QUERIES = (("bikes", "reencode-lowbitrate"), ("bikes", "hflip"), ("bikes", "picture-in-picture"),
-                 ("band-00-20", "trim-head-tail"), ("band-00-20", "segment-inserted"))
+                 ("bikes", "rotate-90"), ("bikes", "grid-2x2"), ("band-00-20", "trim-head-tail"),
+                 ("band-00-20", "segment-inserted"), ("band-00-20", "reencode-lowbitrate"),
+                 ("band-00-20", "container-mpegps"), ("band-00-20", "hflip"))
 QUICK_HARD_CASE_REFERENCES = ("band-00-20",)
 
 
@@ -66,6 +75,7 @@ class CorpusVideo:
     expected_verdicts: tuple[str, ...]  # allowed: UNIQUE, EXACT_DUPLICATE, NEAR_DUPLICATE, PARTIAL_COPY, SIMILAR
     query_segment_s: tuple[float, float] | None  # for partial copies: where the copied part is in the query
     reference_segment_s: tuple[float, float] | None  # ... and which part of the reference it is
+    held_out: bool = False  # a kind of HELD_OUT_TRANSFORMS
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,7 @@ class _Recipe:
     expected: tuple[str, ...] = FULL_COPY
     query_segment_s: tuple[float, float] | None = None
     reference_segment_s: tuple[float, float] | None = None
+    suffix: str = ".mp4"
 
 
 @dataclass(frozen=True)
@@ -207,6 +218,10 @@ def _centre_crop(ref: _Reference, keep: float) -> str:
     return f"crop={_even(ref.width * keep)}:{_even(ref.height * keep)},scale={ref.width}:{ref.height},setsar=1"
 
 
+def _caption(ref: _Reference) -> str:
+    return caption_filter(fontsize=max(12, ref.height // 12))
+
+
 VISUAL_FILTERS: dict[str, Callable[[_Reference], str]] = {
     "resize": lambda ref: f"scale={_even(ref.width / 2)}:{_even(ref.height / 2)}",
     "crop-10": lambda ref: _centre_crop(ref, 0.9),
@@ -215,17 +230,95 @@ VISUAL_FILTERS: dict[str, Callable[[_Reference], str]] = {
     "color": lambda ref: "eq=brightness=0.06:contrast=1.2:saturation=1.4,hue=h=25",
     "blur": lambda ref: f"gblur=sigma={max(1.0, ref.height / 120):.1f}",
     "noise": lambda ref: "noise=alls=30:allf=t+u",
-    "text-overlay": lambda ref: caption_filter(fontsize=max(12, ref.height // 12)),
+    "text-overlay": lambda ref: _caption(ref),
     "letterbox": lambda ref: _boxed(ref, 0.75, taller=True),
     "pillarbox": lambda ref: _boxed(ref, 0.75, taller=False),
     "framerate": lambda ref: "fps=15",
+    "rotate-90": lambda ref: "transpose=clock",
+    "rotate-270": lambda ref: "transpose=cclock",
+    "vflip": lambda ref: "vflip",
+    "crop-15-text-lowbitrate": lambda ref: f"{_centre_crop(ref, 0.85)},{_caption(ref)}",
+    "rotate-180": lambda ref: "hflip,vflip",
+    "anti-transpose": lambda ref: "transpose=clock_flip",
+    "colour-border": lambda ref: (f"scale={_even(ref.width * 0.85)}:{_even(ref.height * 0.85)},"
+                                  f"pad={ref.width}:{ref.height}:(ow-iw)/2:(oh-ih)/2:0x3060a0"),
+    "grayscale-vignette": lambda ref: "hue=s=0,vignette=PI/4",
+    "mirror-crop-caption": lambda ref: f"hflip,{_centre_crop(ref, 0.9)},{_caption(ref)}",
 }
+# Other containers and codecs: (video and audio arguments, format, file suffix).
+CONTAINERS = {
+    "container-mpegps": (["-c:v", "mpeg2video", "-q:v", "4", "-c:a", "mp2"], "mpeg", ".mpg"),
+    "container-ogg": (["-c:v", "libtheora", "-q:v", "6", "-c:a", "libvorbis"], "ogg", ".ogv"),
+    "container-flv": (["-c:v", "flv", "-q:v", "4", "-c:a", "aac", "-ar", "44100"], "flv", ".flv"),
+    "container-webm": (["-c:v", "libvpx-vp9", "-b:v", "400k", "-deadline", "realtime", "-cpu-used", "8",
+                        "-c:a", "libopus"], "webm", ".webm"),
+    "container-3gp": (["-vf", "scale=176:144", "-c:v", "h263", "-c:a", "aac", "-ar", "8000", "-ac", "1"], "3gp",
+                      ".3gp"),
+    "container-avi": (["-c:v", "mpeg4", "-q:v", "5", "-c:a", "libmp3lame"], "avi", ".avi"),
+    "container-wmv": (["-c:v", "wmv2", "-q:v", "5", "-c:a", "wmav2"], "asf", ".wmv"),
+    "hevc-mkv": (["-c:v", "libx265", "-crf", "28", "-preset", "fast", "-x265-params", "log-level=error", "-c:a",
+                  "libopus"], "matroska", ".mkv"),
+}
+
+
+def _filler(width: int, height: int, fps: int, seconds: float, seed: int) -> str:
+    """A chain [f<seed>] of moving pictures no corpus video copies: slow pans over the (never indexed) cat photo
+    (its stream [cat<seed>], split from input 1) for seeds 11 and 13, lavfi colour gradients otherwise."""
+    frames = round(seconds * fps)
+    if seed in (11, 13):
+        motion = (f"z='1+0.3*on/{frames}':x='iw/2-iw/zoom/2':y='ih/2-ih/zoom/2'" if seed == 11
+                  else f"z=1.3:x='(iw-iw/zoom)*on/{frames}':y='(ih-ih/zoom)/2'")
+        return (f"[cat{seed}]crop='min(iw,ih*{width}/{height})':'min(ih,iw*{height}/{width})',"
+                f"scale={width * 2}:{height * 2},"
+                f"zoompan={motion}:d={frames}:s={width}x{height}:fps={fps},setsar=1[f{seed}];")
+    return f"gradients=s={width}x{height}:r={fps}:n=4:seed={seed}:speed=0.03,trim=duration={seconds}," \
+           f"format=yuv420p,setsar=1[f{seed}];"
+
+
+def _tiled(ref: _Reference, source: Path, layout: str) -> _Recipe:
+    """The reference as one tile beside moving fillers, the whole at the reference's size, its audio kept:
+    ``grid-2x2`` top left of four, ``split-screen`` top of two stacked, ``side-by-side`` right of two."""
+    width, height, fps, seconds = ref.width, ref.height, ref.fps, ref.duration
+    graph = f"[0:v]scale={width}:{height},setsar=1,fps={fps}[t0];"
+    if layout == "grid-2x2":
+        graph += "[1:v]split[cat11][cat13];" + "".join(_filler(width, height, fps, seconds, n) for n in (11, 12, 13))
+        stack = "[t0][f11][f12][f13]xstack=inputs=4:layout=0_0|w0_0|0_h0|w0_h0"
+    else:
+        graph += _filler(width, height, fps, seconds, 12)
+        stack = "[t0][f12]vstack=inputs=2" if layout == "split-screen" else "[f12][t0]hstack=inputs=2"
+    inputs = [source, CAT_PHOTO] if layout == "grid-2x2" else [source]
+    return _Recipe(inputs, ["-filter_complex", f"{graph}{stack},scale={width}:{height},setsar=1[v]",
+                            "-map", "[v]", "-map", "0:a", "-t", str(seconds), *_encode()],
+                   ("NEAR_DUPLICATE", "PARTIAL_COPY"))
+
+
+def _portrait(ref: _Reference, source: Path) -> str:
+    """A 9:16 frame: the reference fitted to its width in the middle, over a blurred, zoomed copy of itself."""
+    width = _even(ref.height * 9 / 16 * 2)
+    height = _even(width * 16 / 9)
+    return (f"[0:v]split[bg][fg];[bg]scale={width}:{height}:force_original_aspect_ratio=increase,"
+            f"crop={width}:{height},boxblur=20:2[blurred];[fg]scale={width}:-2[front];"
+            f"[blurred][front]overlay=0:(H-h)/2,setsar=1[v]")
 
 
 def _query_recipe(transform: str, ref: _Reference, source: Path, background: Path) -> _Recipe | None:
     """How ``transform`` copies reference ``source``; None where it makes no sense for this reference."""
+    if transform == "crop-15-text-lowbitrate":
+        return _Recipe([source], ["-filter:v", VISUAL_FILTERS[transform](ref), "-map", "0:v", "-map", "0:a",
+                                  *_h264(), "-b:v", "200k", "-maxrate", "200k", "-bufsize", "400k", *_aac("64k"),
+                                  *FASTSTART])
     if transform in VISUAL_FILTERS:
         return _filtered(source, VISUAL_FILTERS[transform](ref))
+    if transform in CONTAINERS:
+        arguments, container, suffix = CONTAINERS[transform]
+        return _Recipe([source], ["-map", "0:v", "-map", "0:a", *arguments, "-f", container], suffix=suffix)
+    if transform in ("grid-2x2", "split-screen", "side-by-side"):
+        return _tiled(ref, source, transform)
+    if transform == "portrait-blurred-background":
+        return _Recipe([source], ["-filter_complex", _portrait(ref, source), "-map", "[v]", "-map", "0:a",
+                                  *_encode()])
+    if transform == "hflip-speed-1.1":
+        return _filtered(source, f"hflip,setpts=PTS/1.1,fps={ref.fps}", "atempo=1.1")
     if transform == "reencode-lowbitrate":
         return _filtered(source, "null", crf=40, audio_bitrate="32k")
     if transform.startswith("speed-"):
@@ -313,7 +406,8 @@ def _plan(folder: Path, quick: bool) -> list[_Job]:
             jobs.append(_Job(path, recipe, CorpusVideo(
                 f"dis-{name}", path, "distractor", "original", None, False, None, ("UNIQUE",), None, None)))
 
-    pairs = QUICK_QUERIES if quick else [(ref.name, t) for ref in references for t in TRANSFORMS]
+    pairs = QUICK_QUERIES if quick else [(ref.name, t) for ref in references
+                                         for t in (*TRANSFORMS, *HELD_OUT_TRANSFORMS)]
     background = folder / "_not_indexed" / "background-cat.mp4"
     if any(transform == "segment-inserted" for _, transform in pairs):
         jobs.append(_Job(background, _background_recipe(), None))
@@ -321,10 +415,10 @@ def _plan(folder: Path, quick: bool) -> list[_Job]:
     for name, transform in pairs:
         recipe = _query_recipe(transform, by_name[name], folder / f"ref-{name}.mp4", background)
         if recipe is not None:
-            path = folder / f"q-{name}-{transform}.mp4"
+            path = folder / f"q-{name}-{transform}{recipe.suffix}"
             jobs.append(_Job(path, recipe, CorpusVideo(
                 f"q-{name}-{transform}", path, "query", transform, f"ref-{name}", True, None, recipe.expected,
-                recipe.query_segment_s, recipe.reference_segment_s)))
+                recipe.query_segment_s, recipe.reference_segment_s, transform in HELD_OUT_TRANSFORMS)))
     for name in QUICK_HARD_CASE_REFERENCES if quick else HARD_CASE_REFERENCES:
         for case in HARD_CASES:
             recipe = _hard_case_recipe(case, by_name[name], folder / f"ref-{name}.mp4", speech)

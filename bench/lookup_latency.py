@@ -13,14 +13,16 @@ share of copies found is a floor for real video.
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
+from dataclasses import replace
 
 import numpy as np
 
 from bench.bench_stack import own_redis
 from bench.figures import percentile
-from core.signature import FRAMINGS, INDEX_FRAMINGS, SECONDS_PER_SUBFINGERPRINT, WHOLE_FRAME, CopySignature
+from core.signature import FRAMINGS, INDEX_FRAMINGS, SECONDS_PER_SUBFINGERPRINT, TURNS, WHOLE_FRAME, CopySignature
 from pipeline.copy_detection import CopyDetector
 from settings import Settings
 from storage.copy_index import CopyIndex
@@ -40,8 +42,8 @@ def synthetic_signature(rng: np.random.Generator, index_frames: int) -> CopySign
     audio = rng.integers(-2**31, 2**31 - 1, size=int(frames / SECONDS_PER_SUBFINGERPRINT), dtype=np.int64)
     return CopySignature(times_s=np.arange(frames, dtype=np.float32), cuts=np.zeros(frames, bool),
                          quality=np.full(frames, 100, np.int16),
-                         bits=bits, mirrored_bits=bits[0][:, ::-1].copy(),
-                         inset_bits=np.zeros((0, 32), np.uint8), index_frames=chosen,
+                         bits=bits, turned_bits=rng.integers(0, 256, size=(len(TURNS), frames, 32), dtype=np.uint8),
+                         tile_bits=np.zeros((0, frames, 32), np.uint8), index_frames=chosen,
                          audio_fingerprint=audio.astype(np.int32), duration_s=float(frames))
 
 
@@ -53,9 +55,15 @@ def noisy_copy(rng: np.random.Generator, original: CopySignature, flipped_bits: 
     bits = original.bits.copy()
     bits[0] = bits[WHOLE_FRAME] = np.packbits(unpacked, axis=1)
     return CopySignature(times_s=original.times_s, cuts=original.cuts, quality=original.quality, bits=bits,
-                         mirrored_bits=original.mirrored_bits, inset_bits=original.inset_bits,
+                         turned_bits=original.turned_bits, tile_bits=original.tile_bits,
                          index_frames=original.index_frames,
                          audio_fingerprint=original.audio_fingerprint, duration_s=original.duration_s)
+
+
+def with_tiles(rng: np.random.Generator, signature: CopySignature, tiles: int) -> CopySignature:
+    """The signature with ``tiles`` tiles of random hashes (a split picture whose tiles copy nothing)."""
+    frames = len(signature.times_s)
+    return replace(signature, tile_bits=rng.integers(0, 256, size=(tiles, frames, 32), dtype=np.uint8))
 
 
 def used_memory(index: CopyIndex) -> int:
@@ -91,6 +99,11 @@ def main() -> None:
                         help="HNSW ef_runtime values to try (default KNN_EF_RUNTIME)")
     parser.add_argument("--query-frames", type=int, nargs="+", default=[cfg_default("query_frames_max")],
                         help="frames looked up per video to try (default QUERY_FRAMES_MAX)")
+    parser.add_argument("--turned-frames", type=int, nargs="+", default=[0, cfg_default("turned_query_frames")],
+                        help="frames also looked up turned (rotated, flipped, transposed) to try; 0 = none "
+                             "(default: 0 and TURNED_QUERY_FRAMES, side by side)")
+    parser.add_argument("--tiles", type=int, nargs="+", default=[0],
+                        help="tiles per query video to try (a grid or split screen: each tile is a view)")
     args = parser.parse_args()
     cfg = Settings.from_env()
     per_video = cfg.index_frames_max * len(INDEX_FRAMINGS)
@@ -115,13 +128,18 @@ def main() -> None:
         print(f"\nindex: {vector_count} frame vectors of {videos} videos ({per_video} per video: "
               f"{cfg.index_frames_max} index frames x {len(INDEX_FRAMINGS)} framings), HNSW float16, "
               f"loaded in {load_s:.0f} s")
-        print(f"lookups (KNN for N frames as shown + mirrored, verification, audio check), {2 * len(queries)} each; "
-              f"target p99 <= {TARGET_P99_MS} ms")
-        for ef_runtime in args.ef_runtime:
-            for query_frames in args.query_frames:
+        print(f"lookups (KNN for N frames as shown + mirrored, T frames turned the 6 other ways, N frames of each "
+              f"tile; verification, audio check), {2 * len(queries)} each; target p99 <= {TARGET_P99_MS} ms")
+        for tiles in args.tiles:
+            tiled = [(video_id, with_tiles(rng, copy, tiles), with_tiles(rng, unseen, tiles))
+                     for video_id, copy, unseen in queries]
+            for ef_runtime, query_frames, turned_frames in itertools.product(args.ef_runtime, args.query_frames,
+                                                                              args.turned_frames):
                 detector = CopyDetector(index, bench_cfg.replace(knn_ef_runtime=ef_runtime,
-                                                       query_frames_max=query_frames))
-                time_lookups(detector, queries, f"ef_runtime {ef_runtime:3d}, N={query_frames}")
+                                                                 query_frames_max=query_frames,
+                                                                 turned_query_frames=turned_frames))
+                time_lookups(detector, tiled, f"ef_runtime {ef_runtime:3d}, N={query_frames}, T={turned_frames}, "
+                                              f"tiles {tiles}")
         index.index.delete(drop=True)
     bytes_per_video = memory / videos
     print(f"memory: {memory / 2**20:.0f} MiB for {videos} videos = {bytes_per_video / 1024:.1f} KiB per video "

@@ -1,9 +1,11 @@
 """The copy-detection signature of one video: what copy lookup, verification and series alignment work on.
 
 Per sampled frame, PDQ hashes (packed, core/bits.py) of the picture inside its black borders at several
-centred crops (CROPS), then of the whole frame bars included (WHOLE_FRAME), the mirrored hash, the hashes of
-a picture-in-picture inset if the video shows one, and the chromaprint audio fingerprint. How they are
-computed from media is features/copy_signature.py; how they are stored, storage/copy_index.py.
+centred crops (CROPS), then of the whole frame bars included (WHOLE_FRAME); the hashes of the picture turned
+each other way of the square's symmetry group (TURNS: mirrored, rotated, flipped upside down, transposed); the
+hashes of each tile when the picture is split into tiles (a grid, a split screen, a picture-in-picture inset);
+and the chromaprint audio fingerprint. How they are computed from media is features/copy_signature.py; how they
+are stored, storage/copy_index.py. Only the crops are stored: the turned and tile hashes are query views.
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ FRAMINGS = len(CROPS) + 1
 # a copy between two crops is still within the candidate distance of the nearer one.
 INDEX_FRAMINGS = (CROPS.index((1.0, 1.0)), CROPS.index((0.9, 0.9)), CROPS.index((0.8, 0.8)),
                   CROPS.index((0.9, 1.0)), WHOLE_FRAME)
+# The seven ways to turn a picture besides leaving it as it is (the dihedral group of the square), each named by
+# what it does to the query's picture so that it matches the original: a copy rotated 90 degrees clockwise is
+# found by its "rotated 90 ccw" view. Only the mirror is common: the others are looked up on fewer frames.
+TURNS = ("mirrored", "rotated 90 ccw", "rotated 180", "rotated 90 cw", "flipped upside down", "transposed",
+         "anti-transposed")
 # Chromaprint's default algorithm hops 4096/3 samples at its internal 11025 Hz rate: one 32-bit
 # sub-fingerprint per ~0.124 s of audio.
 SECONDS_PER_SUBFINGERPRINT = 4096 / 3 / 11025
@@ -34,8 +41,8 @@ class CopySignature:
     cuts: np.ndarray  # bool (frames,): the frame was sampled because a new shot starts there
     quality: np.ndarray  # int16 (frames,): PDQ quality of the full content box; low for flat frames
     bits: np.ndarray  # uint8 (FRAMINGS, frames, 32): packed PDQ per crop, then of the whole frame
-    mirrored_bits: np.ndarray  # uint8 (frames, 32): packed PDQ of the left-right mirror at scale 1.0
-    inset_bits: np.ndarray  # uint8 (frames, 32): packed PDQ of a picture-in-picture inset; (0, 32) if none
+    turned_bits: np.ndarray  # uint8 (len(TURNS), frames, 32): packed PDQ of the picture turned each way of TURNS
+    tile_bits: np.ndarray  # uint8 (tiles, frames, 32): packed PDQ of each tile of a grid or inset; (0, 0, 32) if none
     index_frames: list[int]  # frames whose hashes go into the KNN index
     audio_fingerprint: np.ndarray  # int32 chromaprint; empty when the audio is missing or silent
     duration_s: float
@@ -45,16 +52,24 @@ class CopySignature:
         """The whole picture inside its bars."""
         return self.bits[0]
 
-    def query_views(self, frames: list[int]) -> dict[str, np.ndarray]:
-        """Packed hashes of ``frames`` to look up: as shown, mirrored, with bars when it has any, and the
-        picture-in-picture inset when it has one."""
-        names = ["as shown", "mirrored"]
+    def query_views(self, frames: list[int], turned_frames: list[int]) -> dict[str, np.ndarray]:
+        """Packed hashes to look up: ``frames`` as shown, mirrored, with bars when it has any and each tile when
+        it has tiles; ``turned_frames`` turned each other way of TURNS."""
+        views = {"as shown": self.bits[0][frames], "mirrored": self.turned_bits[0][frames]}
         if not np.array_equal(self.bits[WHOLE_FRAME][frames], self.bits[0][frames]):
-            names.append("with bars")
-        if len(self.inset_bits):
-            names.append("inset")
-        return {name: self.view_bits(name)[frames] for name in names}
+            views["with bars"] = self.bits[WHOLE_FRAME][frames]
+        for tile in range(len(self.tile_bits)):
+            views[f"tile {tile + 1}"] = self.tile_bits[tile][frames]
+        if turned_frames and len(self.turned_bits) == len(TURNS):
+            views.update({turn: self.turned_bits[n][turned_frames] for n, turn in enumerate(TURNS) if n > 0})
+        return views
 
     def view_bits(self, view: str) -> np.ndarray:
-        return {"as shown": self.bits[0], "mirrored": self.mirrored_bits, "with bars": self.bits[WHOLE_FRAME],
-                "inset": self.inset_bits}[view]
+        """Every frame's packed hashes in the view named as query_views names it."""
+        if view == "as shown":
+            return self.bits[0]
+        if view == "with bars":
+            return self.bits[WHOLE_FRAME]
+        if view.startswith("tile "):
+            return self.tile_bits[int(view.removeprefix("tile ")) - 1]
+        return self.turned_bits[TURNS.index(view)]

@@ -18,6 +18,8 @@ from core.records import MatchRecord
 
 # At least this share of the usable frames inside the copied segment must align.
 MIN_ALIGNED_DENSITY = 0.5
+# Partial copies whose coverage of the query is within this of the largest one's copy the same part of it.
+PARTIAL_EQUAL_COVERAGE = 0.1
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class Match:
     published_at_ms: int
     alignment: Alignment
     audio: AudioCheck
-    mirrored: bool
+    view: str  # the query view that matched (core/signature.py): "as shown", "with bars", a turn or a tile
     crop: tuple[float, float]  # the centred crop (width, height share) of the reference that matched
     query_duration_s: float
     reference_duration_s: float
@@ -39,6 +41,15 @@ class Match:
     def reference_coverage(self) -> float:
         span = self.alignment.reference_end_s - self.alignment.reference_start_s
         return min(1.0, span / max(self.reference_duration_s, 1e-6))
+
+    @property
+    def mirrored(self) -> bool:
+        return self.view == "mirrored"
+
+    @property
+    def as_shown(self) -> bool:
+        """Matched without turning the picture or cutting a tile out of it."""
+        return self.view in ("as shown", "with bars")
 
     @property
     def score(self) -> float:
@@ -90,6 +101,10 @@ def _describe(match: Match) -> str:
     how = [f"{a.aligned_frames} frames aligned, mean PDQ distance {a.mean_hamming:.0f}/256"]
     if match.mirrored:
         how.append("mirrored left-right")
+    elif match.view.startswith("tile "):
+        how.append(f"shown in {match.view} of a split or inset picture")
+    elif not match.as_shown:
+        how.append(f"{match.view} to match")
     if match.crop != (1.0, 1.0):
         how.append(f"cropped to {match.crop[0]:.0%} x {match.crop[1]:.0%}")
     if abs(a.speed - 1.0) >= 0.05:
@@ -113,8 +128,12 @@ def decide(matches: list[Match], compared_frames: int, duplicate_min_coverage: f
         return Verdict("UNIQUE", None, 0.0, reason, matches, [])
     full = [m for m in copies
             if m.query_coverage >= duplicate_min_coverage and m.reference_coverage >= duplicate_min_coverage]
-    # Among full copies the earliest published is the original; otherwise the most confident partial copy.
-    original = min(full, key=lambda m: (m.published_at_ms, m.video_id)) if full else copies[0]
+    # Among full copies the earliest published is the original; otherwise, among the partial copies covering
+    # about as much of this video as the one covering most (copies of one original cover the same part), the
+    # earliest published.
+    most = max(m.query_coverage for m in copies)
+    equals = full or [m for m in copies if m.query_coverage >= most - PARTIAL_EQUAL_COVERAGE]
+    original = min(equals, key=lambda m: (m.published_at_ms, m.video_id))
     if original.audio.status == "DIFFERENT":
         return Verdict("SIMILAR", None, original.score,
                        "same visuals, different soundtrack or voice-over: " + _describe(original), matches, copy_ids)
@@ -123,6 +142,6 @@ def decide(matches: list[Match], compared_frames: int, duplicate_min_coverage: f
                        f"partial copy: {_describe(original)}; {original.query_coverage:.0%} of this video, "
                        f"{original.reference_coverage:.0%} of that one", matches, copy_ids)
     exact = original.alignment.exact and original.audio.status in ("SAME", "REFERENCE_SILENT")
-    kind = "EXACT_DUPLICATE" if exact and not original.mirrored and original.crop == (1.0, 1.0) else "NEAR_DUPLICATE"
+    kind = "EXACT_DUPLICATE" if exact and original.as_shown and original.crop == (1.0, 1.0) else "NEAR_DUPLICATE"
     return Verdict(kind, original.video_id, original.score, f"{kind.lower().replace('_', ' ')}: {_describe(original)}",
                    matches, copy_ids)

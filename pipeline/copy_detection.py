@@ -1,8 +1,12 @@
 """Duplicate and partial-copy detection for one video against the copy index.
 
 1. Candidates: KNN in Redis for the query's index frames, as shown, mirrored left-right, (if it has
-   black bars) with its bars and (if it shows a picture-in-picture inset) the inset alone, among videos
+   black bars) with its bars and (if it is split into tiles: a grid, a split screen, an inset) each tile
+   alone; and for fewer of its frames, turned each other way (rotated, flipped, transposed); among videos
    published no later than it.
+   Candidates are grouped by the original they copy (kept for every video judged a full copy), and the
+   CANDIDATES_MAX best groups are verified, each by its original and its best-placed member: however many
+   copies of a video exist, its earliest original stays in view.
 2. Verification: the candidate's stored signature is read back; the crop whose hashes agree with
    the most query frames is chosen, and the two frame sequences are aligned in time (speed changes
    included), which also localizes the copied segment in both videos.
@@ -12,6 +16,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -23,6 +28,7 @@ from settings import Settings
 from storage.copy_index import Candidate, CopyIndex, IndexedVideo
 
 NEIGHBOURS_PER_FRAME = 10
+FULL_COPY_VERDICTS = ("EXACT_DUPLICATE", "NEAR_DUPLICATE")
 
 
 class CopyDetector:
@@ -45,6 +51,11 @@ class CopyDetector:
         self.index.wait_for_earlier(video_id, published_at_ms, self.cfg.in_flight_wait_s)
         waited = time.perf_counter()
         verdict = self.detect(video_id, published_at_ms, signature)
+        if verdict.kind in FULL_COPY_VERDICTS and verdict.duplicate_of is not None:
+            original = next(m for m in verdict.matches if m.video_id == verdict.duplicate_of)
+            root = self.index.originals([original.video_id]).get(original.video_id,
+                                                                 (original.video_id, original.published_at_ms))
+            self.index.keep_original(video_id, *root)
         return verdict, {"index": round(indexed - started, 4), "wait_for_earlier": round(waited - indexed, 4),
                          "lookup": round(time.perf_counter() - waited, 4)}
 
@@ -56,15 +67,33 @@ class CopyDetector:
         query_frames = thin(signature.index_frames, self.cfg.query_frames_max)
         if not usable.any() or not query_frames:
             return decide([], 0, *thresholds)
-        views = signature.query_views(query_frames)
+        views = signature.query_views(query_frames, thin(query_frames, self.cfg.turned_query_frames))
         own_order = (published_at_ms, video_id)
-        candidates = [c for c in self.index.candidates(views, video_id, published_at_ms, NEIGHBOURS_PER_FRAME,
-                                                        self.cfg.pdq_candidate_hamming, self.cfg.knn_ef_runtime)
-                      if (c.published_at_ms, c.video_id) < own_order][:self.cfg.candidates_max]
-        by_id = {c.video_id: c for c in candidates}
+        found = [c for c in self.index.candidates(views, video_id, published_at_ms, NEIGHBOURS_PER_FRAME,
+                                                   self.cfg.pdq_candidate_hamming, self.cfg.knn_ef_runtime)
+                 if (c.published_at_ms, c.video_id) < own_order]
+        by_id = {c.video_id: c for c in self.with_originals(found)}
         matches = [match for indexed in self.index.indexed_videos(list(by_id))
                    if (match := self.verify(signature, usable, indexed, by_id[indexed.video_id])) is not None]
         return decide(matches, int(np.count_nonzero(usable)), *thresholds)
+
+    def with_originals(self, found: list[Candidate]) -> list[Candidate]:
+        """The candidates to verify, best first: ``found`` grouped by the original each copies (a video that
+        copies none is its own group), and of the CANDIDATES_MAX best groups, the original and the best member.
+        An original not found itself is verified in the view that found its best member."""
+        originals = self.index.originals([c.video_id for c in found])
+        groups: dict[str, list[Candidate]] = {}
+        for candidate in found:
+            groups.setdefault(originals.get(candidate.video_id, (candidate.video_id, 0))[0], []).append(candidate)
+        chosen: list[Candidate] = []
+        for original_id, members in list(groups.items())[:self.cfg.candidates_max]:
+            best = members[0]
+            if best.video_id != original_id:
+                original = next((c for c in members if c.video_id == original_id), None)
+                chosen.append(original or replace(best, video_id=original_id,
+                                                  published_at_ms=originals[best.video_id][1]))
+            chosen.append(best)
+        return chosen
 
     def verify(self, query: CopySignature, query_usable: np.ndarray, reference: IndexedVideo,
                candidate: Candidate) -> Match | None:
@@ -84,6 +113,6 @@ class CopyDetector:
             return None
         return Match(video_id=reference.video_id, published_at_ms=reference.published_at_ms, alignment=alignment,
                      audio=check_audio(query.audio_fingerprint, ref.audio_fingerprint, alignment),
-                     mirrored=candidate.view == "mirrored",
+                     view=candidate.view,
                      crop=CROPS[framing] if framing != WHOLE_FRAME else (1.0, 1.0),
                      query_duration_s=query.duration_s, reference_duration_s=ref.duration_s)

@@ -1,6 +1,6 @@
 """The copy stage: what happens to one ``publish-video`` event before its verdict, and nothing more.
 
-check the event -> mark it in flight -> decode its media -> copy signature (PDQ at ten framings, mirrored PDQ,
+check the event -> mark it in flight -> decode its media -> copy signature (PDQ at ten framings, turned and tile PDQ,
 chromaprint) -> bind the video id to its media's digest (other media under a known id: conflicting_event) ->
 index it in Redis -> wait for earlier-published videos still in flight -> candidates,
 alignment and audio check -> the verdict, kept. Enrichment (models, clusters, search, archive) is the enrichment

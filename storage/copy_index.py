@@ -5,7 +5,9 @@ verification, and the register of videos in flight.
   holding the frame's PDQ bits as a 256-d +-1 vector. Squared L2 between two such vectors is 4 x their
   Hamming distance, so HNSW's L2 ranking is Hamming ranking.
 - Signatures ``signature:<name>:<video_id>``: a hash with the video's frame times, packed PDQ hashes at
-  every framing, PDQ quality and chromaprint fingerprint (~10 KB for 60 s), read back for alignment.
+  every framing, PDQ quality and chromaprint fingerprint (~10 KB for 60 s), read back for alignment; for a
+  video judged a full copy, also the earliest original it copies (``keep_original``), so that lookups can
+  keep that original in view however many copies of it crowd the nearest neighbours.
 - Media ``media:<name>:<video_id>``: the SHA-256 of the file the video was first accepted with; the id stays
   bound to it (``claim_media``: a re-publish with other bytes is refused, README "One video id, one media").
 - Verdicts ``verdict:<name>:<video_id>``: the verdict first sent for the video (its encoded record), sent again
@@ -67,14 +69,14 @@ class Candidate:
     published_at_ms: int
     frames_hit: int  # distinct query frames with a neighbour from this video
     best_hamming: int
-    view: str  # the query view that found it: "as shown", "mirrored", "with bars" or "inset"
+    view: str  # the query view that found it (CopySignature.query_views)
 
 
 @dataclass(frozen=True)
 class IndexedVideo:
     video_id: str
     published_at_ms: int
-    signature: CopySignature  # as stored: no mirrored or inset hashes, no index frames
+    signature: CopySignature  # as stored: no turned or tile hashes, no index frames
 
 
 class CopyIndex:
@@ -158,6 +160,20 @@ class CopyIndex:
         if docs:
             self.index.load(docs, keys=keys)
 
+    def keep_original(self, video_id: str, original_id: str, original_published_at_ms: int) -> None:
+        """Record that ``video_id`` is a full copy of ``original_id`` (itself no copy of an earlier video)."""
+        self.client.hset(self._signature_key(video_id), mapping={
+            "original": original_id, "original_published_at_ms": original_published_at_ms})
+
+    def originals(self, video_ids: list[str]) -> dict[str, tuple[str, int]]:
+        """video id -> (its original, when that was published) for those of ``video_ids`` kept as full copies."""
+        pipe = self.client.pipeline(transaction=False)
+        for video_id in video_ids:
+            pipe.hmget(self._signature_key(video_id), ["original", "original_published_at_ms"])
+        return {video_id: (original.decode(), int(published))
+                for video_id, (original, published) in zip(video_ids, pipe.execute(), strict=True)
+                if original is not None}
+
     def candidates(self, views: dict[str, np.ndarray], video_id: str, published_until_ms: int, k: int,
                    max_hamming: int, ef_runtime: int) -> list[Candidate]:
         """Videos published no later than ``published_until_ms`` (other than ``video_id``) with frames within
@@ -191,7 +207,8 @@ class CopyIndex:
             if current is None or (candidate.frames_hit, -candidate.best_hamming) > (current.frames_hit,
                                                                                       -current.best_hamming):
                 best[found_id] = candidate
-        return sorted(best.values(), key=lambda c: (-c.frames_hit, c.best_hamming, c.video_id))
+        # Among equally good candidates the earliest published first: an original before its copies.
+        return sorted(best.values(), key=lambda c: (-c.frames_hit, c.best_hamming, c.published_at_ms, c.video_id))
 
     def indexed_videos(self, video_ids: list[str]) -> list[IndexedVideo]:
         """The stored signatures of ``video_ids`` (those that exist), in one round trip."""
@@ -207,7 +224,8 @@ class CopyIndex:
             videos.append(IndexedVideo(video_id, int(stored[b"published_at_ms"]), CopySignature(
                 times_s=times, cuts=np.frombuffer(stored.get(b"cuts", bytes(len(times))), np.uint8).astype(bool),
                 quality=np.frombuffer(stored[b"quality"], dtype=np.int16), bits=bits,
-                mirrored_bits=np.zeros((0, PDQ_BYTES), np.uint8), inset_bits=np.zeros((0, PDQ_BYTES), np.uint8),
+                turned_bits=np.zeros((0, len(times), PDQ_BYTES), np.uint8),
+                tile_bits=np.zeros((0, len(times), PDQ_BYTES), np.uint8),
                 index_frames=[],
                 audio_fingerprint=np.frombuffer(stored[b"audio"], dtype=np.int32),
                 duration_s=float(stored[b"duration_s"]))))

@@ -11,7 +11,7 @@ from bench.copy_corpus import build_corpus
 from bench.copy_eval import interval_iou, judge_all
 from core.signature import CopySignature
 from core.verdicts import Verdict
-from features.copy_signature import copy_signature, inset_box
+from features.copy_signature import copy_signature, tile_boxes
 from features.media import decode_video
 from features.pdq import shrink
 from loadgen.media_kit import LIVE_BAND_60S
@@ -89,13 +89,40 @@ def test_without_the_in_flight_wait_the_race_is_lost(stack: Settings, tmp_path: 
         index.index.delete(drop=True)
 
 
-def test_inset_found_only_in_the_picture_in_picture_copy(stack: Settings) -> None:
+def test_inset_is_a_tile_only_of_the_picture_in_picture_copy(stack: Settings) -> None:
     folder = stack.stack_dir / "bench" / "copy_corpus_quick"
     videos = {v.video_id: v for v in build_corpus(folder, quick=True)}
     pip = decode_video(videos["q-bikes-picture-in-picture"].path, stack)
     plain = decode_video(videos["ref-bikes"].path, stack)
-    top, bottom, left, right = inset_box([shrink(f) for f in pip.frames])
+    [(top, bottom, left, right)] = tile_boxes([shrink(f) for f in pip.frames])
     height, width = shrink(pip.frames[0]).shape[:2]
     # The corpus puts the reference at 70 % of the size: the inset spans about that share of each side.
     assert abs((bottom - top) / height - 0.7) < 0.05 and abs((right - left) / width - 0.7) < 0.05
-    assert inset_box([shrink(f) for f in plain.frames]) is None
+    assert tile_boxes([shrink(f) for f in plain.frames]) == []
+
+
+def test_copies_crowding_the_neighbours_keep_their_original_in_view(stack: Settings) -> None:
+    """Three full copies of the band clip are published after it; an excerpt of it is then judged with room to
+    verify a single candidate group (CANDIDATES_MAX=1). Each copy was kept as a copy of the original, so the
+    excerpt's candidates group under the original, which is verified and named, whichever copy the nearest
+    neighbours placed first."""
+    videos = {v.video_id: v for v in build_corpus(stack.stack_dir / "bench" / "copy_corpus_quick", quick=True)}
+    signatures = {video_id: signature_of(videos[video_id].path, stack) for video_id in (
+        "ref-band-00-20", "q-band-00-20-reencode-lowbitrate", "q-band-00-20-container-mpegps",
+        "q-band-00-20-hflip", "q-band-00-20-trim-head-tail")}
+    cfg = stack.replace(candidates_max=1)
+    index = CopyIndex(stack.redis_url, "crowding_test")
+    index.create()
+    try:
+        detector = CopyDetector(index, cfg)
+        for n, video_id in enumerate(list(signatures)[:4]):
+            verdict, _ = detector.index_and_judge(video_id, 1_000 + n, signatures[video_id])
+            assert verdict.kind == ("UNIQUE" if n == 0 else "NEAR_DUPLICATE"), (video_id, verdict.reason)
+            assert n == 0 or verdict.duplicate_of == "ref-band-00-20", (video_id, verdict.reason)
+        assert index.originals(["q-band-00-20-hflip", "ref-band-00-20"]) == {"q-band-00-20-hflip": (
+            "ref-band-00-20", 1_000)}
+        excerpt = detector.detect("excerpt", 2_000, signatures["q-band-00-20-trim-head-tail"])
+        assert excerpt.kind == "PARTIAL_COPY" and excerpt.duplicate_of == "ref-band-00-20", excerpt.reason
+        assert "ref-band-00-20" in excerpt.copies
+    finally:
+        index.drop()

@@ -19,7 +19,7 @@ from redisvl.schema.fields import VectorDataType
 
 from core.errors import ServiceUnavailable
 from core.records import ArchivedFrame, ArchivedVideo
-from core.signature import FRAMINGS, INDEX_FRAMINGS, CopySignature
+from core.signature import FRAMINGS, INDEX_FRAMINGS, TURNS, CopySignature
 from core.text import TextChunk
 from inference.triton_client import TritonModels
 from local_stack.__main__ import status
@@ -85,7 +85,8 @@ def test_copy_index_finds_candidates_and_keeps_signatures(stack: Settings) -> No
         bits = rng.integers(0, 256, size=(FRAMINGS, 4, 32), dtype=np.uint8)
         signature = CopySignature(times_s=np.arange(4, dtype=np.float32), cuts=np.zeros(4, bool),
                                   quality=np.full(4, 100, np.int16),
-                                  bits=bits, mirrored_bits=bits[0], inset_bits=np.zeros((0, 32), np.uint8),
+                                  bits=bits, turned_bits=np.stack([bits[0]] * len(TURNS)),
+                                  tile_bits=np.zeros((0, 4, 32), np.uint8),
                                   index_frames=[0, 1, 2, 3],
                                   audio_fingerprint=np.arange(40, dtype=np.int32), duration_s=4.0)
         index.upsert("ref", 1000, signature)

@@ -21,7 +21,7 @@ from core.recurring_segments import (
     segment_kind,
     shared_segments,
 )
-from core.signature import FRAMINGS, WHOLE_FRAME, CopySignature
+from core.signature import FRAMINGS, TURNS, WHOLE_FRAME, CopySignature
 from core.signature import SECONDS_PER_SUBFINGERPRINT as STEP
 
 RNG = np.random.default_rng(11)
@@ -72,7 +72,8 @@ def test_an_episode_is_aligned_on_its_picture_and_whole_frame_hashes_and_its_chr
     bits = np.stack([random_hashes(4) for _ in range(FRAMINGS)])
     signature = CopySignature(
         times_s=np.arange(4, dtype=np.float32), cuts=np.zeros(4, bool), quality=np.array([100, 10, 100, 100], np.int16),
-        bits=bits, mirrored_bits=random_hashes(4), inset_bits=np.zeros((0, 32), np.uint8), index_frames=[0],
+        bits=bits, turned_bits=np.stack([random_hashes(4)] * len(TURNS)), tile_bits=np.zeros((0, 4, 32), np.uint8),
+        index_frames=[0],
         audio_fingerprint=random_sound(20), duration_s=4.0)
     signals = EpisodeSignals.from_signature(signature, min_quality=50)
     assert np.array_equal(signals.bits, bits[[0, WHOLE_FRAME]]) and signals.usable.tolist() == [True, False, True, True]

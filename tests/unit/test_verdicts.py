@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from core.bits import hamming_matrix
@@ -76,7 +78,7 @@ def test_audio_check_same_different_and_silent() -> None:
 def match(video_id: str, published_at_ms: int, audio: str = "SAME", query=(0.0, 10.0), reference=(0.0, 10.0),
           durations=(10.0, 10.0), exact: bool = False) -> Match:
     return Match(video_id, published_at_ms, alignment(query, reference, exact=exact),
-                 AudioCheck(audio, 0.1 if audio == "SAME" else None), mirrored=False, crop=(1.0, 1.0),
+                 AudioCheck(audio, 0.1 if audio == "SAME" else None), view="as shown", crop=(1.0, 1.0),
                  query_duration_s=durations[0], reference_duration_s=durations[1])
 
 
@@ -108,6 +110,19 @@ def test_segment_of_a_longer_video_is_a_partial_copy_with_both_ranges() -> None:
     assert v.kind == "PARTIAL_COPY" and v.duplicate_of == "orig"
     record = v.match_records()[0]
     assert (record.query_start_s, record.reference_end_s, record.visual_copy) == (5.5, 17.5, True)
+
+
+def test_a_partial_copy_names_the_earliest_of_the_videos_it_copies_as_much_of() -> None:
+    """An excerpt found in an original and in a later full copy of it names the original, even when the copy
+    matched a little more confidently; a video covering much less of the excerpt does not count as an equal."""
+    excerpt = {"query": (0.0, 10.0), "reference": (20.0, 30.0), "durations": (10.0, 60.0)}
+    copy_of_original = match("copy", 2000, **excerpt)
+    original = replace(match("original", 1000, **excerpt),
+                       alignment=replace(copy_of_original.alignment, mean_hamming=20.0))
+    v = verdict(copy_of_original, original)
+    assert v.kind == "PARTIAL_COPY" and v.duplicate_of == "original" and set(v.copies) == {"original", "copy"}
+    shorter = match("earlier-but-less", 500, query=(0.0, 4.0), reference=(0.0, 4.0), durations=(10.0, 60.0))
+    assert verdict(copy_of_original, shorter).duplicate_of == "copy"
 
 
 def test_a_short_shared_moment_is_not_a_copy() -> None:
