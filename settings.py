@@ -134,7 +134,9 @@ class Settings(BaseSettings):
     query_frames_max: int = Field(
         4, description="frames looked up per video (as shown, mirrored, with bars and each tile if it has any)")
     turned_query_frames: int = Field(
-        2, description="of those, frames also looked up rotated, flipped upside down and transposed (0: none)")
+        1, description="of those, frames looked up rotated, upside down and transposed when the others find nothing")
+    turned_ef_runtime: int = Field(
+        20, description="HNSW search breadth of those turned lookups (narrower than KNN_EF_RUNTIME: they are rare)")
     knn_ef_runtime: int = Field(
         100, description="HNSW search breadth per lookup (recall against latency, see the 1M benchmark)")
     pdq_candidate_hamming: int = Field(

@@ -102,6 +102,8 @@ def main() -> None:
     parser.add_argument("--turned-frames", type=int, nargs="+", default=[0, cfg_default("turned_query_frames")],
                         help="frames also looked up turned (rotated, flipped, transposed) to try; 0 = none "
                              "(default: 0 and TURNED_QUERY_FRAMES, side by side)")
+    parser.add_argument("--turned-ef-runtime", type=int, nargs="+", default=[cfg_default("turned_ef_runtime")],
+                        help="HNSW ef_runtime values for the turned lookups to try (default TURNED_EF_RUNTIME)")
     parser.add_argument("--tiles", type=int, nargs="+", default=[0],
                         help="tiles per query video to try (a grid or split screen: each tile is a view)")
     args = parser.parse_args()
@@ -133,13 +135,15 @@ def main() -> None:
         for tiles in args.tiles:
             tiled = [(video_id, with_tiles(rng, copy, tiles), with_tiles(rng, unseen, tiles))
                      for video_id, copy, unseen in queries]
-            for ef_runtime, query_frames, turned_frames in itertools.product(args.ef_runtime, args.query_frames,
-                                                                              args.turned_frames):
-                detector = CopyDetector(index, bench_cfg.replace(knn_ef_runtime=ef_runtime,
-                                                                 query_frames_max=query_frames,
-                                                                 turned_query_frames=turned_frames))
-                time_lookups(detector, tiled, f"ef_runtime {ef_runtime:3d}, N={query_frames}, T={turned_frames}, "
-                                              f"tiles {tiles}")
+            for ef_runtime, query_frames, turned_frames, turned_ef in itertools.product(
+                    args.ef_runtime, args.query_frames, args.turned_frames, args.turned_ef_runtime):
+                if turned_frames == 0 and turned_ef != args.turned_ef_runtime[0]:
+                    continue  # no turned lookups: their breadth does not matter
+                detector = CopyDetector(index, bench_cfg.replace(
+                    knn_ef_runtime=ef_runtime, query_frames_max=query_frames, turned_query_frames=turned_frames,
+                    turned_ef_runtime=turned_ef))
+                time_lookups(detector, tiled, f"ef_runtime {ef_runtime:3d}, N={query_frames}, T={turned_frames} "
+                                              f"at ef {turned_ef:3d}, tiles {tiles}")
         index.index.delete(drop=True)
     bytes_per_video = memory / videos
     print(f"memory: {memory / 2**20:.0f} MiB for {videos} videos = {bytes_per_video / 1024:.1f} KiB per video "

@@ -52,17 +52,20 @@ class CopySignature:
         """The whole picture inside its bars."""
         return self.bits[0]
 
-    def query_views(self, frames: list[int], turned_frames: list[int]) -> dict[str, np.ndarray]:
-        """Packed hashes to look up: ``frames`` as shown, mirrored, with bars when it has any and each tile when
-        it has tiles; ``turned_frames`` turned each other way of TURNS."""
+    def query_views(self, frames: list[int]) -> dict[str, np.ndarray]:
+        """Packed hashes of ``frames`` to look up first: as shown, mirrored, with bars when it has any and each
+        tile when it has tiles."""
         views = {"as shown": self.bits[0][frames], "mirrored": self.turned_bits[0][frames]}
         if not np.array_equal(self.bits[WHOLE_FRAME][frames], self.bits[0][frames]):
             views["with bars"] = self.bits[WHOLE_FRAME][frames]
         for tile in range(len(self.tile_bits)):
             views[f"tile {tile + 1}"] = self.tile_bits[tile][frames]
-        if turned_frames and len(self.turned_bits) == len(TURNS):
-            views.update({turn: self.turned_bits[n][turned_frames] for n, turn in enumerate(TURNS) if n > 0})
         return views
+
+    def turned_views(self, frames: list[int]) -> dict[str, np.ndarray]:
+        """Packed hashes of ``frames`` turned each way of TURNS but the mirror (rotated, upside down,
+        transposed): looked up only when the first views found nothing."""
+        return {turn: self.turned_bits[n][frames] for n, turn in enumerate(TURNS) if n > 0 and frames}
 
     def view_bits(self, view: str) -> np.ndarray:
         """Every frame's packed hashes in the view named as query_views names it."""

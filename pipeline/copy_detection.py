@@ -2,8 +2,9 @@
 
 1. Candidates: KNN in Redis for the query's index frames, as shown, mirrored left-right, (if it has
    black bars) with its bars and (if it is split into tiles: a grid, a split screen, an inset) each tile
-   alone; and for fewer of its frames, turned each other way (rotated, flipped, transposed); among videos
-   published no later than it.
+   alone, among videos published no later than it. Only if those find nothing, fewer of its frames are
+   looked up turned the six other ways (rotated, upside down, transposed), with a narrower HNSW search:
+   turned copies are rare, and a video that has an upright copy is judged on that.
    Candidates are grouped by the original they copy (kept for every video judged a full copy), and the
    CANDIDATES_MAX best groups are verified, each by its original and its best-placed member: however many
    copies of a video exist, its earliest original stays in view.
@@ -67,15 +68,24 @@ class CopyDetector:
         query_frames = thin(signature.index_frames, self.cfg.query_frames_max)
         if not usable.any() or not query_frames:
             return decide([], 0, *thresholds)
-        views = signature.query_views(query_frames, thin(query_frames, self.cfg.turned_query_frames))
-        own_order = (published_at_ms, video_id)
-        found = [c for c in self.index.candidates(views, video_id, published_at_ms, NEIGHBOURS_PER_FRAME,
-                                                   self.cfg.pdq_candidate_hamming, self.cfg.knn_ef_runtime)
-                 if (c.published_at_ms, c.video_id) < own_order]
+        found = self.candidates(video_id, published_at_ms, signature.query_views(query_frames),
+                                self.cfg.knn_ef_runtime)
+        if not found and self.cfg.turned_query_frames:
+            found = self.candidates(video_id, published_at_ms,
+                                    signature.turned_views(thin(query_frames, self.cfg.turned_query_frames)),
+                                    self.cfg.turned_ef_runtime)
         by_id = {c.video_id: c for c in self.with_originals(found)}
         matches = [match for indexed in self.index.indexed_videos(list(by_id))
                    if (match := self.verify(signature, usable, indexed, by_id[indexed.video_id])) is not None]
         return decide(matches, int(np.count_nonzero(usable)), *thresholds)
+
+    def candidates(self, video_id: str, published_at_ms: int, views: dict[str, np.ndarray],
+                   ef_runtime: int) -> list[Candidate]:
+        """Videos published before this one that frames of ``views`` land near, best first."""
+        own_order = (published_at_ms, video_id)
+        return [c for c in self.index.candidates(views, video_id, published_at_ms, NEIGHBOURS_PER_FRAME,
+                                                 self.cfg.pdq_candidate_hamming, ef_runtime)
+                if (c.published_at_ms, c.video_id) < own_order]
 
     def with_originals(self, found: list[Candidate]) -> list[Candidate]:
         """The candidates to verify, best first: ``found`` grouped by the original each copies (a video that

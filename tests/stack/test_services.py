@@ -96,10 +96,11 @@ def test_copy_index_finds_candidates_and_keeps_signatures(stack: Settings) -> No
         near[:, :12] ^= 1  # Hamming distance 12 from the whole-picture hashes
         far = rng.integers(0, 256, size=(1, 32), dtype=np.uint8)
         views = {"as shown": np.concatenate([np.packbits(near, axis=1), far])}
-        found = index.candidates(views, "query", published_until_ms=2000, k=5, max_hamming=31, ef_runtime=40)
+        breadth = 40
+        found = index.candidates(views, "query", published_until_ms=2000, k=5, max_hamming=31, ef_runtime=breadth)
         assert [(c.video_id, c.frames_hit, c.best_hamming, c.view) for c in found] == [("ref", 4, 12, "as shown")]
-        assert index.candidates(views, "ref", 2000, 5, 31, 40) == []  # never itself
-        assert index.candidates(views, "query", 999, 5, 31, 40) == []  # nor anything published later
+        assert index.candidates(views, "ref", 2000, 5, 31, breadth) == []  # never itself
+        assert index.candidates(views, "query", 999, 5, 31, breadth) == []  # nor anything published later
         (stored,) = index.indexed_videos(["ref", "missing"])
         assert stored.published_at_ms == 1000 and np.array_equal(stored.signature.bits, bits)
         assert np.array_equal(stored.signature.audio_fingerprint, signature.audio_fingerprint)
