@@ -66,6 +66,18 @@ def with_tiles(rng: np.random.Generator, signature: CopySignature, tiles: int) -
     return replace(signature, tile_bits=rng.integers(0, 256, size=(tiles, frames, 32), dtype=np.uint8))
 
 
+def hold(index: CopyIndex, cfg: Settings, queries: list[tuple[str, CopySignature, CopySignature]],
+         seconds: float) -> None:
+    """Save the queries' stored parts (what any version's signature has) and keep Redis up for ``seconds``."""
+    path = cfg.stack_dir.parent / "lookup_queries.npz"
+    parts = {f"{kind}_{field}": np.stack([getattr(q[1 if kind == "copy" else 2], field) for q in queries])
+             for kind in ("copy", "unseen") for field in ("times_s", "quality", "bits", "audio_fingerprint")}
+    index_frames = np.array([[q[1].index_frames, q[2].index_frames] for q in queries])
+    np.savez(path, video_ids=np.array([q[0] for q in queries]), index_frames=index_frames, **parts)
+    print(f"holding {cfg.redis_url} (index {index.name}) for {seconds:.0f} s; queries in {path}", flush=True)
+    time.sleep(seconds)
+
+
 def used_memory(index: CopyIndex) -> int:
     return int(index.client.info("memory")["used_memory"])
 
@@ -106,6 +118,10 @@ def main() -> None:
                         help="HNSW ef_runtime values for the turned lookups to try (default TURNED_EF_RUNTIME)")
     parser.add_argument("--tiles", type=int, nargs="+", default=[0],
                         help="tiles per query video to try (a grid or split screen: each tile is a view)")
+    parser.add_argument("--hold-s", type=float, default=0.0,
+                        help="then keep the loaded Redis up this long, with the queries saved to "
+                             "STACK_DIR/bench/lookup_queries.npz, for another version's detector to be timed on the "
+                             "same index (see bench/lookup_replay.py), and time the defaults again after it")
     args = parser.parse_args()
     cfg = Settings.from_env()
     per_video = cfg.index_frames_max * len(INDEX_FRAMINGS)
@@ -144,6 +160,9 @@ def main() -> None:
                     turned_ef_runtime=turned_ef))
                 time_lookups(detector, tiled, f"ef_runtime {ef_runtime:3d}, N={query_frames}, T={turned_frames} "
                                               f"at ef {turned_ef:3d}, tiles {tiles}")
+        if args.hold_s:
+            hold(index, bench_cfg, queries, args.hold_s)
+            time_lookups(CopyDetector(index, bench_cfg), queries, "defaults again, after the hold")
         index.index.delete(drop=True)
     bytes_per_video = memory / videos
     print(f"memory: {memory / 2**20:.0f} MiB for {videos} videos = {bytes_per_video / 1024:.1f} KiB per video "

@@ -27,7 +27,8 @@ INDEX_FRAMINGS = (CROPS.index((1.0, 1.0)), CROPS.index((0.9, 0.9)), CROPS.index(
                   CROPS.index((0.9, 1.0)), WHOLE_FRAME)
 # The seven ways to turn a picture besides leaving it as it is (the dihedral group of the square), each named by
 # what it does to the query's picture so that it matches the original: a copy rotated 90 degrees clockwise is
-# found by its "rotated 90 ccw" view. Only the mirror is common: the others are looked up on fewer frames.
+# found by its "rotated 90 ccw" view. Only the mirror is common: the others are looked up on fewer frames, and
+# only when nothing was found upright (pipeline/copy_detection.py).
 TURNS = ("mirrored", "rotated 90 ccw", "rotated 180", "rotated 90 cw", "flipped upside down", "transposed",
          "anti-transposed")
 # Chromaprint's default algorithm hops 4096/3 samples at its internal 11025 Hz rate: one 32-bit

@@ -15,6 +15,7 @@ picture changed) go into the Redis KNN index; the whole signature is what verifi
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import cv2
@@ -124,12 +125,13 @@ def tile_boxes(frames: list[np.ndarray]) -> list[tuple[int, int, int, int]]:
     rows = [0, *steps.candidate_lines(horizontal=True), height]
     cols = [0, *steps.candidate_lines(horizontal=False), width]
 
+    @functools.cache
     def is_border(horizontal: bool, line: int, start: int, end: int) -> bool:
         """The frame's edge, or a persistent edge along this segment or along the whole frame (a line that
         splits the whole picture bounds every tile it runs along, whatever shows on either side there)."""
         edge, across = (height, width) if horizontal else (width, height)
-        return line in (0, edge) or any(steps.border_strength(horizontal, line, *span) >= TILE_EDGE_RATIO
-                                        for span in ((start, end), (0, across)))
+        return line in (0, edge) or (start, end) != (0, across) and is_border(horizontal, line, 0, across) or \
+            steps.border_strength(horizontal, line, start, end) >= TILE_EDGE_RATIO
 
     tiles = []
     for top, bottom in itertools.combinations(rows, 2):
