@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import numpy as np
 
 from core.bits import hamming_matrix
 from core.copy_alignment import Alignment, AudioCheck, align, check_audio
+from core.records import VideoPublished
 from core.signature import SECONDS_PER_SUBFINGERPRINT
 from core.verdicts import Match, decide
+from pipeline.outputs import verdict_record
 
 RNG = np.random.default_rng(11)
 
@@ -133,3 +136,12 @@ def test_a_short_shared_moment_is_not_a_copy() -> None:
 def test_no_comparable_frames() -> None:
     v = decide([], 0, 0.8, 0.5, 3.0)
     assert v.kind == "UNIQUE" and "no frame had enough detail" in v.reason
+
+
+def test_the_verdict_says_how_many_damaged_packets_decoding_skipped() -> None:
+    event = VideoPublished(video_id="v1", media_uri="a.flv", channel_id="c",
+                           published_at=datetime(2026, 12, 1, tzinfo=UTC))
+    judged = verdict(match("orig", 1000))
+    damaged = verdict_record(event, judged, event.published_at, damaged_packets=3)
+    assert damaged.reason == judged.reason + " (decoded past 3 damaged packets)"
+    assert verdict_record(event, judged, event.published_at).reason == judged.reason
