@@ -165,6 +165,8 @@ class Settings(BaseSettings):
     cluster_min_samples: int = Field(
         2, description="neighbours behind a point's core distance (capped at the smallest cluster)")
     cluster_reduced_dims: int = Field(16, description="PCA dimensions before hdbscan")
+    cluster_fit_max: int = Field(
+        20_000, description="re-clustering fits on an even sample of this many videos and predicts the rest (0: all)")
     cluster_match_min_jaccard: float = Field(0.3, description="member overlap that keeps a cluster id across runs")
     cluster_max_radius: float = Field(0.5, description="cap of a cluster's assignment radius (cosine distance)")
 

@@ -188,7 +188,8 @@ def recluster_params(cfg: Settings) -> dict[str, Any]:
     """The re-clustering job's parameters, as configured (settings.py)."""
     return {"min_cluster_size": cfg.cluster_min_size, "min_samples": cfg.cluster_min_samples,
             "reduced_dims": cfg.cluster_reduced_dims,
-            "match_min_jaccard": cfg.cluster_match_min_jaccard, "max_radius": cfg.cluster_max_radius}
+            "match_min_jaccard": cfg.cluster_match_min_jaccard, "max_radius": cfg.cluster_max_radius,
+            "fit_max": cfg.cluster_fit_max}
 
 
 def _median_ms(function: Callable[[], object], repeats: int = 20) -> float:
@@ -223,7 +224,8 @@ def themed_report(params: dict[str, Any]) -> None:
 
 
 def scale_report(points: list[int], repeats: int, params: dict[str, Any]) -> None:
-    print(f"at scale: {SCALE_CENTRES} random centres in 384-d, 5 % uniform noise; previous run = the true groups; "
+    print(f"at scale, CLUSTER_FIT_MAX={params['fit_max']}: {SCALE_CENTRES} random centres in 384-d, 5 % uniform "
+          "noise; previous run = the true groups; "
           f"median of {repeats} runs on {os.cpu_count()} cores (and the 1-minute load average after each size: other "
           "work on the machine slows it)")
     for n in points:
@@ -250,10 +252,15 @@ def main() -> None:
     parser.add_argument("--points", type=int, nargs="+", default=[10_000, 50_000, 100_000],
                         help="sizes of the synthetic sets to time")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per size")
+    parser.add_argument("--fit-max", type=int, nargs="+", help="CLUSTER_FIT_MAX values to compare at scale "
+                        "(default: the configured one); 0 fits on every video")
+    parser.add_argument("--no-themed", action="store_true", help="only the synthetic sets at scale")
     args = parser.parse_args()
     params = recluster_params(Settings.from_env())
-    themed_report(params)
-    scale_report(args.points, args.repeats, params)
+    if not args.no_themed:
+        themed_report(params)
+    for fit_max in args.fit_max or [params["fit_max"]]:
+        scale_report(args.points, args.repeats, {**params, "fit_max": fit_max})
 
 
 if __name__ == "__main__":

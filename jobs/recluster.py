@@ -89,7 +89,8 @@ def run_recluster(cfg: Settings, archive: Archive, search_index: SearchIndex, pu
         run = recluster([row.video_id for row in rows], np.stack([row.topic_embedding for row in rows]),
                         [row.keywords for row in rows], previous, min_cluster_size=cfg.cluster_min_size,
                         min_samples=cfg.cluster_min_samples, reduced_dims=cfg.cluster_reduced_dims,
-                        match_min_jaccard=cfg.cluster_match_min_jaccard, max_radius=cfg.cluster_max_radius)
+                        match_min_jaccard=cfg.cluster_match_min_jaccard, max_radius=cfg.cluster_max_radius,
+                        fit_max=cfg.cluster_fit_max)
         seconds["cluster"] = round(time.perf_counter() - started, 3)
         progress(f"hdbscan: {len(run.clusters)} clusters, {len(run.noise)} videos in none, "
                  f"{len(run.retired)} ids retired ({seconds['cluster']:.1f} s)")

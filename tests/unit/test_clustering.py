@@ -154,6 +154,30 @@ def test_uniform_noise_forms_no_clusters_at_scale(cfg: Settings) -> None:
     assert len(run.clusters) == SCALE_CENTRES and adjusted_rand(run, truth) >= 0.95
 
 
+def test_fitted_on_a_sample_the_clusters_and_their_ids_stay_and_a_new_topic_appears(cfg: Settings) -> None:
+    """Fitted on an even sample of 2,000 of 10,000 videos (the rest predicted), the clusters are those of the
+    fit on every video, with the same ids; 40 new videos sharing a new topic (8 expected in the sample, 5 needed
+    at full size) make a cluster of their own, of mostly them (a few are predicted as noise, and a few uniformly
+    spread videos land in it)."""
+    ids, vectors, keywords, truth = scale_data(10_000)
+    params = recluster_params(cfg)
+    whole = recluster(ids, vectors, keywords, {}, **{**params, "fit_max": 0})
+    previous = {cluster.cluster_id: cluster.members for cluster in whole.clusters}
+    sampled = recluster(ids, vectors, keywords, previous, **{**params, "fit_max": 2_000})
+    assert len(sampled.clusters) == SCALE_CENTRES and adjusted_rand(sampled, truth) >= 0.95
+    assert {c.cluster_id for c in sampled.clusters} == set(previous)
+    rng = np.random.default_rng(3)
+    topic = rng.normal(size=384)
+    new = topic / np.linalg.norm(topic) + rng.normal(scale=1 / np.sqrt(384), size=(40, 384))
+    new_ids = [f"new{n:02d}" for n in range(40)]
+    grown = recluster([*ids, *new_ids], np.vstack([vectors, new.astype(np.float32)]),
+                      [*keywords, *[["brand-new", "topic"]] * 40], previous, **{**params, "fit_max": 2_000})
+    (newcomer,) = [c for c in grown.clusters if c.cluster_id not in previous]
+    joined = set(newcomer.members) & set(new_ids)
+    assert len(joined) >= 30 and len(joined) >= 0.9 * len(newcomer.members), sorted(newcomer.members)
+    assert newcomer.label.startswith("brand-new")
+
+
 def test_fewer_videos_than_a_cluster_are_all_noise(cfg: Settings) -> None:
     vectors = np.random.default_rng(0).normal(size=(3, 384)).astype(np.float32)
     run = recluster(["b", "a", "c"], vectors, [["x"]] * 3, {"old": ["a", "b"]}, **recluster_params(cfg))
