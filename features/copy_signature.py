@@ -130,8 +130,11 @@ def tile_boxes(frames: list[np.ndarray]) -> list[tuple[int, int, int, int]]:
         """The frame's edge, or a persistent edge along this segment or along the whole frame (a line that
         splits the whole picture bounds every tile it runs along, whatever shows on either side there)."""
         edge, across = (height, width) if horizontal else (width, height)
-        return line in (0, edge) or (start, end) != (0, across) and is_border(horizontal, line, 0, across) or \
-            steps.border_strength(horizontal, line, start, end) >= TILE_EDGE_RATIO
+        if line in (0, edge):
+            return True
+        if (start, end) != (0, across) and is_border(horizontal, line, 0, across):
+            return True
+        return steps.border_strength(horizontal, line, start, end) >= TILE_EDGE_RATIO
 
     tiles = []
     for top, bottom in itertools.combinations(rows, 2):
