@@ -82,7 +82,8 @@ class EpisodeSignals:
 
     @classmethod
     def from_signature(cls, signature: CopySignature, min_quality: int) -> EpisodeSignals:
-        return cls(times_s=signature.times_s.astype(np.float64), bits=signature.bits[[0, WHOLE_FRAME]],
+        return cls(times_s=signature.times_s.astype(np.float64),
+                   bits=np.stack([signature.bits[0], signature.framing_bits(WHOLE_FRAME)]),
                    usable=signature.quality >= min_quality, cuts=signature.cuts,
                    audio=signature.audio_fingerprint, duration_s=signature.duration_s)
 

@@ -29,7 +29,7 @@ class Match:
     alignment: Alignment
     audio: AudioCheck
     view: str  # the query view that matched (core/signature.py): "as shown", "with bars", a turn or a tile
-    crop: tuple[float, float]  # the centred crop (width, height share) of the reference that matched
+    crop: tuple[float, float]  # centred share (width, height) of the reference's picture shown; > 1: a margin
     query_duration_s: float
     reference_duration_s: float
 
@@ -106,7 +106,8 @@ def _describe(match: Match) -> str:
     elif not match.as_shown:
         how.append(f"{match.view} to match")
     if match.crop != (1.0, 1.0):
-        how.append(f"cropped to {match.crop[0]:.0%} x {match.crop[1]:.0%}")
+        shown = f"{match.crop[0]:.0%} x {match.crop[1]:.0%}"
+        how.append(f"cropped to {shown}" if max(match.crop) <= 1.0 else f"framed wider ({shown} of the original)")
     if abs(a.speed - 1.0) >= 0.05:
         how.append(f"playing at x{a.speed:.2f} speed")
     return (f"{a.query_start_s:.1f}-{a.query_end_s:.1f}s match {match.video_id} "

@@ -2,13 +2,14 @@
 
 1. Candidates: KNN in Redis for the query's index frames, as shown, mirrored left-right, (if it has
    black bars) with its bars and (if it is split into tiles: a grid, a split screen, an inset) each tile
-   alone, among videos published no later than it. Only if those find nothing, fewer of its frames are
+   alone, among videos published no later than it. Only if none of those verifies (step 2), fewer of its frames are
    looked up turned the six other ways (rotated, upside down, transposed), with a narrower HNSW search:
    turned copies are rare, and a video that has an upright copy is judged on that.
    Candidates are grouped by the original they copy (kept for every video judged a full copy), and the
    CANDIDATES_MAX best groups are verified, each by its original and its best-placed member: however many
    copies of a video exist, its earliest original stays in view.
-2. Verification: the candidate's stored signature is read back; the crop whose hashes agree with
+2. Verification: the candidate's stored signature is read back; of its stored framings (INDEX_FRAMINGS) against
+   the query's view (and, for the picture as shown, each of the query's crops), the pair whose hashes agree on
    the most query frames is chosen, and the two frame sequences are aligned in time (speed changes
    included), which also localizes the copied segment in both videos.
 3. Audio check along the alignment, then the verdict (core/verdicts.py).
@@ -29,6 +30,9 @@ from settings import Settings
 from storage.copy_index import Candidate, CopyIndex, IndexedVideo
 
 NEIGHBOURS_PER_FRAME = 10
+# Query frames (usable ones, evenly spread) on which the pair of framings to align at is chosen: all of them would
+# cost 45 frame-by-frame distance matrices per candidate.
+FRAMING_CHOICE_FRAMES = 12
 FULL_COPY_VERDICTS = ("EXACT_DUPLICATE", "NEAR_DUPLICATE")
 
 
@@ -68,16 +72,19 @@ class CopyDetector:
         query_frames = thin(signature.index_frames, self.cfg.query_frames_max)
         if not usable.any() or not query_frames:
             return decide([], 0, *thresholds)
-        found = self.candidates(video_id, published_at_ms, signature.query_views(query_frames),
-                                self.cfg.knn_ef_runtime)
-        if not found and self.cfg.turned_query_frames:
-            found = self.candidates(video_id, published_at_ms,
-                                    signature.turned_views(thin(query_frames, self.cfg.turned_query_frames)),
-                                    self.cfg.turned_ef_runtime)
-        by_id = {c.video_id: c for c in self.with_originals(found)}
-        matches = [match for indexed in self.index.indexed_videos(list(by_id))
-                   if (match := self.verify(signature, usable, indexed, by_id[indexed.video_id])) is not None]
+        matches = self.verified(signature, usable, self.candidates(
+            video_id, published_at_ms, signature.query_views(query_frames), self.cfg.knn_ef_runtime))
+        if not matches and self.cfg.turned_query_frames:
+            matches = self.verified(signature, usable, self.candidates(
+                video_id, published_at_ms, signature.turned_views(thin(query_frames, self.cfg.turned_query_frames)),
+                self.cfg.turned_ef_runtime))
         return decide(matches, int(np.count_nonzero(usable)), *thresholds)
+
+    def verified(self, signature: CopySignature, usable: np.ndarray, found: list[Candidate]) -> list[Match]:
+        """The matches among ``found`` (and the originals of those kept as copies) that verification confirms."""
+        by_id = {c.video_id: c for c in self.with_originals(found)}
+        return [match for indexed in self.index.indexed_videos(list(by_id))
+                if (match := self.verify(signature, usable, indexed, by_id[indexed.video_id])) is not None]
 
     def candidates(self, video_id: str, published_at_ms: int, views: dict[str, np.ndarray],
                    ef_runtime: int) -> list[Candidate]:
@@ -91,38 +98,49 @@ class CopyDetector:
         """The candidates to verify, best first: ``found`` grouped by the original each copies (a video that
         copies none is its own group), and of the CANDIDATES_MAX best groups, the original and the best member.
         An original not found itself is verified in the view that found its best member."""
-        originals = self.index.originals([c.video_id for c in found])
         groups: dict[str, list[Candidate]] = {}
         for candidate in found:
-            groups.setdefault(originals.get(candidate.video_id, (candidate.video_id, 0))[0], []).append(candidate)
+            groups.setdefault((candidate.original or (candidate.video_id, 0))[0], []).append(candidate)
         chosen: list[Candidate] = []
         for original_id, members in list(groups.items())[:self.cfg.candidates_max]:
             best = members[0]
-            if best.video_id != original_id:
+            if best.original is not None:
                 original = next((c for c in members if c.video_id == original_id), None)
-                chosen.append(original or replace(best, video_id=original_id,
-                                                  published_at_ms=originals[best.video_id][1]))
+                chosen.append(original or replace(best, video_id=original_id, published_at_ms=best.original[1],
+                                                  original=None))
             chosen.append(best)
         return chosen
 
     def verify(self, query: CopySignature, query_usable: np.ndarray, reference: IndexedVideo,
                candidate: Candidate) -> Match | None:
-        """Align the query with one candidate at the framing (crop, or whole frame with bars) that agrees
-        with the most query frames."""
-        query_bits = query.view_bits(candidate.view)
+        """Align the query with one candidate at the pair of framings (the query's view, or for the picture as
+        shown each of its crops; each framing the reference has stored) that agrees on the most query frames."""
         ref = reference.signature
         reference_usable = ref.quality >= self.cfg.pdq_min_quality
-        distances = hamming_matrix(query_bits, ref.bits)  # (framings, q, r)
-        usable_pairs = query_usable[None, :, None] & reference_usable[None, None, :]
-        close = (distances <= self.cfg.pdq_align_hamming) & usable_pairs
-        framing = int(np.argmax(close.any(axis=2).sum(axis=1)))
-        alignment = align(distances[framing], query.times_s, query_usable, query.duration_s,
-                          ref.times_s, reference_usable, ref.duration_s,
+        as_shown = candidate.view == "as shown"
+        query_bits = query.bits[:WHOLE_FRAME] if as_shown else query.view_bits(candidate.view)[None]
+        sample = thin(np.flatnonzero(query_usable).tolist(), FRAMING_CHOICE_FRAMES)
+        sampled = hamming_matrix(query_bits[:, sample].reshape(-1, query_bits.shape[-1]),
+                                 ref.bits.reshape(-1, ref.bits.shape[-1]))
+        close = (sampled.reshape(len(query_bits), len(sample), len(ref.bits), len(ref.times_s))
+                 <= self.cfg.pdq_align_hamming) & reference_usable
+        query_framing, reference_framing = np.unravel_index(np.argmax(close.any(axis=3).sum(axis=1)),
+                                                            (len(query_bits), len(ref.bits)))
+        alignment = align(hamming_matrix(query_bits[query_framing], ref.bits[reference_framing]), query.times_s,
+                          query_usable, query.duration_s, ref.times_s, reference_usable, ref.duration_s,
                           self.cfg.pdq_align_hamming, self.cfg.segment_max_gap_s)
         if alignment is None:
             return None
         return Match(video_id=reference.video_id, published_at_ms=reference.published_at_ms, alignment=alignment,
                      audio=check_audio(query.audio_fingerprint, ref.audio_fingerprint, alignment),
-                     view=candidate.view,
-                     crop=CROPS[framing] if framing != WHOLE_FRAME else (1.0, 1.0),
+                     view=candidate.view, crop=_copy_crop(ref.framings[reference_framing],
+                                                           int(query_framing) if as_shown else 0),
                      query_duration_s=query.duration_s, reference_duration_s=ref.duration_s)
+
+
+def _copy_crop(reference_framing: int, query_crop: int) -> tuple[float, float]:
+    """The share of the reference's picture (width, height) the copy shows, from the reference framing and the
+    query crop that matched: the reference's 80 % crop matched by the query's 90 % means a copy cropped to 89 %;
+    above 1, the copy shows more than the original's picture (a margin around it)."""
+    shown = CROPS[reference_framing] if reference_framing != WHOLE_FRAME else (1.0, 1.0)
+    return (round(shown[0] / CROPS[query_crop][0], 2), round(shown[1] / CROPS[query_crop][1], 2))

@@ -1,11 +1,13 @@
 """The real-time copy index in Redis: frame vectors for KNN (redisvl, HNSW), each video's signature for
 verification, and the register of videos in flight.
 
-- KNN index ``<name>``: one hash per (index frame, framing), key ``<name>:<video_id>:<frame>:<framing>``,
-  holding the frame's PDQ bits as a 256-d +-1 vector. Squared L2 between two such vectors is 4 x their
-  Hamming distance, so HNSW's L2 ranking is Hamming ranking.
+- KNN index ``<name>``: one hash per (index frame, framing of INDEX_FRAMINGS), key
+  ``<name>:<video_id>:<frame>:<framing>``, holding only the frame's KNN vector (core.bits.index_vectors: PDQ
+  projected to 128 float16 dimensions, squared L2 ~ 4 x Hamming distance). The video is read from the key, its
+  publish time from its signature: a field costs every vector's document memory (~50 bytes of ~1,350). The
+  whole frame's vector is left out where it equals the picture's (a video without black bars).
 - Signatures ``signature:<name>:<video_id>``: a hash with the video's frame times, packed PDQ hashes at
-  every framing, PDQ quality and chromaprint fingerprint (~10 KB for 60 s), read back for alignment; for a
+  INDEX_FRAMINGS, PDQ quality and chromaprint fingerprint (~12 KB for 60 s), read back for verification; for a
   video judged a full copy, also the earliest original it copies (``keep_original``), so that lookups can
   keep that original in view however many copies of it crowd the nearest neighbours.
 - Media ``media:<name>:<video_id>``: the SHA-256 of the file the video was first accepted with; the id stays
@@ -17,7 +19,9 @@ verification, and the register of videos in flight.
   earlier-published video in flight to be indexed before it is judged, so two copies racing through
   different partitions never both come out as originals.
 
-Every write is idempotent by key: replaying a video rewrites the same keys.
+Every write is idempotent by key: replaying a video rewrites the same keys. A video's writes go in one pipeline,
+the signature first (a lookup that finds its vectors finds its signature), and many videos can share one
+(``upsert_many``: ~4x the vectors per second of one round trip per video).
 """
 
 from __future__ import annotations
@@ -29,12 +33,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from redis import Redis
+from redis.client import Pipeline
 from redisvl.index import SearchIndex
-from redisvl.query import VectorQuery
 
-from core.bits import PDQ_BITS, PDQ_BYTES, signed_vectors
+from core.bits import INDEX_VECTOR_DIMS, PDQ_BYTES, index_vectors
 from core.errors import PipelineError
-from core.signature import FRAMINGS, INDEX_FRAMINGS, CopySignature
+from core.signature import INDEX_FRAMINGS, WHOLE_FRAME, CopySignature
 from storage.redis_keys import delete_matching
 
 IN_FLIGHT_POLL_S = 0.05
@@ -46,12 +50,8 @@ def copy_index_schema(name: str) -> dict:
     return {
         "index": {"name": name, "prefix": name, "storage_type": "hash"},
         "fields": [
-            {"name": "video_id", "type": "tag"},
-            {"name": "frame", "type": "numeric"},
-            {"name": "t_s", "type": "numeric"},
-            {"name": "published_at_ms", "type": "numeric"},
             {"name": "pdq", "type": "vector", "attrs": {
-                "dims": PDQ_BITS, "algorithm": "hnsw", "distance_metric": "l2", "datatype": "float16",
+                "dims": INDEX_VECTOR_DIMS, "algorithm": "hnsw", "distance_metric": "l2", "datatype": "float16",
                 "m": 16, "ef_construction": 100}},
         ],
     }
@@ -70,13 +70,14 @@ class Candidate:
     frames_hit: int  # distinct query frames with a neighbour from this video
     best_hamming: int
     view: str  # the query view that found it (CopySignature.query_views)
+    original: tuple[str, int] | None  # for a video kept as a full copy: its original and when that was published
 
 
 @dataclass(frozen=True)
 class IndexedVideo:
     video_id: str
     published_at_ms: int
-    signature: CopySignature  # as stored: no turned or tile hashes, no index frames
+    signature: CopySignature  # as stored (CopySignature.stored): INDEX_FRAMINGS, no query views
 
 
 class CopyIndex:
@@ -140,25 +141,37 @@ class CopyIndex:
                                 "first media; publish other media under a new id", kind="conflicting_event")
 
     def upsert(self, video_id: str, published_at_ms: int, signature: CopySignature) -> None:
-        """Store the signature, then the index frames' vectors at every framing of INDEX_FRAMINGS."""
-        self.client.hset(self._signature_key(video_id), mapping={
-            "published_at_ms": published_at_ms, "duration_s": signature.duration_s,
-            "times_s": signature.times_s.astype(np.float32).tobytes(),
-            "cuts": signature.cuts.astype(np.uint8).tobytes(),
-            "quality": signature.quality.astype(np.int16).tobytes(),
-            "bits": signature.bits.astype(np.uint8).tobytes(),
-            "audio": signature.audio_fingerprint.astype(np.int32).tobytes(),
+        """Store the signature, then the index frames' KNN vectors at every framing of INDEX_FRAMINGS."""
+        self.upsert_many([(video_id, published_at_ms, signature)])
+
+    def upsert_many(self, videos: list[tuple[str, int, CopySignature]]) -> None:
+        """``upsert`` for each (video id, published at ms, signature), in one pipeline."""
+        pipe = self.client.pipeline(transaction=False)
+        for video_id, published_at_ms, signature in videos:
+            self._write(pipe, video_id, published_at_ms, signature)
+        pipe.execute()
+
+    def _write(self, pipe: Pipeline, video_id: str, published_at_ms: int, signature: CopySignature) -> None:
+        stored = signature.stored()
+        pipe.hset(self._signature_key(video_id), mapping={
+            "published_at_ms": published_at_ms, "duration_s": stored.duration_s,
+            "times_s": stored.times_s.astype(np.float32).tobytes(),
+            "cuts": stored.cuts.astype(np.uint8).tobytes(),
+            "quality": stored.quality.astype(np.int16).tobytes(),
+            "bits": stored.bits.astype(np.uint8).tobytes(),
+            "audio": stored.audio_fingerprint.astype(np.int32).tobytes(),
         })
-        docs, keys = [], []
+        frames = signature.index_frames
+        if not frames:
+            return
+        picture = signature.bits[0][frames]
         for framing in INDEX_FRAMINGS:
-            framing_bits = signature.bits[framing]
-            vectors = signed_vectors(framing_bits[signature.index_frames]) if signature.index_frames else []
-            for frame, vector in zip(signature.index_frames, vectors, strict=True):
-                docs.append({"video_id": video_id, "frame": frame, "t_s": float(signature.times_s[frame]),
-                             "published_at_ms": published_at_ms, "pdq": vector.astype(np.float16).tobytes()})
-                keys.append(f"{self.name}:{video_id}:{frame}:{framing}")
-        if docs:
-            self.index.load(docs, keys=keys)
+            bits = signature.framing_bits(framing)[frames]
+            # The whole frame only where it has bars: elsewhere its vector is the picture's.
+            keep = (bits != picture).any(axis=1) if framing == WHOLE_FRAME else np.ones(len(frames), bool)
+            vectors = index_vectors(bits[keep]).astype(np.float16)
+            for frame, vector in zip(np.array(frames)[keep].tolist(), vectors, strict=True):
+                pipe.hset(f"{self.name}:{video_id}:{frame}:{framing}", "pdq", vector.tobytes())
 
     def keep_original(self, video_id: str, original_id: str, original_published_at_ms: int) -> None:
         """Record that ``video_id`` is a full copy of ``original_id`` (itself no copy of an earlier video)."""
@@ -167,48 +180,64 @@ class CopyIndex:
 
     def originals(self, video_ids: list[str]) -> dict[str, tuple[str, int]]:
         """video id -> (its original, when that was published) for those of ``video_ids`` kept as full copies."""
+        return {video_id: original for video_id, (_, original) in self._published_and_originals(video_ids).items()
+                if original is not None}
+
+    def _published_and_originals(self, video_ids: list[str]) -> dict[str, tuple[int, tuple[str, int] | None]]:
+        """video id -> (when it was published, its kept original if any) for those of ``video_ids`` indexed."""
         pipe = self.client.pipeline(transaction=False)
         for video_id in video_ids:
-            pipe.hmget(self._signature_key(video_id), ["original", "original_published_at_ms"])
-        return {video_id: (original.decode(), int(published))
-                for video_id, (original, published) in zip(video_ids, pipe.execute(), strict=True)
-                if original is not None}
+            pipe.hmget(self._signature_key(video_id), ["published_at_ms", "original", "original_published_at_ms"])
+        return {video_id: (int(published), (original.decode(), int(original_published)) if original else None)
+                for video_id, (published, original, original_published) in zip(video_ids, pipe.execute(), strict=True)
+                if published is not None}
 
     def candidates(self, views: dict[str, np.ndarray], video_id: str, published_until_ms: int, k: int,
                    max_hamming: int, ef_runtime: int) -> list[Candidate]:
         """Videos published no later than ``published_until_ms`` (other than ``video_id``) with frames within
-        ``max_hamming`` of the query's. ``views`` maps a view name -> packed query hashes (n, 32).
+        ``max_hamming`` of the query's (as the KNN vectors estimate it). ``views`` maps a view name -> packed
+        query hashes (n, 32).
 
         Both conditions are checked here rather than as query filters: a filtered KNN query costs Redis
         5-7x more (measured with bench/lookup_latency.py). ``k`` is widened by the slots the video's own
         frames can take, since it is indexed before it is looked up."""
-        queries, query_views = [], []
-        for view, packed in views.items():
-            for vector in signed_vectors(packed):
-                queries.append(VectorQuery(
-                    vector=vector.astype(np.float16).tobytes(), vector_field_name="pdq", dtype="float16",
-                    num_results=k + len(INDEX_FRAMINGS), return_fields=["video_id", "published_at_ms"],
-                    ef_runtime=ef_runtime))
-                query_views.append(view)
+        query_views = [view for view, packed in views.items() for _ in range(len(packed))]
+        vectors = index_vectors(np.concatenate(list(views.values()))) if views else np.zeros((0, INDEX_VECTOR_DIMS))
         hits: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)  # -> [(query n, hamming)]
-        published: dict[str, int] = {}
-        for n, (view, found) in enumerate(zip(query_views, self.index.batch_query(queries), strict=True)):
-            for hit in found:
-                distance = round(float(hit["vector_distance"]) / 4)
-                if (distance <= max_hamming and hit["video_id"] != video_id
-                        and int(hit["published_at_ms"]) <= published_until_ms):
-                    hits[(hit["video_id"], view)].append((n, distance))
-                    published[hit["video_id"]] = int(hit["published_at_ms"])
+        key_prefix = len(self.name) + 1
+        for n, (view, found) in enumerate(zip(query_views, self._knn(vectors, k + len(INDEX_FRAMINGS), ef_runtime),
+                                              strict=True)):
+            for key, squared_l2 in found:
+                distance = round(squared_l2 / 4)
+                found_id = key[key_prefix:].rsplit(":", 2)[0]
+                if distance <= max_hamming and found_id != video_id:
+                    hits[(found_id, view)].append((n, distance))
+        facts = self._published_and_originals(list({found_id for found_id, _ in hits}))
         best: dict[str, Candidate] = {}
         for (found_id, view), pairs in hits.items():
-            candidate = Candidate(found_id, published[found_id], len({n for n, _ in pairs}),
-                                  min(d for _, d in pairs), view)
+            if found_id not in facts or facts[found_id][0] > published_until_ms:
+                continue
+            candidate = Candidate(found_id, facts[found_id][0], len({n for n, _ in pairs}),
+                                  min(d for _, d in pairs), view, facts[found_id][1])
             current = best.get(found_id)
             if current is None or (candidate.frames_hit, -candidate.best_hamming) > (current.frames_hit,
                                                                                       -current.best_hamming):
                 best[found_id] = candidate
         # Among equally good candidates the earliest published first: an original before its copies.
         return sorted(best.values(), key=lambda c: (-c.frames_hit, c.best_hamming, c.published_at_ms, c.video_id))
+
+    def _knn(self, vectors: np.ndarray, k: int, ef_runtime: int) -> list[list[tuple[str, float]]]:
+        """The ``k`` nearest frame vectors of each of ``vectors``: (key, squared L2) pairs, in one round trip.
+
+        Sent as raw FT.SEARCH commands: redisvl's batch_query builds the same query, but parsing its replies into
+        result objects took ~1.5 ms of Python per lookup of 8 vectors (bench/lookup_latency.py, profiled)."""
+        query = f"*=>[KNN {k} @pdq $vector EF_RUNTIME {ef_runtime} AS distance]"
+        pipe = self.client.pipeline(transaction=False)
+        for vector in vectors.astype(np.float16):
+            pipe.execute_command("FT.SEARCH", self.name, query, "PARAMS", 2, "vector", vector.tobytes(),
+                                 "RETURN", 1, "distance", "LIMIT", 0, k, "DIALECT", 2)
+        return [[(key.decode(), float(fields[1])) for key, fields in zip(reply[1::2], reply[2::2], strict=True)]
+                for reply in pipe.execute()]
 
     def indexed_videos(self, video_ids: list[str]) -> list[IndexedVideo]:
         """The stored signatures of ``video_ids`` (those that exist), in one round trip."""
@@ -220,7 +249,7 @@ class CopyIndex:
             if not stored:
                 continue
             times = np.frombuffer(stored[b"times_s"], dtype=np.float32)
-            bits = np.frombuffer(stored[b"bits"], dtype=np.uint8).reshape(FRAMINGS, len(times), PDQ_BYTES)
+            bits = np.frombuffer(stored[b"bits"], dtype=np.uint8).reshape(len(INDEX_FRAMINGS), len(times), PDQ_BYTES)
             videos.append(IndexedVideo(video_id, int(stored[b"published_at_ms"]), CopySignature(
                 times_s=times, cuts=np.frombuffer(stored.get(b"cuts", bytes(len(times))), np.uint8).astype(bool),
                 quality=np.frombuffer(stored[b"quality"], dtype=np.int16), bits=bits,
@@ -228,7 +257,7 @@ class CopyIndex:
                 tile_bits=np.zeros((0, len(times), PDQ_BYTES), np.uint8),
                 index_frames=[],
                 audio_fingerprint=np.frombuffer(stored[b"audio"], dtype=np.int32),
-                duration_s=float(stored[b"duration_s"]))))
+                duration_s=float(stored[b"duration_s"]), framings=INDEX_FRAMINGS)))
         return videos
 
     def vector_count(self) -> int:
