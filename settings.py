@@ -127,20 +127,20 @@ class Settings(BaseSettings):
 
     # Duplicate detection.
     redis_frame_index: str = Field(
-        "frames", description="redisvl index name, also its key prefix (frames:<video_id>:<frame>:<crop>)")
+        "frames", description="redisvl index name, also its key prefix (frames:<video_id>:<frame>:<framing>)")
     pdq_min_quality: int = Field(50, description="PDQ quality below which a frame is not compared")
     index_frames_max: int = Field(12, description="frames per video in the KNN index")
     index_frame_min_change: int = Field(32, description="a new index frame when PDQ moved this many bits")
     query_frames_max: int = Field(
         4, description="frames looked up per video (as shown, mirrored, with bars and each tile if it has any)")
     turned_query_frames: int = Field(
-        1, description="of those, frames looked up rotated, upside down and transposed when the others find nothing")
+        1, description="of those, frames looked up rotated, upside down and transposed when no other view verifies")
     turned_ef_runtime: int = Field(
         20, description="HNSW search breadth of those turned lookups (narrower than KNN_EF_RUNTIME: they are rare)")
     knn_ef_runtime: int = Field(
         100, description="HNSW search breadth per lookup (recall against latency, see the 1M benchmark)")
     pdq_candidate_hamming: int = Field(
-        64, description="max distance (of 256 bits) of a KNN neighbour to make its video a candidate")
+        64, description="max distance (of 256 bits, as KNN vectors estimate it) making a neighbour's video a candidate")
     candidates_max: int = Field(10, description="candidate videos verified per lookup")
     pdq_align_hamming: int = Field(
         48, description="max distance for two frames to vote in the alignment (unrelated frames: ~128 +- 8)")

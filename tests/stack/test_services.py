@@ -6,6 +6,7 @@ import asyncio
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -19,7 +20,7 @@ from redisvl.schema.fields import VectorDataType
 
 from core.errors import ServiceUnavailable
 from core.records import ArchivedFrame, ArchivedVideo
-from core.signature import FRAMINGS, INDEX_FRAMINGS, TURNS, CopySignature
+from core.signature import FRAMINGS, INDEX_FRAMINGS, TURNS, WHOLE_FRAME, CopySignature
 from core.text import TextChunk
 from inference.triton_client import TritonModels
 from local_stack.__main__ import status
@@ -82,7 +83,7 @@ def test_copy_index_finds_candidates_and_keeps_signatures(stack: Settings) -> No
     index.index.create(overwrite=True, drop=True)
     try:
         rng = np.random.default_rng(7)
-        bits = rng.integers(0, 256, size=(FRAMINGS, 4, 32), dtype=np.uint8)
+        bits = rng.integers(0, 256, size=(FRAMINGS, 4, 32), dtype=np.uint8)  # the whole frame differs: bars
         signature = CopySignature(times_s=np.arange(4, dtype=np.float32), cuts=np.zeros(4, bool),
                                   quality=np.full(4, 100, np.int16),
                                   bits=bits, turned_bits=np.stack([bits[0]] * len(TURNS)),
@@ -92,17 +93,29 @@ def test_copy_index_finds_candidates_and_keeps_signatures(stack: Settings) -> No
         index.upsert("ref", 1000, signature)
         index.upsert("ref", 1000, signature)  # replay: no new docs
         assert index.vector_count() == 4 * len(INDEX_FRAMINGS)
+        without_bars = bits.copy()
+        without_bars[WHOLE_FRAME] = without_bars[0]
+        index.upsert_many([("no-bars", 500, replace(signature, bits=without_bars))])
+        assert index.vector_count() == 4 * len(INDEX_FRAMINGS) + 4 * (len(INDEX_FRAMINGS) - 1)  # no whole frame
+
         near = np.unpackbits(bits[0], axis=1)
         near[:, :12] ^= 1  # Hamming distance 12 from the whole-picture hashes
         far = rng.integers(0, 256, size=(1, 32), dtype=np.uint8)
         views = {"as shown": np.concatenate([np.packbits(near, axis=1), far])}
         breadth = 40
         found = index.candidates(views, "query", published_until_ms=2000, k=5, max_hamming=31, ef_runtime=breadth)
-        assert [(c.video_id, c.frames_hit, c.best_hamming, c.view) for c in found] == [("ref", 4, 12, "as shown")]
+        assert [(c.video_id, c.frames_hit, c.view, c.original) for c in found] == [("ref", 4, "as shown", None)]
+        assert 8 <= found[0].best_hamming <= 16  # the KNN vectors' estimate of 12 (core.bits.index_vectors)
         assert index.candidates(views, "ref", 2000, 5, 31, breadth) == []  # never itself
         assert index.candidates(views, "query", 999, 5, 31, breadth) == []  # nor anything published later
+        index.keep_original("ref", "no-bars", 500)
+        (found,) = index.candidates(views, "query", 2000, 5, 31, breadth)
+        assert found.original == ("no-bars", 500)
+
         (stored,) = index.indexed_videos(["ref", "missing"])
-        assert stored.published_at_ms == 1000 and np.array_equal(stored.signature.bits, bits)
+        assert stored.published_at_ms == 1000 and stored.signature.framings == INDEX_FRAMINGS
+        assert np.array_equal(stored.signature.bits, bits[list(INDEX_FRAMINGS)])
+        assert np.array_equal(stored.signature.framing_bits(WHOLE_FRAME), bits[WHOLE_FRAME])
         assert np.array_equal(stored.signature.audio_fingerprint, signature.audio_fingerprint)
     finally:
         index.index.delete(drop=True)
