@@ -91,7 +91,8 @@ def cfg_default(name: str) -> int:
     return int(getattr(Settings.from_env(), name))
 
 
-def time_lookups(detector: CopyDetector, queries: list[tuple[str, CopySignature, CopySignature]], label: str) -> None:
+def time_lookups(detector: CopyDetector, queries: list[tuple[str, CopySignature, CopySignature]], label: str,
+                 target_p99_ms: float = TARGET_P99_MS) -> None:
     copy_ms, unseen_ms, found = [], [], 0
     published = 10_000_000_000
     for n, (video_id, copy, unseen) in enumerate(queries):
@@ -103,13 +104,14 @@ def time_lookups(detector: CopyDetector, queries: list[tuple[str, CopySignature,
         unseen_ms.append((time.perf_counter() - t0) * 1000)
     every = copy_ms + unseen_ms
     print(f"  {label}: all median {statistics.median(every):5.2f} ms  p95 {percentile(every, 0.95):5.2f}  "
-          f"p99 {percentile(every, 0.99):5.2f} ({'met' if percentile(every, 0.99) <= TARGET_P99_MS else 'MISSED'}); "
+          f"p99 {percentile(every, 0.99):5.2f} ({'met' if percentile(every, 0.99) <= target_p99_ms else 'MISSED'} "
+          f"<= {target_p99_ms:.0f}); "
           f"copies p99 {percentile(copy_ms, 0.99):5.2f}, unseen p99 {percentile(unseen_ms, 0.99):5.2f}; "
           f"copies found {found}/{len(copy_ms)}")
 
 
 def time_all(index: CopyIndex, cfg: Settings, args: argparse.Namespace, rng: np.random.Generator,
-             queries: list[tuple[str, CopySignature, CopySignature]]) -> None:
+             queries: list[tuple[str, CopySignature, CopySignature]], target_p99_ms: float) -> None:
     """Time the detector on ``queries`` at every combination of the arguments' settings."""
     print(f"lookups (KNN for N frames as shown + mirrored, T frames turned the 6 other ways when nothing upright "
           f"verifies, N frames of each tile; verification, audio check), {2 * len(queries)} each; "
@@ -125,7 +127,7 @@ def time_all(index: CopyIndex, cfg: Settings, args: argparse.Namespace, rng: np.
                 knn_ef_runtime=ef_runtime, query_frames_max=query_frames, turned_query_frames=turned_frames,
                 turned_ef_runtime=turned_ef))
             time_lookups(detector, tiled, f"ef_runtime {ef_runtime:3d}, N={query_frames}, T={turned_frames} "
-                                          f"at ef {turned_ef:3d}, tiles {tiles}")
+                                          f"at ef {turned_ef:3d}, tiles {tiles}", target_p99_ms)
 
 
 def main() -> None:
@@ -180,7 +182,8 @@ def main() -> None:
             spread = thin(list(range(len(kept))), args.queries // 2)
             queries = [(kept[k][0], noisy_copy(rng, kept[k][1], flipped_bits=16),
                         synthetic_signature(rng, cfg.index_frames_max)) for k in spread]
-            time_all(index, bench_cfg, args, rng, queries)
+            time_all(index, bench_cfg, args, rng, queries,
+                     TARGET_P99_1M_MS if target <= 1_000_000 else TARGET_P99_MS)
         if args.hold_s:
             hold(index, bench_cfg, queries, args.hold_s)
             time_lookups(CopyDetector(index, bench_cfg), queries, "defaults again, after the hold")

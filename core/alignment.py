@@ -16,6 +16,8 @@ import numpy as np
 # A frame this close (seconds) to the line counts as on it: 1 fps sampling puts the nearest sampled frame
 # of the other video up to half a second away from the exact moment, plus decoder timing jitter.
 ON_LINE_TOLERANCE_S = 0.6
+# Above any mean of rounded distances (256 bits / 2): what ranks frames before distance in one number.
+ROUNDED_DISTANCE_LIMIT = 1 << 10
 
 
 def best_line(t: np.ndarray, s: np.ndarray, frames: np.ndarray, pair_distances: np.ndarray,
@@ -25,23 +27,32 @@ def best_line(t: np.ndarray, s: np.ndarray, frames: np.ndarray, pair_distances: 
     within 2 bits count as equal), then to the speed nearest 1.0: short or static clips fit many speeds equally
     well. Offsets are binned at two phases so a line on a bin edge is not split; the offset returned is the
     median of the winning bin's pairs."""
-    best: tuple[int, int, float, float, np.ndarray] | None = None  # (frames, -distance, -|speed-1|, speed, members)
+    # Every (speed, phase) at once: row c of ``bins`` is the offset bin of each pair on the c-th of them.
+    speed_of = np.repeat(np.asarray(speeds, dtype=np.float64), 2)
+    phase_of = np.tile([0.0, 0.5], len(speeds))
+    offsets = s[None, :] - speed_of[:, None] * t[None, :]
+    bins = np.floor(offsets / ON_LINE_TOLERANCE_S + phase_of[:, None]).astype(np.int64)
+    bins -= bins.min(axis=1, keepdims=True)
+    width = int(bins.max()) + 1
+    cells = (np.arange(len(speed_of))[:, None] * width + bins).ravel()  # (speed and phase, bin) as one number
     frames_total = int(frames.max()) + 1
-    for speed in speeds:
-        offsets = s - speed * t
-        for phase in (0.0, 0.5):
-            bins = np.floor(offsets / ON_LINE_TOLERANCE_S + phase).astype(np.int64)
-            bins -= bins.min()
-            frames_per_bin = np.bincount(np.unique(bins * frames_total + frames) // frames_total)
-            pairs_per_bin = np.bincount(bins)
-            mean_distance = np.bincount(bins, weights=pair_distances) / np.maximum(pairs_per_bin, 1)
-            # Most frames first, then the lowest mean distance (in 2-bit steps).
-            winner = int(np.lexsort((np.round(mean_distance / 2), -frames_per_bin))[0])
-            key = (int(frames_per_bin[winner]), -int(np.round(mean_distance[winner] / 2)), -abs(float(speed) - 1.0))
-            if best is None or key > best[:3]:
-                best = (*key, float(speed), bins == winner)
-    assert best is not None
-    speed, members = best[3], best[4]
+    frames_per_bin = np.bincount(np.unique(cells * frames_total + np.tile(frames, len(speed_of))) // frames_total,
+                                 minlength=len(speed_of) * width)
+    pairs_per_bin = np.bincount(cells, minlength=len(speed_of) * width)
+    mean_distance = np.bincount(cells, weights=np.tile(pair_distances, len(speed_of)),
+                                minlength=len(speed_of) * width) / np.maximum(pairs_per_bin, 1)
+    frames_per_bin = frames_per_bin.reshape(len(speed_of), width)
+    rounded = np.round(mean_distance / 2).astype(np.int64).reshape(len(speed_of), width)
+    # Per (speed, phase), its winning bin: most frames, then the lowest mean distance (in 2-bit steps), then the
+    # first bin. Empty bins (no frames) never win.
+    order = (frames_per_bin * (ROUNDED_DISTANCE_LIMIT * width) - rounded * width - np.arange(width)[None, :])
+    winners = np.argmax(order, axis=1)
+    rows = np.arange(len(speed_of))
+    # Then the (speed, phase) whose winner has most frames, the lowest mean distance, the speed nearest 1.0,
+    # the first tried.
+    best = int(np.lexsort((rows, np.abs(speed_of - 1.0), rounded[rows, winners], -frames_per_bin[rows, winners]))[0])
+    speed = float(speed_of[best])
+    members = bins[best] == winners[best]
     return speed, float(np.median(s[members] - speed * t[members]))
 
 

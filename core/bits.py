@@ -41,11 +41,6 @@ def hamming_matrix(query: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return ((query.shape[-1] * 8 - dot) / 2).astype(np.int32)
 
 
-def bit_differences(a: np.ndarray, b: np.ndarray) -> int:
-    """Differing bits between two equally shaped integer arrays of any width (e.g. int32 chromaprints)."""
-    return int(popcount(np.bitwise_xor(a, b)).sum())
-
-
 def signed_vectors(packed: np.ndarray) -> np.ndarray:
     """Packed hashes (..., 32) -> (..., 256) float32 +-1 vectors: squared L2 = 4 x Hamming distance."""
     return np.unpackbits(packed, axis=-1).astype(np.float32) * 2 - 1

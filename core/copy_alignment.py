@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.alignment import ON_LINE_TOLERANCE_S, best_line, split_runs
-from core.bits import bit_differences
+from core.bits import popcount
 from core.signature import SECONDS_PER_SUBFINGERPRINT
 
 SPEEDS = np.round(np.arange(0.75, 1.351, 0.025), 3)
@@ -111,20 +111,25 @@ def align(distances: np.ndarray, query_times: np.ndarray, query_usable: np.ndarr
         reference_start_s=round(reference_start, 2), reference_end_s=round(reference_end, 2))
 
 
-def _bit_error_rate(query_fp: np.ndarray, reference_fp: np.ndarray, alignment: Alignment, shift_s: float) -> float:
-    """Mean share of differing bits between query sub-fingerprints and the reference's along the line."""
+def _bit_error_rates(query_fp: np.ndarray, reference_fp: np.ndarray, alignment: Alignment,
+                     shifts_s: np.ndarray) -> np.ndarray:
+    """Per shift of the line (seconds), the mean share of differing bits between the query's sub-fingerprints
+    inside the segment and the reference's along the line; NaN where they overlap by less than
+    AUDIO_MIN_OVERLAP_S."""
     step = SECONDS_PER_SUBFINGERPRINT
     first = int(np.ceil(alignment.query_start_s / step))
     last = min(len(query_fp), int(alignment.query_end_s / step))
     if last - first < AUDIO_MIN_OVERLAP_S / step:
-        return float("nan")
+        return np.full(len(shifts_s), np.nan)
     k = np.arange(first, last)
-    reference_k = np.round((alignment.speed * k * step + alignment.offset_s + shift_s) / step).astype(np.int64)
+    reference_k = np.round((alignment.speed * k[None, :] * step + alignment.offset_s + shifts_s[:, None]) / step
+                           ).astype(np.int64)  # (shifts, k)
     inside = (reference_k >= 0) & (reference_k < len(reference_fp))
-    if np.count_nonzero(inside) < AUDIO_MIN_OVERLAP_S / step:
-        return float("nan")
-    differing = bit_differences(query_fp[k[inside]], reference_fp[reference_k[inside]])
-    return differing / (32 * np.count_nonzero(inside))
+    overlap = np.count_nonzero(inside, axis=1)
+    along = reference_fp[np.clip(reference_k, 0, len(reference_fp) - 1)]
+    differing = popcount(np.bitwise_xor(query_fp[k][None, :], along))
+    rates = np.sum(differing * inside, axis=1) / np.maximum(32 * overlap, 1)
+    return np.where(overlap < AUDIO_MIN_OVERLAP_S / step, np.nan, rates)
 
 
 def check_audio(query_fp: np.ndarray, reference_fp: np.ndarray, alignment: Alignment) -> AudioCheck:
@@ -136,11 +141,10 @@ def check_audio(query_fp: np.ndarray, reference_fp: np.ndarray, alignment: Align
         return AudioCheck("REFERENCE_SILENT", None)
     step = SECONDS_PER_SUBFINGERPRINT
     shifts = np.arange(-AUDIO_SHIFT_SEARCH_S, AUDIO_SHIFT_SEARCH_S + step / 2, step)
-    rates = [r for r in (_bit_error_rate(query_fp, reference_fp, alignment, float(sh)) for sh in shifts)
-             if not np.isnan(r)]
-    if not rates:
+    rates = _bit_error_rates(query_fp, reference_fp, alignment, shifts)
+    if np.isnan(rates).all():
         return AudioCheck("INCONCLUSIVE", None)
-    ber = round(min(rates), 3)
+    ber = round(float(np.nanmin(rates)), 3)
     if ber <= AUDIO_SAME_MAX_BER:
         return AudioCheck("SAME", ber)
     if ber >= AUDIO_DIFFERENT_MIN_BER:

@@ -6,7 +6,6 @@ import numpy as np
 
 from core.bits import (
     INDEX_VECTOR_DIMS,
-    bit_differences,
     hamming,
     hamming_matrix,
     index_vectors,
@@ -68,9 +67,3 @@ def test_knn_vectors_estimate_the_hamming_distance() -> None:
         assert abs(estimates.std() / bits - np.sqrt(2 / INDEX_VECTOR_DIMS)) < 0.03, bits
     # the same hash always gives the same vector (the projection is fixed: part of the index layout)
     assert np.array_equal(index_vectors(hashes[:2]), index_vectors(hashes[:2].copy()))
-
-
-def test_bit_differences_of_chromaprints() -> None:
-    a = np.array([0, -1, 7], dtype=np.int32)
-    b = np.array([1, 0, 7], dtype=np.int32)
-    assert bit_differences(a, b) == 1 + 32 + 0
