@@ -133,12 +133,12 @@ class CopyDetector:
             return None
         return Match(video_id=reference.video_id, published_at_ms=reference.published_at_ms, alignment=alignment,
                      audio=check_audio(query.audio_fingerprint, ref.audio_fingerprint, alignment),
-                     view=candidate.view, crop=_copy_crop(ref.framings[reference_framing],
+                     view=candidate.view, crop=copy_crop(ref.framings[reference_framing],
                                                            int(query_framing) if as_shown else 0),
                      query_duration_s=query.duration_s, reference_duration_s=ref.duration_s)
 
 
-def _copy_crop(reference_framing: int, query_crop: int) -> tuple[float, float]:
+def copy_crop(reference_framing: int, query_crop: int) -> tuple[float, float]:
     """The share of the reference's picture (width, height) the copy shows, from the reference framing and the
     query crop that matched: the reference's 80 % crop matched by the query's 90 % means a copy cropped to 89 %;
     above 1, the copy shows more than the original's picture (a margin around it)."""

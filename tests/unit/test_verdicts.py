@@ -10,8 +10,9 @@ import numpy as np
 from core.bits import hamming_matrix
 from core.copy_alignment import Alignment, AudioCheck, align, check_audio
 from core.records import VideoPublished
-from core.signature import SECONDS_PER_SUBFINGERPRINT
+from core.signature import CROPS, SECONDS_PER_SUBFINGERPRINT, WHOLE_FRAME
 from core.verdicts import Match, decide
+from pipeline.copy_detection import copy_crop
 from pipeline.outputs import verdict_record
 
 RNG = np.random.default_rng(11)
@@ -145,3 +146,19 @@ def test_the_verdict_says_how_many_damaged_packets_decoding_skipped() -> None:
     damaged = verdict_record(event, judged, event.published_at, damaged_packets=3)
     assert damaged.reason == judged.reason + " (decoded past 3 damaged packets)"
     assert verdict_record(event, judged, event.published_at).reason == judged.reason
+
+
+def test_the_reason_tells_a_crop_from_a_wider_framing() -> None:
+    """Match.crop is the share of the original's picture the copy shows: under 1 cropped, over 1 a margin."""
+    cropped = replace(match("orig", 1000), crop=(0.89, 0.89))
+    assert "cropped to 89% x 89%" in verdict(cropped).reason
+    wider = replace(match("orig", 1000), crop=(1.11, 1.11))
+    assert "framed wider (111% x 111% of the original)" in verdict(wider).reason
+    assert "cropped" not in verdict(match("orig", 1000)).reason
+
+
+def test_the_crop_shown_is_the_reference_framing_over_the_query_crop() -> None:
+    assert copy_crop(CROPS.index((0.8, 0.8)), CROPS.index((0.9, 0.9))) == (0.89, 0.89)  # a copy cropped to 89 %
+    assert copy_crop(CROPS.index((1.0, 1.0)), CROPS.index((0.9, 0.9))) == (1.11, 1.11)  # a copy with a margin
+    assert copy_crop(WHOLE_FRAME, 0) == (1.0, 1.0)
+    assert copy_crop(CROPS.index((0.9, 1.0)), 0) == (0.9, 1.0)
