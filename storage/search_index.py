@@ -35,7 +35,7 @@ from storage.redis_keys import delete_matching
 CLIP_DIMS = 512
 HIT_FIELDS = ["video_id", "kind", "start_s", "end_s", "text"]
 ENGLISH_STOPWORDS = frozenset(get_stopwords("english"))
-WORD = re.compile(r"\w+")
+WORD = re.compile(r"\w*[^\W_]\w*")  # with a letter or digit: RediSearch refuses a lone "_" as a term
 
 
 def _filter_fields() -> list[dict]:
@@ -289,7 +289,7 @@ class SearchIndex:
 
 
 def _words(text: str) -> set[str]:
-    """The text's words (runs of Unicode letters, digits and underscores), lower case."""
+    """The text's words (runs of Unicode letters, digits and underscores, with a letter or digit), lower case."""
     return {word.lower() for word in WORD.findall(text)}
 
 

@@ -93,7 +93,7 @@ def test_copy_index_finds_candidates_and_keeps_signatures(stack: Settings) -> No
         index.upsert("ref", 1000, signature)
         index.upsert("ref", 1000, signature)  # replay: no new docs
         assert index.vector_count() == 4 * len(INDEX_FRAMINGS)
-        without_bars = bits.copy()
+        without_bars = rng.integers(0, 256, size=(FRAMINGS, 4, 32), dtype=np.uint8)  # another video
         without_bars[WHOLE_FRAME] = without_bars[0]
         index.upsert_many([("no-bars", 500, replace(signature, bits=without_bars))])
         assert index.vector_count() == 4 * len(INDEX_FRAMINGS) + 4 * (len(INDEX_FRAMINGS) - 1)  # no whole frame
