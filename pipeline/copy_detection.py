@@ -118,6 +118,7 @@ class CopyDetector:
         ref = reference.signature
         reference_usable = ref.quality >= self.cfg.pdq_min_quality
         as_shown = candidate.view == "as shown"
+        # (framings, frames, 32): a query's signature holds every framing, its nine crops first
         query_bits = query.bits[:WHOLE_FRAME] if as_shown else query.view_bits(candidate.view)[None]
         sample = thin(np.flatnonzero(query_usable).tolist(), FRAMING_CHOICE_FRAMES)
         sampled = hamming_matrix(query_bits[:, sample].reshape(-1, query_bits.shape[-1]),

@@ -4,7 +4,7 @@ verification, and the register of videos in flight.
 - KNN index ``<name>``: one hash per (index frame, framing of INDEX_FRAMINGS), key
   ``<name>:<video_id>:<frame>:<framing>``, holding only the frame's KNN vector (core.bits.index_vectors: PDQ
   projected to 128 float16 dimensions, squared L2 ~ 4 x Hamming distance). The video is read from the key, its
-  publish time from its signature: a field costs every vector's document memory (~50 bytes of ~1,350). The
+  publish time from its signature: fields cost every vector's memory (the four there were: ~250 bytes). The
   whole frame's vector is left out where it equals the picture's (a video without black bars).
 - Signatures ``signature:<name>:<video_id>``: a hash with the video's frame times, packed PDQ hashes at
   INDEX_FRAMINGS, PDQ quality and chromaprint fingerprint (~12 KB for 60 s), read back for verification; for a
@@ -21,7 +21,7 @@ verification, and the register of videos in flight.
 
 Every write is idempotent by key: replaying a video rewrites the same keys. A video's writes go in one pipeline,
 the signature first (a lookup that finds its vectors finds its signature), and many videos can share one
-(``upsert_many``: ~4x the vectors per second of one round trip per video).
+(``upsert_many``, for bulk loads).
 """
 
 from __future__ import annotations
