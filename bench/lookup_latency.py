@@ -171,8 +171,9 @@ def main() -> None:
                     load_s += time.perf_counter() - started
                     kept += [(video_id, signature) for video_id, _, signature in batch[::KEEP_EVERY]]
                     videos += len(batch)
-                    bar.update(index.vector_count() - loaded)
-                    loaded = index.vector_count()
+                    count = index.vector_count()
+                    bar.update(count - loaded)
+                    loaded = count
             memory = used_memory(index) - empty
             print(f"\nindex: {loaded:,} frame vectors of {videos:,} videos ({loaded / videos:.0f} per video), "
                   f"{INDEX_VECTOR_DIMS}-d float16 HNSW; loaded at {loaded / load_s:,.0f} vectors/s "

@@ -50,8 +50,9 @@ def signed_vectors(packed: np.ndarray) -> np.ndarray:
 # scaled by 1/sqrt(dims) (Johnson-Lindenstrauss): the expected squared L2 between two projections stays 4 x the
 # Hamming distance, with a relative spread of ~sqrt(2 / dims) (12.5 %): unrelated frames (128 +- 8 bits) are
 # estimated at 128 +- 18, a copy's frame at 30 bits at 30 +- 4. Half of 256 dimensions cuts an indexed vector's
-# Redis memory by a third (2,039 -> 1,382 bytes, HNSW M=16) and each KNN distance by half; candidates are then
-# verified on the exact hashes. The seed is part of the index layout: changing it needs a rebuilt index.
+# Redis memory by a third (2,036 -> 1,382 bytes, HNSW M=16; bench/index_layouts.py) and each KNN distance by
+# half; candidates are then verified on the exact hashes. The seed is part of the index layout: changing it
+# needs a rebuilt index.
 INDEX_VECTOR_DIMS = 128
 _PROJECTION = (np.random.default_rng(20261201).integers(0, 2, size=(INDEX_VECTOR_DIMS, PDQ_BITS)) * 2 - 1).astype(
     np.float32) / np.float32(np.sqrt(INDEX_VECTOR_DIMS))
