@@ -181,6 +181,9 @@ class Settings(BaseSettings):
     search_max_query_chars: int = Field(200, description="longest query accepted")
     search_max_page_size: int = Field(50, description="largest page of hits")
     search_max_concurrent: int = Field(32, description="requests in flight; more get 429 with Retry-After")
+    search_suggestions: int = Field(8, description="completions /api/suggest returns at most")
+    search_suggest_min_repeats: int = Field(
+        3, description="times a query must find something before it is offered to others as a completion")
     search_api_docs: bool = Field(
         False, description="serve the API's documentation (/docs: Swagger UI, loaded from a CDN) and schema "
         "(/openapi.json)")

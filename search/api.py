@@ -2,6 +2,9 @@
 
 - ``GET /api/search?q=...&channel=&cluster=&from=YYYY-MM-DD&to=YYYY-MM-DD&page=1&page_size=20``: ranked
   videos, each with the moments that matched and why (search/engine.py).
+  The answer's ``did_you_mean`` is the query with its typos corrected (None without any).
+- ``GET /api/suggest?q=...``: up to SEARCH_SUGGESTIONS completions of what a user has typed (titles, keywords,
+  queries others repeated at least SEARCH_SUGGEST_MIN_REPEATS times), for the page's search box.
 - ``GET /api/clusters``: the topic clusters new videos are assigned to (id, label, size).
 - ``GET /api/videos/{video_id}``: one indexed video's card.
 - ``GET /media/{video_id}``: the video file (HTTP range requests, so the page can seek), only from inside
@@ -150,6 +153,16 @@ def create_app(cfg: Settings) -> FastAPI:
         live_indexes = await asyncio.to_thread(live)
         result = await live_indexes.engine.search(q.strip(), filters, page, page_size)
         return dataclasses.asdict(result)
+
+    @app.get("/api/suggest")
+    async def suggest(q: Annotated[str, Query(min_length=1, max_length=cfg.search_max_query_chars)]) -> dict[str, Any]:
+        if CONTROL_CHARACTERS.search(q):
+            raise HTTPException(422, "the query contains control characters")
+        if not q.strip():
+            return {"query": q, "suggestions": []}
+        live_indexes = await asyncio.to_thread(live)
+        found = await asyncio.to_thread(live_indexes.indexes.search.suggest, q, cfg.search_suggestions)
+        return {"query": q, "suggestions": found}
 
     @app.get("/api/clusters")
     async def clusters() -> list[dict[str, Any]]:

@@ -1,13 +1,18 @@
 """Free-text video search: three retrieval signals over the Redis search index, fused by reciprocal rank.
 
 A query runs, concurrently:
-- *semantic*: its MiniLM embedding (Triton ``text_encoder``) against every chunk's embedding (KNN); chunks
-  below ``SEARCH_MIN_SIMILARITY`` cosine similarity are dropped (KNN always returns k neighbours);
-- *keyword*: RediSearch full text (BM25, English stemming, stopwords dropped) over the chunk texts;
+- *semantic*: its multilingual embedding (Triton ``text_encoder``) against every chunk's embedding (KNN), so a
+  query in one language finds speech or on-screen text in another; chunks below ``SEARCH_MIN_SIMILARITY`` cosine
+  similarity are dropped (KNN always returns k neighbours);
+- *keyword*: RediSearch full text (BM25, each chunk stemmed in its own language and the query in its own,
+  stopwords dropped, typos corrected against the indexed words) over the chunk texts;
 - *picture* (only with CLIP weights): its CLIP text embedding (``clip_text_encoder``) against key frames.
 Each signal ranks videos by their best chunk; a video's score is the sum over signals of
-1 / (RRF_K + rank) (reciprocal rank fusion: no score calibration between BM25 and cosine needed). Each hit
-carries the moments that matched, best first, each with its reasons. If Triton is unreachable the search
+weight / (RRF_K + rank) (reciprocal rank fusion: no score calibration between BM25 and cosine needed). The weight
+is 1, but for keywords the share of the query's words the chunk holds: one incidental shared word ("water" in a
+long query) must not outrank a strong match of meaning. Equal scores are ordered by meaning (semantic
+similarity). Each hit carries the moments that matched, best first, each with its reasons. The page's
+``did_you_mean`` is the query with its typos corrected, when it had any. If Triton is unreachable the search
 still answers from keywords and says so in ``warnings``.
 """
 
@@ -23,7 +28,7 @@ import numpy as np
 from core.errors import InferenceError
 from inference.triton_client import TritonModels
 from settings import Settings
-from storage.search_index import ChunkHit, SearchFilters, SearchIndex, VideoCard
+from storage.search_index import WORD, ChunkHit, KeywordResult, SearchFilters, SearchIndex, VideoCard
 
 RRF_K = 60
 MOMENTS_PER_HIT = 5
@@ -57,6 +62,15 @@ class SearchPage:
     took_ms: float
     signals: list[str]  # the signals that ran
     warnings: list[str]
+    did_you_mean: str | None = None  # the query with its typos corrected, if it had any
+
+
+@dataclass
+class FusedVideo:
+    score: float = 0.0
+    ranks: dict[str, int] = field(default_factory=dict)  # signal -> the video's rank in it (1 = best)
+    meaning: float = 0.0  # the best semantic similarity of its chunks (0 if the semantic signal missed it)
+    moments: dict[tuple[str, float, float], Moment] = field(default_factory=dict)
 
 
 def _reason(signal: str, hit: ChunkHit) -> str:
@@ -67,25 +81,35 @@ def _reason(signal: str, hit: ChunkHit) -> str:
     return f"similar meaning (similarity {hit.score:.2f})"
 
 
-def fuse(signals: dict[str, list[ChunkHit]]) -> dict[str, tuple[float, dict[str, int], list[Moment]]]:
-    """Per video: fused score, its rank per signal and its matching moments (best first)."""
-    fused: dict[str, float] = defaultdict(float)
-    ranks: dict[str, dict[str, int]] = defaultdict(dict)
-    moments: dict[str, dict[tuple[str, float, float], Moment]] = defaultdict(dict)
+def fuse(signals: dict[str, list[ChunkHit]]) -> dict[str, FusedVideo]:
+    """Per video: its fused score, rank per signal, meaning and matching moments (see the module's docstring)."""
+    fused: dict[str, FusedVideo] = defaultdict(FusedVideo)
     for signal, hits in signals.items():
         video_rank: dict[str, int] = {}
         for position, hit in enumerate(hits, start=1):
+            video = fused[hit.video_id]
             if hit.video_id not in video_rank:  # the video's best chunk in this signal gives its rank
                 video_rank[hit.video_id] = len(video_rank) + 1
-                ranks[hit.video_id][signal] = video_rank[hit.video_id]
-                fused[hit.video_id] += 1 / (RRF_K + video_rank[hit.video_id])
+                video.ranks[signal] = video_rank[hit.video_id]
+                video.score += hit.coverage / (RRF_K + video_rank[hit.video_id])
+                if signal == "semantic":
+                    video.meaning = hit.score
             key = (hit.kind, hit.start_s, hit.end_s)
-            moment = moments[hit.video_id].setdefault(key, Moment(hit.kind, hit.start_s, hit.end_s, hit.text))
+            moment = video.moments.setdefault(key, Moment(hit.kind, hit.start_s, hit.end_s, hit.text))
             moment.reasons.append(_reason(signal, hit))
-            moment.score += 1 / (RRF_K + position)  # where the chunk itself ranks: the best chunk leads
-    return {video_id: (score, ranks[video_id],
-                       sorted(moments[video_id].values(), key=lambda m: (-m.score, m.start_s))[:MOMENTS_PER_HIT])
-            for video_id, score in fused.items()}
+            moment.score += hit.coverage / (RRF_K + position)  # where the chunk itself ranks: the best chunk leads
+    return fused
+
+
+def best_moments(video: FusedVideo) -> list[Moment]:
+    return sorted(video.moments.values(), key=lambda m: (-m.score, m.start_s))[:MOMENTS_PER_HIT]
+
+
+def corrected(query: str, corrections: dict[str, str]) -> str | None:
+    """The query with each misspelled word replaced by its correction, or None if it had none."""
+    if not corrections:
+        return None
+    return WORD.sub(lambda word: corrections.get(word.group().lower(), word.group()), query)
 
 
 class SearchEngine:
@@ -114,20 +138,25 @@ class SearchEngine:
             calls["picture"] = self._picture(query, filters)
         results = await asyncio.gather(*calls.values(), return_exceptions=True)
         signals: dict[str, list[ChunkHit]] = {}
+        corrections: dict[str, str] = {}
         warnings = []
         for name, result in zip(calls, results, strict=True):
             if isinstance(result, InferenceError):
                 warnings.append(f"{name} search unavailable: {result}")
             elif isinstance(result, BaseException):
                 raise result
+            elif isinstance(result, KeywordResult):
+                signals[name], corrections = result.hits, result.corrections
             else:
                 signals[name] = result
         fused = fuse(signals)
-        ranked = sorted(fused.items(), key=lambda item: (-item[1][0], item[0]))
+        ranked = sorted(fused.items(), key=lambda item: (-item[1].score, -item[1].meaning, item[0]))
         window = ranked[(page - 1) * page_size:page * page_size]
         cards = await asyncio.to_thread(self.index.cards, [video_id for video_id, _ in window])
-        hits = [Hit(cards[video_id], round(score, 6), video_ranks, moments)
-                for video_id, (score, video_ranks, moments) in window if video_id in cards]
+        hits = [Hit(cards[video_id], round(video.score, 6), video.ranks, best_moments(video))
+                for video_id, video in window if video_id in cards]
+        if hits and page == 1:
+            await asyncio.to_thread(self.index.record_query, query, self.cfg.search_suggest_min_repeats)
         return SearchPage(query=query, hits=hits, total=len(ranked), page=page, page_size=page_size,
                           took_ms=round((time.perf_counter() - started) * 1000, 2), signals=list(signals),
-                          warnings=warnings)
+                          warnings=warnings, did_you_mean=corrected(query, corrections))

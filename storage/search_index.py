@@ -2,10 +2,12 @@
 
 - Chunk index ``<name>-chunks``: one hash per text chunk (the title/description/tags, each transcript segment,
   each OCR line), key ``<name>:chunk:<video_id>:<n>``: video id, channel, cluster, publish time, kind, start
-  and end second, the text (RediSearch full text, English stemming, BM25) and its MiniLM embedding (384-d,
-  HNSW, cosine).
+  and end second, the text (RediSearch full text, BM25, stemmed in the chunk's own language: core/languages.py)
+  and its text embedding (HNSW, cosine).
 - Frame index ``<name>-frames`` (only with CLIP weights): one hash per key frame, key
   ``<name>:frame:<video_id>:<n>``, with the same filter fields, its time and its CLIP embedding.
+- Suggestions ``<name>:suggest`` (FT.SUGADD / FT.SUGGET): titles, keywords and queries users repeated, for
+  completing what a user types; ``<name>:queries`` counts the queries that found something.
 - Video cards ``<name>:video:<video_id>``: what a hit shows (title, channel, media, duration, cluster label,
   keywords, verdict), how many chunks/frames the video has, so re-indexing a video deletes the ones it no
   longer has, and a summary of its enrichment (language, OCR confidences...), so an exact copy can reuse it.
@@ -24,18 +26,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from redis import Redis
+from redis.commands.search.index_definition import IndexDefinition, IndexType
+from redis.commands.search.query import Query
 from redisvl.index import SearchIndex as RedisVLIndex
-from redisvl.query import TextQuery, VectorQuery
+from redisvl.query import VectorQuery
 from redisvl.query.filter import FilterExpression, Num, Tag
-from redisvl.utils.stopwords import get_stopwords
+from redisvl.utils.token_escaper import TokenEscaper
 
+from core.languages import DEFAULT_LANGUAGE, QUERY_STOPWORDS, stemming_language
 from core.text import TEXT_EMBEDDING_DIMS, TextChunk
 from storage.redis_keys import delete_matching
 
 CLIP_DIMS = 512
 HIT_FIELDS = ["video_id", "kind", "start_s", "end_s", "text"]
-ENGLISH_STOPWORDS = frozenset(get_stopwords("english"))
 WORD = re.compile(r"\w*[^\W_]\w*")  # with a letter or digit: RediSearch refuses a lone "_" as a term
+MIN_SPELLCHECKED_LETTERS = 4  # shorter words are not corrected: too many neighbours
+LONG_WORD_LETTERS = 7  # words this long may be two edits off (a swap is two), shorter ones one
+SUGGESTION_CHARS = 80  # longer titles and queries are not offered as completions
+TRACKED_QUERIES = 100_000  # the query counter keeps the most frequent this many
+_ESCAPER = TokenEscaper()
 
 
 def _filter_fields() -> list[dict]:
@@ -54,6 +63,8 @@ def chunk_schema(name: str) -> dict:
             "fields": [*_filter_fields(), {"name": "kind", "type": "tag"},
                        {"name": "start_s", "type": "numeric"}, {"name": "end_s", "type": "numeric"},
                        {"name": "text", "type": "text"}, _vector_field(TEXT_EMBEDDING_DIMS)]}
+# the chunk hash field naming the language RediSearch stems its text in (FT.CREATE ... LANGUAGE_FIELD)
+LANGUAGE_FIELD = "language"
 
 
 def frame_schema(name: str) -> dict:
@@ -134,6 +145,15 @@ class ChunkHit:
     text: str
     score: float  # cosine similarity for embeddings, BM25 for keywords
     terms: tuple[str, ...] = field(default=())  # keyword signal: the query terms the text contains
+    coverage: float = 1.0  # keyword signal: the share of the query's words the text contains
+
+
+@dataclass(frozen=True)
+class KeywordResult:
+    """The keyword signal's chunks, best first, and the spelling corrections it searched with."""
+
+    hits: list[ChunkHit]
+    corrections: dict[str, str]  # query word -> the indexed word it was taken for (a word nothing in the index has)
 
 
 def _unit_bytes(vector: np.ndarray) -> bytes:
@@ -148,10 +168,15 @@ class SearchIndex:
         self.frames = RedisVLIndex.from_dict(frame_schema(name), redis_client=self.client)
 
     def create(self) -> None:
-        """Create both indexes if missing (existing data is kept)."""
-        for index in (self.chunks, self.frames):
-            if not index.exists():
-                index.create(overwrite=False)
+        """Create both indexes if missing (existing data is kept). The chunk index stems each chunk in the language
+        its LANGUAGE_FIELD names, which redisvl's schema cannot say: it is created through redis-py."""
+        if not self.chunks.exists():
+            self.client.ft(self.chunks.name).create_index(
+                fields=self.chunks.schema.redis_fields,
+                definition=IndexDefinition(prefix=[self.chunks.schema.index.prefix], index_type=IndexType.HASH,
+                                           language_field=LANGUAGE_FIELD, language=DEFAULT_LANGUAGE))
+        if not self.frames.exists():
+            self.frames.create(overwrite=False)
 
     def drop(self) -> None:
         """Delete both indexes with their documents, and every video card."""
@@ -159,6 +184,7 @@ class SearchIndex:
             if index.exists():
                 index.delete(drop=True)
         delete_matching(self.client, self._card_key("*"))
+        self.client.delete(self._suggestions_key, self._queries_key)
 
     def video_count(self) -> int:
         """How many videos are indexed (one card each)."""
@@ -173,9 +199,20 @@ class SearchIndex:
     def _frame_key(self, video_id: str, n: int) -> str:
         return f"{self.name}:frame:{video_id}:{n}"
 
+    @property
+    def _suggestions_key(self) -> str:
+        return f"{self.name}:suggest"
+
+    @property
+    def _queries_key(self) -> str:
+        return f"{self.name}:queries"
+
     def upsert_video(self, card: VideoCard, chunks: Sequence[TextChunk], frame_times_s: Sequence[float] = (),
                      frame_embeddings: np.ndarray | None = None, summary: EnrichmentSummary | None = None) -> None:
-        """Index (or re-index) one video's chunks and CLIP frames and store its card, in one transaction."""
+        """Index (or re-index) one video's chunks and CLIP frames and store its card, in one transaction; its title
+        and keywords become suggestions. Each chunk is stemmed in its own language (core/languages.py): a transcript
+        segment in the language ``summary`` says whisper decoded."""
+        spoken = summary.language if summary is not None else None
         filters = {"video_id": card.video_id, "channel_id": card.channel_id,
                    "cluster_id": card.cluster_id or "", "published_at_ms": card.published_at_ms}
         frames = [] if frame_embeddings is None else list(zip(frame_times_s, frame_embeddings, strict=True))
@@ -185,6 +222,7 @@ class SearchIndex:
         for n, chunk in enumerate(chunks):
             pipe.hset(self._chunk_key(card.video_id, n), mapping={
                 **filters, "kind": chunk.kind, "start_s": chunk.start_s, "end_s": chunk.end_s, "text": chunk.text,
+                LANGUAGE_FIELD: stemming_language(chunk.text, spoken if chunk.kind == "transcript" else None),
                 "embedding": _unit_bytes(chunk.embedding)})
         for n, (time_s, embedding) in enumerate(frames):
             pipe.hset(self._frame_key(card.video_id, n), mapping={
@@ -200,6 +238,9 @@ class SearchIndex:
             "cluster_label": card.cluster_label or "", "keywords": json.dumps(list(card.keywords)),
             "chunks": len(chunks), "frames": len(frames),
             "enrichment": json.dumps(dataclasses.asdict(summary)) if summary is not None else ""})
+        for phrase in (card.title, *card.keywords):
+            if phrase.strip() and len(phrase) <= SUGGESTION_CHARS:
+                pipe.execute_command("FT.SUGADD", self._suggestions_key, phrase.strip(), 1)
         pipe.execute()
 
     def stored_enrichment(self, video_id: str) -> StoredEnrichment | None:
@@ -271,21 +312,81 @@ class SearchIndex:
         return [ChunkHit(doc["video_id"], "frame", float(doc["start_s"]), float(doc["start_s"]), "",
                          1.0 - float(doc["vector_distance"])) for doc in self.frames.query(query)]
 
-    def keyword(self, text: str, filters: SearchFilters, k: int) -> list[ChunkHit]:
-        """The ``k`` chunks with the best BM25 score for any of the query's words (stemmed, stopwords dropped).
-        Only the words go to RediSearch, never the user's punctuation: ``|``, quotes or ``@`` are query syntax."""
-        words = _words(text) - ENGLISH_STOPWORDS
-        if not words:  # e.g. "the" or "|": redisvl would send an empty, invalid query
-            return []
-        query = TextQuery(" ".join(sorted(words)), "text", filter_expression=filters.expression(),
-                          return_fields=HIT_FIELDS, num_results=k, stopwords=set(ENGLISH_STOPWORDS))
-        docs = self.chunks.query(query)
+    def keyword(self, text: str, filters: SearchFilters, k: int) -> KeywordResult:
+        """The ``k`` chunks that hold most of the query's words (stemmed in the query's language, stopwords dropped),
+        best BM25 first among equals. A word nothing in the index has, not even stemmed, is taken for a typo and
+        searched with its correction too (FT.SPELLCHECK over the indexed words). Only the words go to RediSearch,
+        never the user's punctuation: ``|``, quotes or ``@`` are query syntax."""
+        words = _words(text) - QUERY_STOPWORDS
+        if not words:  # e.g. "the" or "|": nothing to search for
+            return KeywordResult([], {})
+        language = stemming_language(text)
+        corrections = self._corrections(words, language)
+        terms = " | ".join(_ESCAPER.escape(word) for word in sorted(words | set(corrections.values())))
+        where = filters.expression()
+        query = (Query(f"{where} @text:({terms})" if where else f"@text:({terms})").language(language)
+                 .scorer("BM25STD").with_scores().return_fields(*HIT_FIELDS).paging(0, k).dialect(2))
         hits = []
-        for doc in docs:
-            chunk_words = _words(doc["text"])
-            terms = tuple(sorted(word for word in words if any(w.startswith(word[:5]) for w in chunk_words)))
-            hits.append(_hit(doc, float(doc["score"]), terms))
-        return hits
+        for doc in self.client.ft(self.chunks.name).search(query).docs:
+            chunk_words = _words(doc.text)
+            found = tuple(sorted(word for word in words
+                                 if _holds(chunk_words, word) or _holds(chunk_words, corrections.get(word))))
+            hits.append(_hit(vars(doc), float(doc.score), found, len(found) / len(words)))
+        hits.sort(key=lambda hit: (-hit.coverage, -hit.score))
+        return KeywordResult(hits, corrections)
+
+    def _corrections(self, words: set[str], language: str) -> dict[str, str]:
+        """Query word -> the most frequent indexed word within one edit (two for long words), for the words of
+        MIN_SPELLCHECKED_LETTERS or more that the index does not hold in any form."""
+        checked = [word for word in words if len(word) >= MIN_SPELLCHECKED_LETTERS]
+        if not checked:
+            return {}
+        pipe = self.client.pipeline(transaction=False)
+        for distance in (1, 2):
+            batch = [w for w in checked if (len(w) >= LONG_WORD_LETTERS) == (distance == 2)]
+            if batch:
+                pipe.execute_command("FT.SPELLCHECK", self.chunks.name, " ".join(batch), "DISTANCE", distance)
+        unknown: dict[str, str] = {}
+        for reply in pipe.execute():
+            for _term, word, suggestions in reply:
+                candidates = [(float(score), term.decode()) for score, term in suggestions
+                              if not term.startswith(b"+")]  # "+..." are stems, not words
+                if candidates:
+                    unknown[word.decode()] = max(candidates)[1]
+        if not unknown:
+            return {}
+        pipe = self.client.pipeline(transaction=False)  # a word form the stemmer knows is no typo
+        for word in unknown:
+            pipe.execute_command("FT.SEARCH", self.chunks.name, f"@text:({_ESCAPER.escape(word)})",
+                                 "LANGUAGE", language, "LIMIT", 0, 0, "DIALECT", 2)
+        return {word: fix for (word, fix), found in zip(unknown.items(), pipe.execute(), strict=True)
+                if found[0] == 0}  # the reply is [how many documents match]
+
+    def suggest(self, prefix: str, n: int) -> list[str]:
+        """Up to ``n`` completions of what a user has typed: titles, keywords and repeated queries, best first
+        (one typo forgiven from four characters on)."""
+        fuzzy = ["FUZZY"] if len(prefix.strip()) >= MIN_SPELLCHECKED_LETTERS else []
+        found = self.client.execute_command("FT.SUGGET", self._suggestions_key, prefix.strip(), *fuzzy, "MAX", n)
+        return [item.decode() for item in found or []]
+
+    def record_query(self, query: str, repeats_to_suggest: int) -> None:
+        """Count a query that found something; once asked ``repeats_to_suggest`` times it is offered as a
+        completion (never sooner: a query asked once may be private). The counter keeps the TRACKED_QUERIES most
+        frequent queries."""
+        phrase = " ".join(query.lower().split())
+        if len(phrase) > SUGGESTION_CHARS:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zincrby(self._queries_key, 1, phrase)
+        pipe.zremrangebyrank(self._queries_key, 0, -TRACKED_QUERIES - 1)
+        count, _ = pipe.execute()
+        if count >= repeats_to_suggest:
+            self.client.execute_command("FT.SUGADD", self._suggestions_key, phrase, 1, "INCR")
+
+
+def _holds(chunk_words: set[str], word: str | None) -> bool:
+    """The chunk has the word or one of its forms (the same first five letters: a rough stem)."""
+    return word is not None and any(w.startswith(word[:5]) for w in chunk_words)
 
 
 def _words(text: str) -> set[str]:
@@ -293,6 +394,6 @@ def _words(text: str) -> set[str]:
     return {word.lower() for word in WORD.findall(text)}
 
 
-def _hit(doc: dict, score: float, terms: tuple[str, ...] = ()) -> ChunkHit:
+def _hit(doc: dict, score: float, terms: tuple[str, ...] = (), coverage: float = 1.0) -> ChunkHit:
     return ChunkHit(video_id=doc["video_id"], kind=doc["kind"], start_s=float(doc["start_s"]),
-                    end_s=float(doc["end_s"]), text=doc["text"], score=score, terms=terms)
+                    end_s=float(doc["end_s"]), text=doc["text"], score=score, terms=terms, coverage=coverage)

@@ -3,7 +3,11 @@ const results = document.getElementById("results");
 const statusLine = document.getElementById("status");
 const pager = document.getElementById("pager");
 const player = document.getElementById("player");
+const suggestions = document.getElementById("suggestions");
+const didYouMean = document.getElementById("did-you-mean");
+const correctedLink = document.getElementById("corrected");
 const PAGE_SIZE = 10;
+const SUGGEST_AFTER_MS = 150;
 
 function clock(seconds) {
   const s = Math.floor(seconds);
@@ -57,6 +61,8 @@ async function search(page) {
   const body = await response.json();
   results.replaceChildren();
   pager.replaceChildren();
+  didYouMean.hidden = !(response.ok && body.did_you_mean);
+  if (!didYouMean.hidden) correctedLink.textContent = body.did_you_mean;
   if (!response.ok) {
     const detail = Array.isArray(body.detail) ? body.detail.map(d => d.msg).join("; ") : body.detail;
     statusLine.textContent = `error: ${detail}`;
@@ -70,6 +76,26 @@ async function search(page) {
 }
 
 form.addEventListener("submit", event => { event.preventDefault(); search(1); });
+
+correctedLink.addEventListener("click", event => {
+  event.preventDefault();
+  form.elements.q.value = correctedLink.textContent;
+  search(1);
+});
+
+// completions of what is typed (titles, keywords, frequent queries), asked for once typing pauses
+let suggestTimer;
+form.elements.q.addEventListener("input", () => {
+  clearTimeout(suggestTimer);
+  const typed = form.elements.q.value;
+  if (!typed.trim()) { suggestions.replaceChildren(); return; }
+  suggestTimer = setTimeout(async () => {
+    const response = await fetch(`/api/suggest?${new URLSearchParams({ q: typed })}`);
+    if (!response.ok || form.elements.q.value !== typed) return;
+    const body = await response.json();
+    suggestions.replaceChildren(...body.suggestions.map(text => element("option", { value: text })));
+  }, SUGGEST_AFTER_MS);
+});
 
 fetch("/api/clusters").then(r => r.json()).then(clusters => {
   const select = form.elements.cluster;

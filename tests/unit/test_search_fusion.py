@@ -1,0 +1,30 @@
+"""Reciprocal rank fusion with keyword coverage and ties broken by meaning (search/engine.py), without servers."""
+
+from __future__ import annotations
+
+from search.engine import RRF_K, corrected, fuse
+from storage.search_index import ChunkHit
+
+
+def chunk(video_id: str, score: float, coverage: float = 1.0, kind: str = "transcript") -> ChunkHit:
+    return ChunkHit(video_id, kind, 1.0, 2.0, "text", score, coverage=coverage)
+
+
+def test_one_word_of_seven_weighs_a_seventh_of_a_keyword_rank() -> None:
+    fused = fuse({"keyword": [chunk("decoy", 9.0, coverage=1 / 7)], "semantic": [chunk("meant", 0.6)]})
+    assert fused["decoy"].score == (1 / 7) / (RRF_K + 1)
+    assert fused["meant"].score == 1 / (RRF_K + 1) and fused["meant"].meaning == 0.6
+
+
+def test_a_video_ranks_by_its_best_chunk_in_each_signal() -> None:
+    fused = fuse({"semantic": [chunk("a", 0.8), chunk("b", 0.7), chunk("a", 0.6)],
+                  "keyword": [chunk("b", 5.0)]})
+    assert fused["a"].ranks == {"semantic": 1} and fused["b"].ranks == {"semantic": 2, "keyword": 1}
+    assert fused["b"].score == 1 / (RRF_K + 2) + 1 / (RRF_K + 1)
+    assert fused["a"].meaning == 0.8  # its best chunk's similarity, not its last
+
+
+def test_corrected_query_keeps_the_user_words_it_did_not_correct() -> None:
+    assert corrected("Lighthuose tour, please", {"lighthuose": "lighthouse"}) == "lighthouse tour, please"
+    assert corrected("вокзал закрыт до утрп", {"утрп": "утра"}) == "вокзал закрыт до утра"
+    assert corrected("anything", {}) is None
