@@ -63,7 +63,7 @@ def corpus_event(video: SearchVideo, cfg: Settings) -> dict[str, Any]:
     return {"video_id": video.video_id, "media_uri": str(video.path.relative_to(cfg.media_root)),
             "channel_id": video.channel_id, "published_at": video.published_at, "title": video.title,
             "description": video.description, "tags": video.tags, "series_id": None, "episode_number": None,
-            "language_hint": None}
+            "language_hint": video.language_hint}
 
 
 def publish_corpus(cfg: Settings, videos: list[SearchVideo], timeout_s: float = 900) -> dict[str, str]:
@@ -141,7 +141,7 @@ def print_report(results: list[QueryResult]) -> dict[str, dict[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="six videos and twelve queries (the test's set)")
+    parser.add_argument("--quick", action="store_true", help="the quick set (the CI test's)")
     args = parser.parse_args()
     cfg = Settings.from_env()
     videos, queries = build_search_corpus(cfg.media_root / CORPUS_FOLDER, args.quick)

@@ -1,11 +1,15 @@
 """Test and benchmark media made from real packaged media with ffmpeg: burnt-in text, speech muxed in.
 
-Speech is the LibriVox clips of Debian's pocketsphinx-testdata (read English, with reference transcripts).
+Speech is the LibriVox clips of Debian's pocketsphinx-testdata (read English, with reference transcripts),
+Russian recorded by a speaker for Debian's asterisk-core-sounds-ru-gsm (telephone prompts, their text from the
+package's core-sounds-ru.txt), and Russian text read by espeak-ng.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +19,8 @@ LIBRIVOX_DIR = Path("/usr/share/pocketsphinx/test/data/librivox")
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 CAPTION = "Sunny meadow picnic 2026"
 LIVE_BAND_60S = ISCC_VIDEO / "demo.mp4"
+ASTERISK_RU_DIR = Path("/usr/share/asterisk/sounds/ru_RU_f_IvrvoiceRU")  # 8 kHz GSM prompts, a woman's voice
+SPEECH_ARGUMENTS = ["-ar", "16000", "-ac", "1", "-c:a", "pcm_s16le"]  # 16 kHz mono 16-bit, as the LibriVox clips
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,38 @@ def librivox_clips() -> list[SpeechClip]:
         if match:
             clips.append(SpeechClip(LIBRIVOX_DIR / f"{match.group(2)}.wav", match.group(1)))
     return clips
+
+
+def _reference(text: str) -> str:
+    """``text`` as a reference transcript: lower case, words only."""
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def recorded_ru_clip(name: str, text: str, folder: Path) -> SpeechClip:
+    """asterisk-core-sounds-ru-gsm's prompt ``name`` (which says ``text``) as ``folder/NAME.wav``, made once."""
+    source = ASTERISK_RU_DIR / f"{name}.gsm"
+    if not source.is_file():
+        raise FileNotFoundError(f"{source} missing: apt-get install asterisk-core-sounds-ru-gsm")
+    target = folder / f"{name}.wav"
+    if not target.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        run_ffmpeg([source], SPEECH_ARGUMENTS, target)
+    return SpeechClip(target, _reference(text))
+
+
+def espeak_clip(name: str, text: str, folder: Path, voice: str, words_per_minute: int) -> SpeechClip:
+    """``text`` read by espeak-ng's ``voice`` as ``folder/NAME-DIGEST.wav``, made once (the digest of the text,
+    voice and speed: a changed passage gets a new file)."""
+    digest = hashlib.sha1(f"{voice} {words_per_minute} {text}".encode()).hexdigest()[:8]
+    target = folder / f"{name}-{digest}.wav"
+    if not target.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        raw = target.with_suffix(".espeak.wav")  # espeak-ng's 22.05 kHz output
+        subprocess.run(["espeak-ng", "-v", voice, "-s", str(words_per_minute), "-w", str(raw), text], check=True,
+                       capture_output=True)
+        run_ffmpeg([raw], SPEECH_ARGUMENTS, target)
+        raw.unlink()
+    return SpeechClip(target, _reference(text))
 
 
 def caption_filter(text: str = CAPTION, fontsize: int = 48) -> str:
