@@ -2,8 +2,8 @@
 # Create ./.venv with everything the project needs, on a fresh Debian 12 machine with Python 3.11.
 # System packages: ffmpeg (sample variants), libchromaprint (audio fingerprints), and for tests and
 # benchmarks the LibriVox speech clips of pocketsphinx-testdata, the DejaVu fonts for burnt-in text (Latin and
-# Cyrillic), espeak-ng for synthetic Russian speech, Tesseract with its Russian model (OCR of Cyrillic lines)
-# and Chromium for the search page's browser test.
+# Cyrillic), espeak-ng (synthetic Russian speech) and Asterisk's recorded Russian prompts, Tesseract with its
+# Russian model (OCR of Cyrillic lines) and Chromium for the search page's browser test.
 # Caches stay inside the repo (.cache/), nothing is written elsewhere but the apt packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,7 @@ ldconfig -p | grep -q 'libgthread-2.0.so.0 ' || missing+=(libglib2.0-0)
 [ -d /usr/share/pocketsphinx/test/data/librivox ] || missing+=(pocketsphinx-testdata)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)  # Russian speech in the search corpus
+[ -d /usr/share/asterisk/sounds/ru_RU_f_IvrvoiceRU ] || missing+=(asterisk-core-sounds-ru-gsm)  # recorded Russian
 [ -f /usr/share/tesseract-ocr/5/tessdata/rus.traineddata ] || missing+=(tesseract-ocr tesseract-ocr-rus)
 [ -x /usr/bin/chromium ] || missing+=(chromium)  # the search page's browser test (headless)
 if [ ${#missing[@]} -gt 0 ]; then
