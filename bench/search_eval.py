@@ -9,7 +9,8 @@ videos (the demo's samples, earlier runs): they stay, as distractors.
 
 Prints per query the rank of each relevant video and whether a returned moment of it overlaps where the
 answer is said or shown (within MOMENT_TOLERANCE_S), then per query kind and overall:
-- recall@5: the share of relevant videos in the top 5, averaged over queries (target >= 0.9);
+- recall@5: the share of relevant videos in the top 5, averaged over queries (targets: >= 0.9 for every English
+  kind, >= 0.85 for every Russian and cross-language kind: TARGETS);
 - MRR: the mean reciprocal rank of the first relevant video;
 - moment accuracy: of the relevant videos found in the top 5 for a speech or on-screen text query, the share
   whose moments include the true one.
@@ -38,7 +39,9 @@ from storage.generations import IndexGeneration
 CORPUS_FOLDER = "search-corpus"  # under MEDIA_ROOT
 TOP_K = 5
 MOMENT_TOLERANCE_S = 1.0  # transcript segments and OCR key frames are not cut at the exact second
-TARGET_RECALL = 0.9
+ENGLISH_KINDS = ("speech-exact", "speech-paraphrase", "ocr", "title", "metadata", "typo-en")
+RUSSIAN_KINDS = ("ru-speech", "en-for-ru-speech", "ru-for-en-speech", "ru-ocr", "typo-ru")
+TARGETS = {**dict.fromkeys(ENGLISH_KINDS, 0.9), **dict.fromkeys(RUSSIAN_KINDS, 0.85)}  # recall@5 per kind
 
 
 @dataclass(frozen=True)
@@ -108,10 +111,12 @@ def run_query(client: httpx.Client, query: SearchQuery) -> QueryResult:
 
 
 def summary(results: list[QueryResult]) -> dict[str, dict[str, float]]:
-    """Per query kind and "all": queries, recall@K, MRR, moment accuracy (None where no moment applies)."""
+    """Per query kind, for the English kinds together ("english"), the Russian and cross-language ones ("russian")
+    and "all": queries, recall@K, MRR, moment accuracy (None where no moment applies)."""
     groups: dict[str, list[QueryResult]] = defaultdict(list)
     for result in results:
         groups[result.query.kind].append(result)
+        groups["english" if result.query.kind in ENGLISH_KINDS else "russian"].append(result)
         groups["all"].append(result)
     figures = {}
     for kind, group in groups.items():
@@ -130,10 +135,13 @@ def print_report(results: list[QueryResult]) -> dict[str, dict[str, float]]:
                             for video_id, rank in result.ranks.items())
         print(f"{result.query.kind:<18} {result.query.text[:56]:<56} {answers}")
     figures = summary(results)
-    print(f"\n{'kind':<18} {'queries':>7} {'recall@' + str(TOP_K):>9} {'MRR':>6} {'moments':>8}")
-    for kind, row in sorted(figures.items(), key=lambda item: item[0] == "all"):
+    print(f"\n{'kind':<18} {'queries':>7} {'recall@' + str(TOP_K):>9} {'target':>7} {'MRR':>6} {'moments':>8}")
+    for kind, row in sorted(figures.items(), key=lambda item: (item[0] in ("english", "russian", "all"), item[0])):
         moments = "-" if row["moment_accuracy"] is None else f"{row['moment_accuracy']:.2f}"
-        print(f"{kind:<18} {row['queries']:>7} {row['recall']:>9.3f} {row['mrr']:>6.3f} {moments:>8}")
+        target = f"{TARGETS[kind]:.2f}" if kind in TARGETS else ""
+        missed = " MISSED" if kind in TARGETS and row["recall"] < TARGETS[kind] else ""
+        print(f"{kind:<18} {row['queries']:>7} {row['recall']:>9.3f} {target:>7} {row['mrr']:>6.3f} {moments:>8}"
+              f"{missed}")
     took = [result.took_ms for result in results]
     print(f"server time per query: median {statistics.median(took):.1f} ms")
     return figures
@@ -164,9 +172,10 @@ def main() -> None:
     with httpx.Client(base_url=f"http://127.0.0.1:{cfg.search_port}", timeout=60) as client:
         results = [run_query(client, query) for query in queries]
     figures = print_report(results)
-    print(f"recall@{TOP_K} {figures['all']['recall']:.3f} (target >= {TARGET_RECALL}); the stack is still up: "
-          f"'make down' stops it")
-    sys.exit(0 if figures["all"]["recall"] >= TARGET_RECALL and not failed else 1)
+    missed = [kind for kind, target in TARGETS.items() if kind in figures and figures[kind]["recall"] < target]
+    print(f"recall@{TOP_K} {figures['all']['recall']:.3f}; kinds under their target: {', '.join(missed) or 'none'}; "
+          f"the stack is still up: 'make down' stops it")
+    sys.exit(0 if not missed and not failed else 1)
 
 
 if __name__ == "__main__":
