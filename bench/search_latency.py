@@ -3,7 +3,7 @@
 ``python -m bench.search_latency [--videos 100000] [--queries 200]``
 
 Synthetic videos go through the production indexer (storage/search_index.py ``upsert_video``) into a Redis of
-their own: per video a title chunk and CHUNKS_PER_VIDEO-1 transcript/OCR chunks, each with a 384-d unit vector
+their own: per video a title chunk and CHUNKS_PER_VIDEO-1 transcript/OCR chunks, each with a 512-d unit vector
 drawn around one of TOPICS topic centres (text embeddings cluster by topic; uniform random vectors would be
 HNSW's worst case) and text of Zipf-distributed words from a VOCABULARY-word vocabulary (so frequent words have
 long posting lists, as in real speech). Queries are real English phrases: embedded by a real tritonserver
@@ -26,7 +26,7 @@ import numpy as np
 
 from bench.bench_stack import own_redis, own_triton
 from bench.figures import percentile
-from core.text import TextChunk
+from core.text import TEXT_EMBEDDING_DIMS, TextChunk
 from settings import REPO_ROOT, Settings
 from storage.search_index import SearchIndex, VideoCard
 from telemetry.progress import track
@@ -58,7 +58,7 @@ def synthetic_word(rank: int) -> str:
 
 
 def load(index: SearchIndex, videos: int, rng: np.random.Generator) -> float:
-    centres = rng.standard_normal((TOPICS, 384)).astype(np.float32)
+    centres = rng.standard_normal((TOPICS, TEXT_EMBEDDING_DIMS)).astype(np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     words = np.array([synthetic_word(r) for r in range(VOCABULARY)])
     zipf = 1 / np.arange(1, VOCABULARY + 1)
@@ -66,7 +66,8 @@ def load(index: SearchIndex, videos: int, rng: np.random.Generator) -> float:
     started = time.perf_counter()
     for v in track(range(videos), videos, "indexed", "videos"):
         topic = centres[rng.integers(TOPICS)]
-        vectors = topic + TOPIC_SPREAD * rng.standard_normal((CHUNKS_PER_VIDEO, 384)).astype(np.float32) / np.sqrt(384)
+        noise = rng.standard_normal((CHUNKS_PER_VIDEO, TEXT_EMBEDDING_DIMS)).astype(np.float32)
+        vectors = topic + TOPIC_SPREAD * noise / np.sqrt(TEXT_EMBEDDING_DIMS)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         texts = [" ".join(rng.choice(words, WORDS_PER_CHUNK, p=zipf)) for _ in range(CHUNKS_PER_VIDEO)]
         chunks = [TextChunk("title" if k == 0 else ("transcript" if k % 2 else "ocr"), 5.0 * k, 5.0 * k + 4,

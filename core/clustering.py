@@ -3,13 +3,13 @@
 Pure functions; the worker assigns a new video to the nearest cluster centroid within its radius, and the
 re-clustering job calls ``recluster`` over every archived topic vector.
 
-A video's topic vector mixes what it says about itself (the MiniLM embedding of title, description and tags)
+A video's topic vector mixes what it says about itself (the text embedding of title, description and tags)
 with what it contains (the mean embedding of its transcript segments and OCR lines), half each.
 
 Re-clustering, in order:
 1. Inputs are sorted by video id, so the result never depends on their order.
 2. PCA (fitted on the data, exact eigen-decomposition: deterministic) to ``reduced_dims``, then unit length
-   again. HDBSCAN's density estimate degrades in 384 dimensions (all distances look alike) and its
+   again. HDBSCAN's density estimate degrades in 512 dimensions (all distances look alike) and its
    KD-tree search only stays fast in a few dozen; on unit vectors euclidean distance orders neighbours as
    cosine distance does.
 3. HDBSCAN (the ``hdbscan`` package) finds clusters of any number and shape and leaves points in no dense
@@ -18,7 +18,7 @@ Re-clustering, in order:
    an even sample of ``fit_max`` (by sorted id) with the smallest cluster scaled to the sample, and every
    video is then given the cluster HDBSCAN predicts for it (``approximate_predict``); a cluster with fewer
    than ``min_cluster_size`` videos in the end is noise.
-4. Each cluster gets its centroid and radius in the full 384-d space (what the worker compares against)
+4. Each cluster gets its centroid and radius in the full space (what the worker compares against)
    and a label from its members' keywords, c-TF-IDF style. A cluster whose median member lies farther than
    ``max_radius`` from its centroid is no topic (unrelated videos that look close only after the reduction,
    e.g. groups of 5 among uniformly spread vectors in bench/cluster_eval.py): its members count as noise.
@@ -51,7 +51,7 @@ LABEL_KEYWORDS = 3
 class Cluster:
     cluster_id: str
     label: str
-    centroid: np.ndarray  # unit-norm float32, 384-d: normalised mean of the members' topic vectors
+    centroid: np.ndarray  # unit-norm float32, TEXT_EMBEDDING_DIMS: normalised mean of the members' topic vectors
     radius: float  # cosine distance within which a new video joins
     members: tuple[str, ...]  # sorted video ids
     keywords: tuple[str, ...]  # best first
@@ -71,10 +71,10 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
 
 
 def topic_embedding(metadata_embedding: np.ndarray | None, chunk_embeddings: np.ndarray) -> np.ndarray | None:
-    """The video's unit-norm 384-d topic vector, or None when it has no text at all.
+    """The video's unit-norm topic vector, or None when it has no text at all.
 
     ``metadata_embedding`` is zero or None when the video has no title, description or tags;
-    ``chunk_embeddings`` (k x 384, k may be 0) are its transcript segments and OCR lines.
+    ``chunk_embeddings`` (k rows, k may be 0) are its transcript segments and OCR lines.
     """
     parts = []
     if metadata_embedding is not None and np.any(metadata_embedding):

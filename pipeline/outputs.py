@@ -25,7 +25,7 @@ from storage.cluster_index import Assignment
 from storage.search_index import VideoCard
 
 # Bump when a feature extractor changes: archived rows are keyed by (video_id, FEATURES_VERSION).
-FEATURES_VERSION = "pdq3framings10-chromaprint1-whisperbase1-ppocr4-minilm1-yake1"
+FEATURES_VERSION = "pdq3framings10-chromaprint1-whisperbase1-ppocr4-usem3v1-yake1"
 
 
 def verdict_record(event: VideoPublished, verdict: Verdict, processed_at: datetime,

@@ -18,6 +18,7 @@ from redisvl.query import VectorQuery
 
 from core.records import ClusterCentroid
 from core.text import TEXT_EMBEDDING_DIMS
+from storage.copy_index import IndexSchemaError
 
 
 def cluster_schema(name: str) -> dict:
@@ -42,8 +43,17 @@ class ClusterIndex:
         self.index = SearchIndex.from_dict(cluster_schema(name), redis_client=self.client)
 
     def create(self) -> None:
+        """Create the index if it does not exist (keeps existing centroids). One of the same name with another
+        width (left by an older text encoder) is refused with what to do: every assignment would fail."""
         if not self.index.exists():
             self.index.create(overwrite=False)
+            return
+        existing = SearchIndex.from_existing(self.name, redis_client=self.client).schema.fields.get("centroid")
+        if existing is None or existing.attrs.dims != TEXT_EMBEDDING_DIMS:
+            raise IndexSchemaError(
+                f"Redis index {self.name!r} exists with centroids of another width than this version's "
+                f"{TEXT_EMBEDDING_DIMS}-d text embeddings: run python -m jobs.reindex (a new generation of every "
+                f"index), then python -m jobs.recluster; or drop it (FT.DROPINDEX {self.name} DD)")
 
     def drop(self) -> None:
         """Delete the index with every centroid."""

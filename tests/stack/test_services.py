@@ -21,11 +21,12 @@ from redisvl.schema.fields import VectorDataType
 from core.errors import ServiceUnavailable
 from core.records import ArchivedFrame, ArchivedVideo
 from core.signature import FRAMINGS, INDEX_FRAMINGS, TURNS, WHOLE_FRAME, CopySignature
-from core.text import TextChunk
+from core.text import TEXT_EMBEDDING_DIMS, TextChunk
 from inference.triton_client import TritonModels
 from local_stack.__main__ import status
 from settings import REPO_ROOT, Settings
 from storage.archive import Archive
+from storage.cluster_index import ClusterIndex, cluster_schema
 from storage.copy_index import CopyIndex, IndexSchemaError, copy_index_schema
 
 
@@ -49,19 +50,21 @@ def test_redis_needs_its_password_and_listens_on_loopback_only(stack: Settings) 
     assert client.execute_command("FT._LIST") is not None  # the health check's command
 
 
-def test_text_encoder_ranks_paraphrase_above_unrelated(stack: Settings) -> None:
+def test_text_encoder_ranks_paraphrase_and_translation_above_unrelated(stack: Settings) -> None:
     async def embed() -> np.ndarray:
         models = TritonModels(stack)
         try:
             return await models.embed_texts([
-                "a cat is sleeping on the sofa", "a kitten naps on the couch", "the stock market fell sharply"])
+                "a cat is sleeping on the sofa", "a kitten naps on the couch", "the stock market fell sharply",
+                "кошка спит на диване"])  # the first in Russian
         finally:
             await models.close()
 
     vectors = asyncio.run(embed())
-    assert vectors.shape == (3, 384)
+    assert vectors.shape == (4, TEXT_EMBEDDING_DIMS)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.3
+    assert vectors[0] @ vectors[3] > vectors[3] @ vectors[2] + 0.3  # one space for both languages
 
 
 def test_triton_down_is_an_outage_after_retries_not_the_event_s_fault(stack: Settings) -> None:
@@ -132,6 +135,19 @@ def test_an_index_left_with_another_vector_layout_is_refused_clearly(stack: Sett
         old.delete(drop=True)
 
 
+def test_a_cluster_index_of_another_text_encoder_is_refused_clearly(stack: Settings) -> None:
+    schema = cluster_schema("clusters_old_width")
+    centroid = next(field for field in schema["fields"] if field["name"] == "centroid")
+    centroid["attrs"]["dims"] = 384  # all-MiniLM-L6-v2's, the text encoder until 2026-12
+    old = SearchIndex.from_dict(schema, redis_client=Redis.from_url(stack.redis_url))
+    old.create(overwrite=True)
+    try:
+        with pytest.raises(IndexSchemaError, match="jobs.reindex.*FT.DROPINDEX clusters_old_width DD"):
+            ClusterIndex(stack.redis_url, "clusters_old_width").create()
+    finally:
+        old.delete(drop=True)
+
+
 def test_videos_in_flight_hold_back_later_ones_until_indexed_or_dead(stack: Settings) -> None:
     index = CopyIndex(stack.redis_url, "inflight_unit_test")
     index.mark_in_flight("early", 1000, ttl_s=30)
@@ -148,11 +164,12 @@ def test_videos_in_flight_hold_back_later_ones_until_indexed_or_dead(stack: Sett
 def archived(video_id: str, frames: int = 3) -> ArchivedVideo:
     return ArchivedVideo(
         video_id=video_id, features_version="test", channel_id="c", published_at=datetime(2026, 1, 1, tzinfo=UTC),
-        duration_s=3.0, title="t", verdict="UNIQUE", duplicate_of=None, text_embedding=np.ones(384, np.float32),
-        topic_embedding=np.zeros(0, np.float32), keywords=[], cluster_id=None,
+        duration_s=3.0, title="t", verdict="UNIQUE", duplicate_of=None,
+        text_embedding=np.ones(TEXT_EMBEDDING_DIMS, np.float32), topic_embedding=np.zeros(0, np.float32), keywords=[],
+        cluster_id=None,
         frames=[ArchivedFrame(float(n), "ab" * 32, 90) for n in range(frames)],
-        chunks=[TextChunk("title", 0.0, 3.0, "t", np.ones(384, np.float32)),
-                TextChunk("ocr", 1.0, 2.0, "sign", np.ones(384, np.float32))])
+        chunks=[TextChunk("title", 0.0, 3.0, "t", np.ones(TEXT_EMBEDDING_DIMS, np.float32)),
+                TextChunk("ocr", 1.0, 2.0, "sign", np.ones(TEXT_EMBEDDING_DIMS, np.float32))])
 
 
 def test_archive_writes_batches_once(tmp_path: Path) -> None:
@@ -163,7 +180,7 @@ def test_archive_writes_batches_once(tmp_path: Path) -> None:
     assert archive.counts() == {"videos": 3, "video_frames": 6, "video_chunks": 6, "enriched_records": 0}
     assert archive.counts({"v1"})["video_frames"] == 3 and archive.counts({"other"})["videos"] == 0
     [(stored,)] = archive.query("SELECT text_embedding FROM videos WHERE video_id = 'v1'")
-    assert len(stored) == 384 and stored[0] == 1.0
+    assert len(stored) == TEXT_EMBEDDING_DIMS and stored[0] == 1.0
     archive.close()
 
 
