@@ -63,7 +63,7 @@ def publish_and_wait(cfg: Settings, events: list[dict[str, Any]], junk: bool = F
 
 
 def publish_walrus_cluster(cfg: Settings, titles: list[str]) -> None:
-    """One topic cluster around the titles' MiniLM embeddings, published as the re-clustering job would, so
+    """One topic cluster around the titles' text embeddings, published as the re-clustering job would, so
     cluster assignment is part of what the reindex must reproduce."""
     async def embed() -> np.ndarray:
         models = TritonModels(cfg)
