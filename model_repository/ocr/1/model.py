@@ -1,8 +1,10 @@
-"""Triton python-backend model: OCR of text overlaid on frames (rapidocr-onnxruntime, PP-OCRv4).
+"""Triton python-backend model: OCR of text overlaid on frames (PP-OCRv4 through rapidocr-onnxruntime, and
+Tesseract for Cyrillic lines; ocr/line_reader.py).
 
 Input IMAGE: RGB uint8 frames. Output TEXT_BOXES per frame: a JSON list of
-``{"text", "confidence", "box": [[x, y] x 4]}`` in frame pixels, reading order as detected, only lines at or
-above the ``min_confidence`` parameter.
+``{"text", "confidence", "box": [[x, y] x 4]}`` in frame pixels, reading order as detected, only lines whose
+reading scored at least the ``min_confidence`` parameter (confidence 0..1: PP-OCR's recognition score, or
+Tesseract's mean word confidence for a line Tesseract read).
 """
 
 import json
@@ -18,26 +20,16 @@ from model_parameters import model_parameters  # noqa: E402
 
 class TritonPythonModel:
     def initialize(self, args):
-        from rapidocr_onnxruntime import RapidOCR
+        from line_reader import FrameReader  # beside this model's config.pbtxt
 
-        parameters = model_parameters(args)
-        self.min_confidence = float(parameters["min_confidence"])
-        self.engine = RapidOCR(intra_op_num_threads=int(parameters["cpu_threads"]), inter_op_num_threads=1,
-                               det_limit_type=parameters["det_limit_type"],
-                               det_limit_side_len=int(parameters["det_limit_side_len"]))
-
-    def read(self, rgb):
-        result, _elapsed = self.engine(np.ascontiguousarray(rgb[:, :, ::-1]))  # rapidocr expects BGR
-        return [{"text": text, "confidence": round(float(score), 3),
-                 "box": [[round(float(x), 1), round(float(y), 1)] for x, y in box]}
-                for box, text, score in (result or []) if float(score) >= self.min_confidence and text.strip()]
+        self.reader = FrameReader(model_parameters(args))
 
     def execute(self, requests):
         responses = []
         for request in requests:
             try:
                 images = pb_utils.get_input_tensor_by_name(request, "IMAGE").as_numpy()
-                documents = [[json.dumps(self.read(image)).encode("utf-8")] for image in images]
+                documents = [[json.dumps(self.reader.read(image)).encode("utf-8")] for image in images]
                 out = pb_utils.Tensor("TEXT_BOXES", np.array(documents, dtype=object))
                 responses.append(pb_utils.InferenceResponse(output_tensors=[out]))
             except Exception as exc:  # one bad request must not fail the others in the batch
