@@ -1,4 +1,4 @@
-"""The language a text is stemmed in by the keyword index, and the stopwords dropped from queries.
+"""The language a text is stemmed in by the keyword index.
 
 RediSearch stems each indexed chunk in the language its ``language`` field names (one of its Snowball stemmers),
 and a query in the language given with it, so "пекарня" finds "пекарни" and "lighthouse" finds "lighthouses".
@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import re
 
-from redisvl.utils.stopwords import get_stopwords
-
 # ISO 639-1 code (whisper's, the events' language_hint) -> RediSearch's stemmer of that language
 STEMMERS = {"ar": "arabic", "hy": "armenian", "eu": "basque", "ca": "catalan", "zh": "chinese", "da": "danish",
             "nl": "dutch", "en": "english", "fi": "finnish", "fr": "french", "de": "german", "el": "greek",
@@ -22,7 +20,6 @@ STEMMERS = {"ar": "arabic", "hy": "armenian", "eu": "basque", "ca": "catalan", "
 CYRILLIC_LANGUAGES = frozenset({"ru", "uk", "be", "bg", "sr", "mk", "kk"})
 DEFAULT_LANGUAGE = "english"
 CYRILLIC_DEFAULT = "russian"
-QUERY_STOPWORDS = frozenset(get_stopwords("english")) | frozenset(get_stopwords("russian"))
 
 _LETTER = re.compile(r"[^\W\d_]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")

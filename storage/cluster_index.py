@@ -18,7 +18,7 @@ from redisvl.query import VectorQuery
 
 from core.records import ClusterCentroid
 from core.text import TEXT_EMBEDDING_DIMS
-from storage.copy_index import IndexSchemaError
+from storage.index_layout import require_vector_layout
 
 
 def cluster_schema(name: str) -> dict:
@@ -48,12 +48,8 @@ class ClusterIndex:
         if not self.index.exists():
             self.index.create(overwrite=False)
             return
-        existing = SearchIndex.from_existing(self.name, redis_client=self.client).schema.fields.get("centroid")
-        if existing is None or existing.attrs.dims != TEXT_EMBEDDING_DIMS:
-            raise IndexSchemaError(
-                f"Redis index {self.name!r} exists with centroids of another width than this version's "
-                f"{TEXT_EMBEDDING_DIMS}-d text embeddings: run python -m jobs.reindex (a new generation of every "
-                f"index), then python -m jobs.recluster; or drop it (FT.DROPINDEX {self.name} DD)")
+        require_vector_layout(self.index, "centroid", "run python -m jobs.reindex (a new generation of every index), "
+                              f"then python -m jobs.recluster; or drop it (FT.DROPINDEX {self.name} DD)")
 
     def drop(self) -> None:
         """Delete the index with every centroid."""

@@ -39,6 +39,7 @@ from redisvl.index import SearchIndex
 from core.bits import INDEX_VECTOR_DIMS, PDQ_BYTES, index_vectors
 from core.errors import PipelineError
 from core.signature import INDEX_FRAMINGS, WHOLE_FRAME, CopySignature
+from storage.index_layout import require_vector_layout
 from storage.redis_keys import delete_matching
 
 IN_FLIGHT_POLL_S = 0.05
@@ -55,10 +56,6 @@ def copy_index_schema(name: str) -> dict:
                 "m": 16, "ef_construction": 100}},
         ],
     }
-
-
-class IndexSchemaError(RuntimeError):
-    """The Redis index exists with a layout this version cannot use."""
 
 
 @dataclass(frozen=True)
@@ -92,14 +89,8 @@ class CopyIndex:
         another vector layout (left by an older version) is refused with what to do, rather than every
         lookup failing later."""
         if self.index.exists():
-            existing = SearchIndex.from_existing(self.name, redis_client=self.client).schema.fields.get("pdq")
-            wanted = self.index.schema.fields["pdq"]
-            if existing is None or (existing.attrs.dims, existing.attrs.datatype) != (wanted.attrs.dims,
-                                                                                     wanted.attrs.datatype):
-                raise IndexSchemaError(
-                    f"Redis index {self.name!r} exists with another vector layout than this version's "
-                    f"({wanted.attrs.dims}-d {wanted.attrs.datatype.value}): drop it (FT.DROPINDEX {self.name} DD) "
-                    "and replay publish-video to rebuild it, or set REDIS_FRAME_INDEX to a new name")
+            require_vector_layout(self.index, "pdq", f"drop it (FT.DROPINDEX {self.name} DD) and replay publish-video "
+                                  "to rebuild it, or set REDIS_FRAME_INDEX to a new name")
             return
         self.index.create(overwrite=False)
 

@@ -31,10 +31,12 @@ from redis.commands.search.query import Query
 from redisvl.index import SearchIndex as RedisVLIndex
 from redisvl.query import VectorQuery
 from redisvl.query.filter import FilterExpression, Num, Tag
+from redisvl.utils.stopwords import get_stopwords
 from redisvl.utils.token_escaper import TokenEscaper
 
-from core.languages import DEFAULT_LANGUAGE, QUERY_STOPWORDS, stemming_language
+from core.languages import DEFAULT_LANGUAGE, stemming_language
 from core.text import TEXT_EMBEDDING_DIMS, TextChunk
+from storage.index_layout import require_vector_layout
 from storage.redis_keys import delete_matching
 
 CLIP_DIMS = 512
@@ -45,6 +47,7 @@ LONG_WORD_LETTERS = 7  # words this long may be two edits off (a swap is two), s
 SUGGESTION_CHARS = 80  # longer titles and queries are not offered as completions
 TRACKED_QUERIES = 100_000  # the query counter keeps the most frequent this many
 _ESCAPER = TokenEscaper()
+QUERY_STOPWORDS = frozenset(get_stopwords("english")) | frozenset(get_stopwords("russian"))  # dropped from queries
 
 
 def _filter_fields() -> list[dict]:
@@ -169,8 +172,12 @@ class SearchIndex:
 
     def create(self) -> None:
         """Create both indexes if missing (existing data is kept). The chunk index stems each chunk in the language
-        its LANGUAGE_FIELD names, which redisvl's schema cannot say: it is created through redis-py."""
-        if not self.chunks.exists():
+        its LANGUAGE_FIELD names, which redisvl's schema cannot say: it is created through redis-py. A chunk index
+        of the same name left by another text encoder (another width) is refused with what to do."""
+        if self.chunks.exists():
+            require_vector_layout(self.chunks, "embedding", "run python -m jobs.reindex (a new generation of every "
+                                  f"index), or drop it (FT.DROPINDEX {self.chunks.name} DD)")
+        else:
             self.client.ft(self.chunks.name).create_index(
                 fields=self.chunks.schema.redis_fields,
                 definition=IndexDefinition(prefix=[self.chunks.schema.index.prefix], index_type=IndexType.HASH,

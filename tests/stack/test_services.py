@@ -27,7 +27,8 @@ from local_stack.__main__ import status
 from settings import REPO_ROOT, Settings
 from storage.archive import Archive
 from storage.cluster_index import ClusterIndex, cluster_schema
-from storage.copy_index import CopyIndex, IndexSchemaError, copy_index_schema
+from storage.copy_index import CopyIndex, copy_index_schema
+from storage.index_layout import IndexSchemaError
 
 
 def test_all_servers_healthy(stack: Settings, capsys: pytest.CaptureFixture[str]) -> None:
