@@ -9,9 +9,11 @@ A query runs, concurrently:
 - *picture* (only with CLIP weights): its CLIP text embedding (``clip_text_encoder``) against key frames.
 Each signal ranks videos by their best chunk; a video's score is the sum over signals of
 weight / (RRF_K + rank) (reciprocal rank fusion: no score calibration between BM25 and cosine needed). The weight
-is 1, but for keywords the share of the query's words the chunk holds: one incidental shared word ("water" in a
-long query) must not outrank a strong match of meaning. Equal scores are ordered by meaning (semantic
-similarity). Each hit carries the moments that matched, best first, each with its reasons. The page's
+says how good the video's best chunk is by the signal's own measure: for keywords the share of the query's words
+it holds, for embeddings its similarity over the signal's best similarity. So one incidental shared word ("home"
+in a long query) on a video whose meaning is only weakly near does not outrank a strong match of meaning, which
+plain reciprocal rank let happen (ranks 1 and 3 are worth nearly the same). Equal scores are ordered by meaning
+(semantic similarity). Each hit carries the moments that matched, best first, each with its reasons. The page's
 ``did_you_mean`` is the query with its typos corrected, when it had any. If Triton is unreachable the search
 still answers from keywords and says so in ``warnings``.
 """
@@ -86,18 +88,20 @@ def fuse(signals: dict[str, list[ChunkHit]]) -> dict[str, FusedVideo]:
     fused: dict[str, FusedVideo] = defaultdict(FusedVideo)
     for signal, hits in signals.items():
         video_rank: dict[str, int] = {}
+        best_similarity = max(hits[0].score, 1e-6) if hits else 1.0  # embedding signals come best first
         for position, hit in enumerate(hits, start=1):
+            weight = hit.coverage if signal == "keyword" else max(hit.score, 0.0) / best_similarity
             video = fused[hit.video_id]
             if hit.video_id not in video_rank:  # the video's best chunk in this signal gives its rank
                 video_rank[hit.video_id] = len(video_rank) + 1
                 video.ranks[signal] = video_rank[hit.video_id]
-                video.score += hit.coverage / (RRF_K + video_rank[hit.video_id])
+                video.score += weight / (RRF_K + video_rank[hit.video_id])
                 if signal == "semantic":
                     video.meaning = hit.score
             key = (hit.kind, hit.start_s, hit.end_s)
             moment = video.moments.setdefault(key, Moment(hit.kind, hit.start_s, hit.end_s, hit.text))
             moment.reasons.append(_reason(signal, hit))
-            moment.score += hit.coverage / (RRF_K + position)  # where the chunk itself ranks: the best chunk leads
+            moment.score += weight / (RRF_K + position)  # where the chunk itself ranks: the best chunk leads
     return fused
 
 

@@ -65,9 +65,11 @@ def chunk_schema(name: str) -> dict:
     return {"index": {"name": f"{name}-chunks", "prefix": f"{name}:chunk:", "storage_type": "hash"},
             "fields": [*_filter_fields(), {"name": "kind", "type": "tag"},
                        {"name": "start_s", "type": "numeric"}, {"name": "end_s", "type": "numeric"},
-                       {"name": "text", "type": "text"}, _vector_field(TEXT_EMBEDDING_DIMS)]}
+                       {"name": "words", "type": "text"}, _vector_field(TEXT_EMBEDDING_DIMS)]}
 # the chunk hash field naming the language RediSearch stems its text in (FT.CREATE ... LANGUAGE_FIELD)
 LANGUAGE_FIELD = "language"
+# A chunk's hash keeps its text as found ("text", shown, not indexed) and lower-cased ("words", the full-text
+# field): RediSearch 2.10 folds the case of ASCII letters only, so "Вокзал" would not match "вокзал".
 
 
 def frame_schema(name: str) -> dict:
@@ -229,6 +231,7 @@ class SearchIndex:
         for n, chunk in enumerate(chunks):
             pipe.hset(self._chunk_key(card.video_id, n), mapping={
                 **filters, "kind": chunk.kind, "start_s": chunk.start_s, "end_s": chunk.end_s, "text": chunk.text,
+                "words": chunk.text.lower(),
                 LANGUAGE_FIELD: stemming_language(chunk.text, spoken if chunk.kind == "transcript" else None),
                 "embedding": _unit_bytes(chunk.embedding)})
         for n, (time_s, embedding) in enumerate(frames):
@@ -331,7 +334,7 @@ class SearchIndex:
         corrections = self._corrections(words, language)
         terms = " | ".join(_ESCAPER.escape(word) for word in sorted(words | set(corrections.values())))
         where = filters.expression()
-        query = (Query(f"{where} @text:({terms})" if where else f"@text:({terms})").language(language)
+        query = (Query(f"{where} @words:({terms})" if where else f"@words:({terms})").language(language)
                  .scorer("BM25STD").with_scores().return_fields(*HIT_FIELDS).paging(0, k).dialect(2))
         hits = []
         for doc in self.client.ft(self.chunks.name).search(query).docs:
@@ -364,7 +367,7 @@ class SearchIndex:
             return {}
         pipe = self.client.pipeline(transaction=False)  # a word form the stemmer knows is no typo
         for word in unknown:
-            pipe.execute_command("FT.SEARCH", self.chunks.name, f"@text:({_ESCAPER.escape(word)})",
+            pipe.execute_command("FT.SEARCH", self.chunks.name, f"@words:({_ESCAPER.escape(word)})",
                                  "LANGUAGE", language, "LIMIT", 0, 0, "DIALECT", 2)
         return {word: fix for (word, fix), found in zip(unknown.items(), pipe.execute(), strict=True)
                 if found[0] == 0}  # the reply is [how many documents match]

@@ -17,11 +17,19 @@ def test_one_word_of_seven_weighs_a_seventh_of_a_keyword_rank() -> None:
 
 
 def test_a_video_ranks_by_its_best_chunk_in_each_signal() -> None:
-    fused = fuse({"semantic": [chunk("a", 0.8), chunk("b", 0.7), chunk("a", 0.6)],
+    fused = fuse({"semantic": [chunk("a", 0.8), chunk("b", 0.4), chunk("a", 0.6)],
                   "keyword": [chunk("b", 5.0)]})
     assert fused["a"].ranks == {"semantic": 1} and fused["b"].ranks == {"semantic": 2, "keyword": 1}
-    assert fused["b"].score == 1 / (RRF_K + 2) + 1 / (RRF_K + 1)
+    assert fused["b"].score == (0.4 / 0.8) / (RRF_K + 2) + 1 / (RRF_K + 1)  # half the best similarity: half a rank
     assert fused["a"].meaning == 0.8  # its best chunk's similarity, not its last
+
+
+def test_a_weak_meaning_and_one_shared_word_stay_below_a_strong_meaning() -> None:
+    """The search API test's case: the cushions' "Home sweet home" shares one of six query words and is third by
+    meaning (0.28); the derby is first by meaning (0.47) and shares no word."""
+    fused = fuse({"semantic": [chunk("derby", 0.47), chunk("train", 0.34), chunk("cushions", 0.28)],
+                  "keyword": [chunk("cushions", 3.0, coverage=1 / 6)]})
+    assert fused["derby"].score > fused["cushions"].score
 
 
 def test_corrected_query_keeps_the_user_words_it_did_not_correct() -> None:
