@@ -68,6 +68,23 @@ def test_text_encoder_ranks_paraphrase_and_translation_above_unrelated(stack: Se
     assert vectors[0] @ vectors[3] > vectors[3] @ vectors[2] + 0.3  # one space for both languages
 
 
+def test_text_encoder_reads_a_long_text_from_its_start(stack: Settings) -> None:
+    """A text is embedded from its first max_chars (1000) characters: the encoder's time grows with the text."""
+    head = "Members of the riverside allotment society compare giant pumpkins before the autumn show. " * 11
+    tail = "Stock markets fell sharply as investors feared rising interest rates. " * 300
+
+    async def embed() -> np.ndarray:
+        models = TritonModels(stack)
+        try:
+            return await models.embed_texts([head[:1000] + tail, head[:1000], head[:900]])
+        finally:
+            await models.close()
+
+    vectors = asyncio.run(embed())
+    assert np.allclose(vectors[0], vectors[1], atol=1e-5)
+    assert not np.allclose(vectors[1], vectors[2], atol=1e-5)  # the cut is at 1000, not before
+
+
 def test_triton_down_is_an_outage_after_retries_not_the_event_s_fault(stack: Settings) -> None:
     unreachable = stack.replace(triton_grpc_url="127.0.0.1:1", triton_retries=2, triton_timeout_s=1)
 
