@@ -6,6 +6,7 @@ import asyncio
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,8 +16,7 @@ import numpy as np
 import pytest
 from redis import Redis
 from redis.exceptions import AuthenticationError
-from redisvl.index import SearchIndex
-from redisvl.schema.fields import VectorDataType
+from redisvl.index import SearchIndex as RedisVLIndex
 
 from core.errors import ServiceUnavailable
 from core.records import ArchivedFrame, ArchivedVideo
@@ -29,6 +29,7 @@ from storage.archive import Archive
 from storage.cluster_index import ClusterIndex, cluster_schema
 from storage.copy_index import CopyIndex, copy_index_schema
 from storage.index_layout import IndexSchemaError
+from storage.search_index import SearchIndex, chunk_schema
 
 
 def test_all_servers_healthy(stack: Settings, capsys: pytest.CaptureFixture[str]) -> None:
@@ -142,26 +143,22 @@ def test_copy_index_finds_candidates_and_keeps_signatures(stack: Settings) -> No
         index.index.delete(drop=True)
 
 
-def test_an_index_left_with_another_vector_layout_is_refused_clearly(stack: Settings) -> None:
-    old = SearchIndex.from_dict(copy_index_schema("copy_old_layout"), redis_client=Redis.from_url(stack.redis_url))
-    old.schema.fields["pdq"].attrs.datatype = VectorDataType.FLOAT32
+@pytest.mark.parametrize("schema, field, old_attrs, index, named, advice", [
+    (copy_index_schema, "pdq", {"datatype": "float32"}, CopyIndex, "", "replay publish-video"),
+    (cluster_schema, "centroid", {"dims": 384}, ClusterIndex, "", "jobs.reindex"),  # MiniLM's width, until 2026-12
+    (chunk_schema, "embedding", {"dims": 384}, SearchIndex, "-chunks", "jobs.reindex"),
+])
+def test_an_index_left_with_another_vector_layout_is_refused_clearly(
+        stack: Settings, schema: Callable[[str], dict], field: str, old_attrs: dict, index: type, named: str,
+        advice: str) -> None:
+    old_schema = schema("old_layout")
+    next(f for f in old_schema["fields"] if f["name"] == field)["attrs"].update(old_attrs)
+    old = RedisVLIndex.from_dict(old_schema, redis_client=Redis.from_url(stack.redis_url))
     old.create(overwrite=True)
     try:
-        with pytest.raises(IndexSchemaError, match="FT.DROPINDEX copy_old_layout DD"):
-            CopyIndex(stack.redis_url, "copy_old_layout").create()
-    finally:
-        old.delete(drop=True)
-
-
-def test_a_cluster_index_of_another_text_encoder_is_refused_clearly(stack: Settings) -> None:
-    schema = cluster_schema("clusters_old_width")
-    centroid = next(field for field in schema["fields"] if field["name"] == "centroid")
-    centroid["attrs"]["dims"] = 384  # all-MiniLM-L6-v2's, the text encoder until 2026-12
-    old = SearchIndex.from_dict(schema, redis_client=Redis.from_url(stack.redis_url))
-    old.create(overwrite=True)
-    try:
-        with pytest.raises(IndexSchemaError, match="jobs.reindex.*FT.DROPINDEX clusters_old_width DD"):
-            ClusterIndex(stack.redis_url, "clusters_old_width").create()
+        with pytest.raises(IndexSchemaError, match=f"FT.DROPINDEX old_layout{named} DD") as refused:
+            index(stack.redis_url, "old_layout").create()
+        assert advice in str(refused.value)
     finally:
         old.delete(drop=True)
 
