@@ -124,6 +124,10 @@ class Settings(BaseSettings):
         "backing off from 1 s, doubling up to this; it never dead-letters for an outage")
     triton_model_repository: Path = Field(REPO_ROOT / "model_repository",
                                           description="what the local tritonserver serves")
+    faces_enabled: bool = Field(
+        False, description="run the faces model (faces are biometric data: off unless a deployment opts in). The "
+        "local stack passes it to its tritonserver; a Triton of its own needs FACES_ENABLED=true in its environment "
+        "(model_repository/faces/config.pbtxt reads it). Off, the model stays UNAVAILABLE and loads no face model")
 
     # Duplicate detection.
     redis_frame_index: str = Field(

@@ -171,8 +171,11 @@ def _triton_command(cfg: Settings) -> list[str]:
 def _triton_environment(cfg: Settings) -> dict[str, str]:
     """The python-backend stub finds its interpreter through `python3` on PATH and must load the base
     interpreter's libpython, not Debian's (mixing them crashes models). The models' knobs are in their
-    config.pbtxt; the environment variables those name (CLIP_WEIGHTS, ASR_MODEL_DIR) pass through from ours."""
+    config.pbtxt; the environment variables those name (CLIP_WEIGHTS, ASR_MODEL_DIR) pass through from ours, but
+    FACES_ENABLED is the setting's value as the faces model reads it ("true" or "false", whatever spelling
+    FACES_ENABLED had here)."""
     return {
+        "FACES_ENABLED": "true" if cfg.faces_enabled else "false",
         "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
         "LD_LIBRARY_PATH": str(sysconfig.get_config_var("LIBDIR")),
         "OMP_NUM_THREADS": "1",
