@@ -116,6 +116,30 @@ class Transcript:
 
 
 @dataclass(frozen=True)
+class PersonSeen:
+    """A distinct person whose face a video shows (EnrichedVideo.people; core/faces.Person without its
+    embedding)."""
+
+    person_id: str | None  # across the library; None until people are clustered across videos
+    first_s: float
+    last_s: float
+    times_s: list[float]
+    faces: int
+    confidence: float
+
+
+@dataclass(frozen=True)
+class ArchivedPerson:
+    """A distinct person a video shows, with the mean of their face descriptors (ArchivedVideo.people)."""
+
+    first_s: float
+    last_s: float
+    faces: int
+    confidence: float
+    embedding: np.ndarray  # 128-d dlib descriptor space
+
+
+@dataclass(frozen=True)
 class EnrichedVideo:
     """What was found in one video (topic enriched)."""
 
@@ -142,6 +166,7 @@ class EnrichedVideo:
     series_id: str | None
     episode_number: int | None
     recurring_segments: list[RecurringSegment]
+    people: list[PersonSeen] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -221,6 +246,7 @@ class ArchivedVideo:
     cluster_id: str | None  # assigned on arrival
     frames: list[ArchivedFrame]
     chunks: list[TextChunk]
+    people: list[ArchivedPerson] = field(default_factory=list)
 
 
 # The Avro record each class stands for, where the names differ (tests/unit/test_records.py).

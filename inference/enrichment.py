@@ -1,8 +1,10 @@
 """The enrichment pass over one decoded video: every model, run concurrently, each timed.
 
-Enrichment calls Triton: asr on the audio track, ocr (and frame_encoder when CLIP weights are configured)
-on key frames only (features/media.decode_key_frames), then text_encoder on the title/description/tags and on
-every transcript segment and OCR line. (The copy-detection signature needs no model server: features/copy_signature.py.)
+Enrichment calls Triton: asr on the audio track, ocr (and frame_encoder when CLIP weights are configured, faces
+when FACES_ENABLED) on key frames only (features/media.decode_key_frames), then text_encoder on the
+title/description/tags and on every transcript segment and OCR line. A video's faces are grouped into the
+distinct people it shows (core/faces.py). (The copy-detection signature needs no model server:
+features/copy_signature.py.)
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
 
+from core.faces import DLIB_SAME_PERSON_DISTANCE, Person, group_people
 from core.text import TEXT_EMBEDDING_DIMS, OcrText, TextChunk, merge_ocr_lines
 from features.media import KeyFrames
 from inference.triton_client import TritonModels
@@ -37,6 +40,7 @@ class Enrichment:
     chunk_embeddings: np.ndarray  # text_encoder's, one row per chunk text
     model_seconds: dict[str, float]  # wall time per model call (they overlap; see total_s)
     total_s: float
+    people: list[Person] = field(default_factory=list)  # empty when faces are off
 
     def text_chunks(self, metadata_text: str, duration_s: float) -> list[TextChunk]:
         """The title chunk (if there is metadata text), then transcript segments, then OCR lines."""
@@ -49,9 +53,9 @@ class Enrichment:
 
 
 async def enrich(media: KeyFrames, metadata_text: str, models: TritonModels, use_clip: bool,
-                 language_hint: str | None = None) -> Enrichment:
-    """Run asr (in ``language_hint``, if the publisher gave one), ocr and (if ``use_clip``) frame_encoder
-    concurrently, then text_encoder on what they found."""
+                 language_hint: str | None = None, use_faces: bool = False) -> Enrichment:
+    """Run asr (in ``language_hint``, if the publisher gave one), ocr, (if ``use_clip``) frame_encoder and (if
+    ``use_faces``) faces concurrently, then text_encoder on what they found."""
     started = time.perf_counter()
     model_seconds: dict[str, float] = {}
 
@@ -67,12 +71,16 @@ async def enrich(media: KeyFrames, metadata_text: str, models: TritonModels, use
     async def no_clip() -> None:
         return None
 
+    async def no_faces() -> list[list[dict[str, Any]]]:
+        return [[] for _ in media.frames]
+
     has_audio = media.audio is not None and media.audio.size > 0
-    transcript, ocr_lines, clip_embeddings = await asyncio.gather(
+    transcript, ocr_lines, clip_embeddings, faces = await asyncio.gather(
         timed("asr", models.transcribe(media.audio, media.audio_sample_rate, language_hint)) if has_audio
         else no_transcript(),
         timed("ocr", models.read_text(media.frames)),
         timed("frame_encoder", models.embed_frames(media.frames)) if use_clip else no_clip(),
+        timed("faces", models.detect_faces(media.frames)) if use_faces else no_faces(),
     )
     ocr = merge_ocr_lines(media.times_s, ocr_lines)
     chunk_texts = [s["text"] for s in transcript["segments"]] + [o.text for o in ocr]
@@ -83,7 +91,8 @@ async def enrich(media: KeyFrames, metadata_text: str, models: TritonModels, use
         key_times_s=media.times_s, transcript=transcript, ocr=ocr, clip_embeddings=clip_embeddings,
         metadata_embedding=metadata_embedding, chunk_texts=chunk_texts,
         chunk_embeddings=embeddings[1:] if metadata_text else embeddings,
-        model_seconds=model_seconds, total_s=round(time.perf_counter() - started, 4))
+        model_seconds=model_seconds, total_s=round(time.perf_counter() - started, 4),
+        people=group_people(media.times_s, faces, DLIB_SAME_PERSON_DISTANCE))
 
 
 def enrichment_summary(enrichment: Enrichment, has_audio: bool) -> EnrichmentSummary:
@@ -91,7 +100,8 @@ def enrichment_summary(enrichment: Enrichment, has_audio: bool) -> EnrichmentSum
     transcript = enrichment.transcript
     return EnrichmentSummary(has_audio=has_audio, language=transcript["language"],
                              no_speech=transcript["no_speech"], speech_s=transcript["speech_s"],
-                             ocr_confidence=tuple(o.confidence for o in enrichment.ocr))
+                             ocr_confidence=tuple(o.confidence for o in enrichment.ocr),
+                             people=tuple(enrichment.people))
 
 
 def reused_enrichment(stored: StoredEnrichment, metadata_embedding: np.ndarray | None, seconds: float) -> Enrichment:
@@ -115,4 +125,4 @@ def reused_enrichment(stored: StoredEnrichment, metadata_embedding: np.ndarray |
         chunk_embeddings=np.stack([c.embedding for c in stored.chunks]) if texts
         else np.zeros((0, TEXT_EMBEDDING_DIMS), np.float32),
         model_seconds={"text_encoder": round(seconds, 4)} if metadata_embedding is not None else {},
-        total_s=round(seconds, 4))
+        total_s=round(seconds, 4), people=list(summary.people))

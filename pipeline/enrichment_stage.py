@@ -28,7 +28,7 @@ from features.copy_signature import copy_signature
 from features.keywords import extract_keywords
 from features.media import decode_key_frames, decode_video
 from inference.enrichment import Enrichment, enrich, enrichment_summary, reused_enrichment
-from inference.triton_client import CLIP_MODELS, TritonModels
+from inference.triton_client import CLIP_MODELS, FACES_MODEL, TritonModels
 from pipeline.outputs import archived_video, enriched_record, video_card
 from pipeline.series_detection import SeriesDetector
 from pipeline.stopwatch import Stopwatch
@@ -55,19 +55,20 @@ class EnrichmentStage:
         self.indexes = indexes
         self.series = SeriesDetector(indexes.copies, indexes.series, cfg)
         self.models = models
-        self.use_clip: bool | None = None  # decided on the first event, from Triton's model states
+        self.features_on: dict[str, bool] = {}  # decided on the first event, from Triton's model states
 
-    async def _clip_enabled(self) -> bool:
-        if self.use_clip is None:
+    async def _feature_on(self, feature: str, model_names: tuple[str, ...]) -> bool:
+        """Whether the optional ``feature`` runs: its models are ready in Triton (checked once, logged)."""
+        if feature not in self.features_on:
             states = await self.models.model_states()
             missing = [f"{name}: {states[name].reason if name in states else 'not in the repository'}"
-                       for name in CLIP_MODELS if name not in states or not states[name].ready]
-            self.use_clip = not missing
+                       for name in model_names if name not in states or not states[name].ready]
+            self.features_on[feature] = not missing
             if missing:
-                log.warning("CLIP features off (%s)", "; ".join(missing))
+                log.warning("%s features off (%s)", feature, "; ".join(missing))
             else:
-                log.info("CLIP features on")
-        return self.use_clip
+                log.info("%s features on", feature)
+        return self.features_on[feature]
 
     async def _signature(self, event: VideoPublished) -> CopySignature:
         """The signature the copy stage stored; computed again if this generation lacks it (a reindex switched
@@ -102,8 +103,9 @@ class EnrichmentStage:
                                             [float(signature.times_s[i]) for i in key_frames], self.cfg,
                                             event.media_uri)
             stopwatch.lap("decode")
-            enrichment = await enrich(media, event.metadata_text, self.models, await self._clip_enabled(),
-                                      event.language_hint)
+            enrichment = await enrich(media, event.metadata_text, self.models,
+                                      await self._feature_on("CLIP", CLIP_MODELS), event.language_hint,
+                                      self.cfg.faces_enabled and await self._feature_on("faces", (FACES_MODEL,)))
             has_audio = media.audio is not None and media.audio.size > 0
             stopwatch.lap("models")
         stopwatch.add({f"model_{name}": s for name, s in enrichment.model_seconds.items()})

@@ -9,9 +9,11 @@ import numpy as np
 
 from core.records import (
     ArchivedFrame,
+    ArchivedPerson,
     ArchivedVideo,
     DuplicateVerdict,
     EnrichedVideo,
+    PersonSeen,
     Transcript,
     TranscriptSegment,
     VideoPublished,
@@ -25,7 +27,7 @@ from storage.cluster_index import Assignment
 from storage.search_index import VideoCard
 
 # Bump when a feature extractor changes: archived rows are keyed by (video_id, FEATURES_VERSION).
-FEATURES_VERSION = "pdq3framings10-chromaprint1-whisperbase1-ppocr4-usem3v1-yake1"
+FEATURES_VERSION = "pdq3framings10-chromaprint1-whisperbase1-ppocr4-usem3v1-yake1-dlibfaces1"
 
 
 def verdict_record(event: VideoPublished, verdict: Verdict, processed_at: datetime,
@@ -55,7 +57,9 @@ def enriched_record(event: VideoPublished, signature: CopySignature, has_audio: 
                               segments=[TranscriptSegment(seg["start_s"], seg["end_s"], seg["text"])
                                         for seg in transcript["segments"]]),
         ocr=enrichment.ocr, clip_features=enrichment.clip_embeddings is not None, series_id=event.series_id,
-        episode_number=event.episode_number, recurring_segments=[])
+        episode_number=event.episode_number, recurring_segments=[],
+        people=[PersonSeen(None, p.first_s, p.last_s, p.times_s, p.faces, round(p.confidence, 3))
+                for p in enrichment.people])
 
 
 def archived_video(event: VideoPublished, signature: CopySignature, verdict: DuplicateVerdict,
@@ -69,7 +73,8 @@ def archived_video(event: VideoPublished, signature: CopySignature, verdict: Dup
         cluster_id=cluster.cluster_id if cluster else None,
         frames=[ArchivedFrame(round(float(t), 3), bits.tobytes().hex(), int(quality)) for t, bits, quality
                 in zip(signature.times_s, signature.full_frame_bits, signature.quality, strict=True)],
-        chunks=chunks)
+        chunks=chunks, people=[ArchivedPerson(p.first_s, p.last_s, p.faces, p.confidence, p.embedding)
+                               for p in enrichment.people])
 
 
 def video_card(event: VideoPublished, signature: CopySignature, verdict: DuplicateVerdict, keywords: list[str],

@@ -91,6 +91,21 @@ ORDER BY (video_id, features_version, chunk_index)
 SETTINGS non_replicated_deduplication_window = 10000
 """
 
+PEOPLE_DDL = """
+CREATE TABLE IF NOT EXISTS video_people (
+    video_id String,
+    features_version LowCardinality(String),
+    person_index UInt32,
+    first_s Float32,
+    last_s Float32,
+    faces UInt32,
+    confidence Float32,
+    embedding Array(Float32) CODEC(LZ4)
+) ENGINE = ReplacingMergeTree
+ORDER BY (video_id, features_version, person_index)
+SETTINGS non_replicated_deduplication_window = 10000
+"""
+
 CLUSTER_MEMBERS_DDL = """
 CREATE TABLE IF NOT EXISTS cluster_members (
     run_id String,
@@ -145,13 +160,14 @@ def _timestamps(values: Sequence[datetime]) -> pa.Array:
     return pa.array(values, type=pa.timestamp("ms", tz="UTC"))
 
 
-def _video_tables(videos: Sequence[ArchivedVideo]) -> tuple[pa.Table, pa.Table, pa.Table]:
-    """The rows of ``videos`` for the frames, chunks and videos tables (raises ValueError for a value a column
-    cannot hold, e.g. a PDQ hash that is not 64 hex digits)."""
+def _video_tables(videos: Sequence[ArchivedVideo]) -> tuple[pa.Table, pa.Table, pa.Table, pa.Table]:
+    """The rows of ``videos`` for the frames, chunks, people and videos tables (raises ValueError for a value a
+    column cannot hold, e.g. a PDQ hash that is not 64 hex digits)."""
     frames = [(v, n, f) for v in videos for n, f in enumerate(v.frames)]
     if any(len(f.pdq_hex) != PDQ_HEX_CHARS for _, _, f in frames):
         raise ValueError(f"a frame's pdq_hex is not {PDQ_HEX_CHARS} hex digits")
     chunks = [(v, n, c) for v in videos for n, c in enumerate(v.chunks)]
+    people = [(v, n, p) for v in videos for n, p in enumerate(v.people)]
     return (
         pa.table({
             "video_id": pa.array([v.video_id for v, _, _ in frames], type=pa.string()),
@@ -170,6 +186,16 @@ def _video_tables(videos: Sequence[ArchivedVideo]) -> tuple[pa.Table, pa.Table, 
             "end_s": pa.array([c.end_s for _, _, c in chunks], type=pa.float32()),
             "text": pa.array([c.text for _, _, c in chunks], type=pa.string()),
             "embedding": _float_lists([c.embedding for _, _, c in chunks]),
+        }),
+        pa.table({
+            "video_id": pa.array([v.video_id for v, _, _ in people], type=pa.string()),
+            "features_version": pa.array([v.features_version for v, _, _ in people], type=pa.string()),
+            "person_index": pa.array([n for _, n, _ in people], type=pa.uint32()),
+            "first_s": pa.array([p.first_s for _, _, p in people], type=pa.float32()),
+            "last_s": pa.array([p.last_s for _, _, p in people], type=pa.float32()),
+            "faces": pa.array([p.faces for _, _, p in people], type=pa.uint32()),
+            "confidence": pa.array([p.confidence for _, _, p in people], type=pa.float32()),
+            "embedding": _float_lists([p.embedding for _, _, p in people]),
         }),
         pa.table({
             "video_id": [v.video_id for v in videos],
@@ -191,7 +217,7 @@ def _video_tables(videos: Sequence[ArchivedVideo]) -> tuple[pa.Table, pa.Table, 
 
 
 class Archive:
-    VIDEOS, FRAMES, CHUNKS = "videos", "video_frames", "video_chunks"
+    VIDEOS, FRAMES, CHUNKS, PEOPLE = "videos", "video_frames", "video_chunks", "video_people"
 
     def __init__(self, dsn: str) -> None:
         import clickhouse_connect
@@ -234,7 +260,7 @@ class Archive:
             client.command(VIDEOS_DDL)
             for column in VIDEOS_ADDED_COLUMNS:
                 client.command(f"ALTER TABLE videos ADD COLUMN IF NOT EXISTS {column}")
-            for ddl in (FRAMES_DDL, CHUNKS_DDL, CLUSTER_MEMBERS_DDL, ENRICHED_DDL, RECURRING_DDL):
+            for ddl in (FRAMES_DDL, CHUNKS_DDL, PEOPLE_DDL, CLUSTER_MEMBERS_DDL, ENRICHED_DDL, RECURRING_DDL):
                 client.command(ddl)
 
     def close(self) -> None:
@@ -265,9 +291,9 @@ class Archive:
                 return 0
             new = list(fresh.values())
             tables = _video_tables(new)  # all converted before the first insert: a bad value stops nothing half-way
-            for table, rows in zip((self.FRAMES, self.CHUNKS, self.VIDEOS), tables, strict=True):
+            for table, rows in zip((self.FRAMES, self.CHUNKS, self.PEOPLE, self.VIDEOS), tables, strict=True):
                 if rows.num_rows:
-                    # the videos rows go last: a row there marks its video's frames and chunks as written
+                    # the videos rows go last: a row there marks its video's frames, chunks and people as written
                     client.insert_arrow(table, rows)
             return len(new)
 

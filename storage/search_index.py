@@ -34,6 +34,7 @@ from redisvl.query.filter import FilterExpression, Num, Tag
 from redisvl.utils.stopwords import get_stopwords
 from redisvl.utils.token_escaper import TokenEscaper
 
+from core.faces import Person
 from core.languages import DEFAULT_LANGUAGE, stemming_language
 from core.text import TEXT_EMBEDDING_DIMS, TextChunk
 from storage.index_layout import require_vector_layout
@@ -104,6 +105,20 @@ class EnrichmentSummary:
     no_speech: bool
     speech_s: float
     ocr_confidence: tuple[float, ...]  # of its OCR chunks, in order
+    people: tuple[Person, ...] = ()  # with their face descriptors (biometric: deleted with the card)
+
+    def as_json(self) -> str:
+        stored = dataclasses.asdict(self)
+        stored["people"] = [{**person, "embedding": [float(x) for x in person["embedding"]]}
+                            for person in stored["people"]]
+        return json.dumps(stored)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> EnrichmentSummary:
+        stored = json.loads(text)
+        people = tuple(Person(**{**person, "embedding": np.asarray(person["embedding"], np.float32)})
+                       for person in stored.pop("people", []))  # cards written before faces have none
+        return cls(**{**stored, "ocr_confidence": tuple(stored["ocr_confidence"]), "people": people})
 
 
 @dataclass(frozen=True)
@@ -247,7 +262,7 @@ class SearchIndex:
             "duplicate_of": card.duplicate_of or "", "cluster_id": card.cluster_id or "",
             "cluster_label": card.cluster_label or "", "keywords": json.dumps(list(card.keywords)),
             "chunks": len(chunks), "frames": len(frames),
-            "enrichment": json.dumps(dataclasses.asdict(summary)) if summary is not None else ""})
+            "enrichment": summary.as_json() if summary is not None else ""})
         for phrase in (card.title, *card.keywords):
             if phrase.strip() and len(phrase) <= SUGGESTION_CHARS:
                 pipe.execute_command("FT.SUGADD", self._suggestions_key, phrase.strip(), 1)
@@ -258,8 +273,7 @@ class SearchIndex:
         counts = self.client.hmget(self._card_key(video_id), ["enrichment", "chunks", "frames"])
         if not counts[0]:
             return None
-        stored = json.loads(counts[0])
-        summary = EnrichmentSummary(**{**stored, "ocr_confidence": tuple(stored["ocr_confidence"])})
+        summary = EnrichmentSummary.from_json(counts[0])
         pipe = self.client.pipeline(transaction=False)
         for n in range(int(counts[1])):
             pipe.hmget(self._chunk_key(video_id, n), ["kind", "start_s", "end_s", "text", "embedding"])

@@ -109,6 +109,17 @@ def test_every_good_video_has_an_enriched_record(first_run: dict, worker: Settin
     assert first_run["by_video"]["bikes"][worker.topic_enriched].record["has_audio"] is False
 
 
+def test_with_faces_off_no_face_is_looked_for_or_kept(first_run: dict, worker: Settings) -> None:
+    """FACES_ENABLED is off here (the default): carphone shows a man's face, yet nobody is reported, and the
+    archive holds no face descriptor (tests/stack/test_people.py has faces on)."""
+    assert not worker.faces_enabled
+    assert first_run["by_video"]["carphone"][worker.topic_enriched].record["people"] == []
+    archive = Archive(worker.clickhouse_dsn)
+    archive.wait_for_videos(ORIGINALS, timeout_s=60)
+    assert archive.query("SELECT count() FROM video_people WHERE has({ids:Array(String)}, video_id)",
+                         {"ids": ORIGINALS}) == [(0,)]
+
+
 def test_bad_media_goes_to_dead_letter_with_reason(first_run: dict, worker: Settings) -> None:
     expected = {"missing-file": "media_not_found", "corrupt-file": "media_unreadable",
                 "escape-root": "media_forbidden", "absurd-date": "invalid_event"}

@@ -71,7 +71,7 @@ def test_text_encoder_ranks_paraphrase_and_translation_above_unrelated(stack: Se
 
 def test_text_encoder_reads_a_long_text_from_its_start(stack: Settings) -> None:
     """A text is embedded from its first max_chars (1000) characters: the encoder's time grows with the text."""
-    head = "Members of the riverside allotment society compare giant pumpkins before the autumn show. " * 11
+    head = "Members of the riverside allotment society compare giant pumpkins before the autumn show. " * 12  # 1080
     tail = "Stock markets fell sharply as investors feared rising interest rates. " * 300
 
     async def embed() -> np.ndarray:
