@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -160,43 +160,34 @@ def _timestamps(values: Sequence[datetime]) -> pa.Array:
     return pa.array(values, type=pa.timestamp("ms", tz="UTC"))
 
 
+def _items_table(videos: Sequence[ArchivedVideo], items_of: Callable[[ArchivedVideo], Sequence[Any]],
+                 index_column: str, columns: dict[str, pa.DataType | None]) -> pa.Table:
+    """One row per item of each video (its frames, chunks or people): the video's key, the item's index, and each
+    of ``columns``, an attribute of the item (name -> its arrow type; None: a list of float32)."""
+    rows = [(video, n, item) for video in videos for n, item in enumerate(items_of(video))]
+    table = {"video_id": pa.array([v.video_id for v, _, _ in rows], type=pa.string()),
+             "features_version": pa.array([v.features_version for v, _, _ in rows], type=pa.string()),
+             index_column: pa.array([n for _, n, _ in rows], type=pa.uint32())}
+    for name, arrow_type in columns.items():
+        values = [getattr(item, name) for _, _, item in rows]
+        table[name] = _float_lists(values) if arrow_type is None else pa.array(values, type=arrow_type)
+    return pa.table(table)
+
+
 def _video_tables(videos: Sequence[ArchivedVideo]) -> tuple[pa.Table, pa.Table, pa.Table, pa.Table]:
     """The rows of ``videos`` for the frames, chunks, people and videos tables (raises ValueError for a value a
     column cannot hold, e.g. a PDQ hash that is not 64 hex digits)."""
-    frames = [(v, n, f) for v in videos for n, f in enumerate(v.frames)]
-    if any(len(f.pdq_hex) != PDQ_HEX_CHARS for _, _, f in frames):
+    if any(len(f.pdq_hex) != PDQ_HEX_CHARS for v in videos for f in v.frames):
         raise ValueError(f"a frame's pdq_hex is not {PDQ_HEX_CHARS} hex digits")
-    chunks = [(v, n, c) for v in videos for n, c in enumerate(v.chunks)]
-    people = [(v, n, p) for v in videos for n, p in enumerate(v.people)]
     return (
-        pa.table({
-            "video_id": pa.array([v.video_id for v, _, _ in frames], type=pa.string()),
-            "features_version": pa.array([v.features_version for v, _, _ in frames], type=pa.string()),
-            "frame_index": pa.array([n for _, n, _ in frames], type=pa.uint32()),
-            "t_s": pa.array([f.t_s for _, _, f in frames], type=pa.float32()),
-            "pdq_hex": pa.array([f.pdq_hex for _, _, f in frames], type=pa.string()),
-            "pdq_quality": pa.array([f.pdq_quality for _, _, f in frames], type=pa.uint8()),
-        }),
-        pa.table({
-            "video_id": pa.array([v.video_id for v, _, _ in chunks], type=pa.string()),
-            "features_version": pa.array([v.features_version for v, _, _ in chunks], type=pa.string()),
-            "chunk_index": pa.array([n for _, n, _ in chunks], type=pa.uint32()),
-            "kind": pa.array([c.kind for _, _, c in chunks], type=pa.string()),
-            "start_s": pa.array([c.start_s for _, _, c in chunks], type=pa.float32()),
-            "end_s": pa.array([c.end_s for _, _, c in chunks], type=pa.float32()),
-            "text": pa.array([c.text for _, _, c in chunks], type=pa.string()),
-            "embedding": _float_lists([c.embedding for _, _, c in chunks]),
-        }),
-        pa.table({
-            "video_id": pa.array([v.video_id for v, _, _ in people], type=pa.string()),
-            "features_version": pa.array([v.features_version for v, _, _ in people], type=pa.string()),
-            "person_index": pa.array([n for _, n, _ in people], type=pa.uint32()),
-            "first_s": pa.array([p.first_s for _, _, p in people], type=pa.float32()),
-            "last_s": pa.array([p.last_s for _, _, p in people], type=pa.float32()),
-            "faces": pa.array([p.faces for _, _, p in people], type=pa.uint32()),
-            "confidence": pa.array([p.confidence for _, _, p in people], type=pa.float32()),
-            "embedding": _float_lists([p.embedding for _, _, p in people]),
-        }),
+        _items_table(videos, lambda v: v.frames, "frame_index",
+                     {"t_s": pa.float32(), "pdq_hex": pa.string(), "pdq_quality": pa.uint8()}),
+        _items_table(videos, lambda v: v.chunks, "chunk_index",
+                     {"kind": pa.string(), "start_s": pa.float32(), "end_s": pa.float32(), "text": pa.string(),
+                      "embedding": None}),
+        _items_table(videos, lambda v: v.people, "person_index",
+                     {"first_s": pa.float32(), "last_s": pa.float32(), "faces": pa.uint32(),
+                      "confidence": pa.float32(), "embedding": None}),
         pa.table({
             "video_id": [v.video_id for v in videos],
             "features_version": [v.features_version for v in videos],

@@ -7,14 +7,13 @@ reading scored at least the ``min_confidence`` parameter (confidence 0..1: PP-OC
 Tesseract's mean word confidence for a line Tesseract read).
 """
 
-import json
 import sys
 from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parents[2]))  # model_repository/: the helpers the models share
 
-import numpy as np  # noqa: E402
 import triton_python_backend_utils as pb_utils  # noqa: E402
+from frame_documents import frame_document_responses  # noqa: E402
 from model_parameters import model_parameters  # noqa: E402
 
 
@@ -25,13 +24,4 @@ class TritonPythonModel:
         self.reader = FrameReader(model_parameters(args))
 
     def execute(self, requests):
-        responses = []
-        for request in requests:
-            try:
-                images = pb_utils.get_input_tensor_by_name(request, "IMAGE").as_numpy()
-                documents = [[json.dumps(self.reader.read(image)).encode("utf-8")] for image in images]
-                out = pb_utils.Tensor("TEXT_BOXES", np.array(documents, dtype=object))
-                responses.append(pb_utils.InferenceResponse(output_tensors=[out]))
-            except Exception as exc:  # one bad request must not fail the others in the batch
-                responses.append(pb_utils.InferenceResponse(error=pb_utils.TritonError(f"ocr failed: {exc}")))
-        return responses
+        return frame_document_responses(requests, self.reader.read, "TEXT_BOXES", "ocr", pb_utils)
