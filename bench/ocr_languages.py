@@ -18,7 +18,6 @@ before the thresholds in config.pbtxt were fixed.
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import subprocess
 import tempfile
@@ -29,6 +28,7 @@ from pathlib import Path
 import jiwer
 import numpy as np
 
+from model_repository.model_parameters import config_file_parameters
 from model_repository.ocr.line_reader import FrameReader, TesseractLines, is_latin, line_image
 
 CONFIG = Path(__file__).resolve().parents[1] / "model_repository" / "ocr" / "config.pbtxt"
@@ -89,12 +89,6 @@ class TimedTesseract:
         self.calls += 1
         self.seconds += time.perf_counter() - start
         return reading
-
-
-def config_parameters() -> dict[str, str]:
-    """The ocr model's parameters, as its config.pbtxt sets them."""
-    pattern = r'parameters \{ key: "(\w+)" value: \{ string_value: "([^"]*)" \} \}'
-    return dict(re.findall(pattern, CONFIG.read_text()))
 
 
 def build_frames(folder: Path, russian: list[str], english: list[str]) -> list[Frame]:
@@ -207,7 +201,7 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, help="where to draw the frames (default: a temporary folder)")
     parser.add_argument("--calibrate", action="store_true", help="the calibration phrases, every reading printed")
     args = parser.parse_args()
-    parameters = config_parameters()
+    parameters = config_file_parameters(CONFIG)
     with tempfile.TemporaryDirectory() as temporary:
         folder = args.folder or Path(temporary)
         folder.mkdir(parents=True, exist_ok=True)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 _VARIABLE = re.compile(r"\$\{(\w+)\}")
+_CONFIG_PARAMETER = re.compile(r'parameters \{ key: "(\w+)" value: \{ string_value: "([^"]*)" \} \}')
 
 
 def model_parameters(args: dict[str, Any]) -> dict[str, str]:
@@ -19,6 +21,12 @@ def model_parameters(args: dict[str, Any]) -> dict[str, str]:
     config = json.loads(args["model_config"])
     return {key: _VARIABLE.sub(lambda m: os.environ.get(m.group(1), ""), value["string_value"])
             for key, value in config.get("parameters", {}).items()}
+
+
+def config_file_parameters(config: Path) -> dict[str, str]:
+    """The parameters a config.pbtxt file sets, as written (``${NAME}`` not expanded): for tools that run a model's
+    code outside Triton, such as the benchmarks."""
+    return dict(_CONFIG_PARAMETER.findall(config.read_text()))
 
 
 def required(parameters: dict[str, str], key: str) -> str:

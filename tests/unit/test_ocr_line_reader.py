@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from bench.ocr_languages import config_parameters
+from bench.ocr_languages import CONFIG
+from model_repository.model_parameters import config_file_parameters
 from model_repository.ocr.line_reader import (
     FrameReader,
     TesseractLines,
@@ -60,7 +61,7 @@ def rendered_line(text: str, skew_degrees: float) -> tuple[np.ndarray, np.ndarra
 
 
 def test_tesseract_reads_an_upright_and_a_skewed_russian_line() -> None:
-    parameters = config_parameters()
+    parameters = config_file_parameters(CONFIG)
     tesseract = TesseractLines(parameters["tessdata_dir"], parameters["tesseract_languages"])
     for skew in (0.0, 8.0):
         rgb, box = rendered_line("Ночное открытие пекарни", skew)
@@ -71,4 +72,4 @@ def test_tesseract_reads_an_upright_and_a_skewed_russian_line() -> None:
 
 
 def test_empty_languages_load_no_tesseract() -> None:
-    assert FrameReader({**config_parameters(), "tesseract_languages": ""}).tesseract is None
+    assert FrameReader({**config_file_parameters(CONFIG), "tesseract_languages": ""}).tesseract is None
