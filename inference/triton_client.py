@@ -165,13 +165,16 @@ class TritonModels:
 
     async def read_text(self, frames: list[np.ndarray]) -> list[list[dict[str, Any]]]:
         """OCR per frame: a list of ``{"text", "confidence", "box"}`` lines for each frame."""
-        documents = await self._infer_images("ocr", frames, "TEXT_BOXES")
-        return [json.loads(d.reshape(-1)[0]) for d in documents]
+        return await self._frame_documents("ocr", frames, "TEXT_BOXES")
 
     async def detect_faces(self, frames: list[np.ndarray]) -> list[list[dict[str, Any]]]:
         """Faces per frame that pass the model's quality gate: a list of ``{"box": [left, top, right, bottom],
         "score", "sharpness", "embedding": [128 floats]}`` for each frame (core/faces.group_people groups them)."""
-        documents = await self._infer_images(FACES_MODEL, frames, "FACES")
+        return await self._frame_documents(FACES_MODEL, frames, "FACES")
+
+    async def _frame_documents(self, model: str, frames: list[np.ndarray], output: str) -> list[Any]:
+        """The JSON document ``model`` answers for each frame (model_repository/frame_documents.py)."""
+        documents = await self._infer_images(model, frames, output)
         return [json.loads(d.reshape(-1)[0]) for d in documents]
 
     async def transcribe(self, audio: np.ndarray, sample_rate: int, language: str | None = None) -> dict[str, Any]:
