@@ -1,15 +1,18 @@
-"""Topic clusters of videos: the video's topic vector, and the periodic re-clustering of the archive.
+"""Clusters across the library: of videos by topic and of the people seen in them, re-clustered periodically.
 
-Pure functions; the worker assigns a new video to the nearest cluster centroid within its radius, and the
-re-clustering job calls ``recluster`` over every archived topic vector.
+Pure functions; the worker assigns each new item (a video's topic vector, or one person's face descriptor) to the
+nearest cluster centroid within its radius, and the re-clustering job calls ``recluster`` over every archived
+item. Topics and people go through the same code; what differs is their ``VectorSpace`` (topic vectors are
+compared by cosine, dlib's face descriptors by euclidean distance) and their parameters (settings CLUSTER_*,
+PEOPLE_*).
 
 A video's topic vector mixes what it says about itself (the text embedding of title, description and tags)
 with what it contains (the mean embedding of its transcript segments and OCR lines), half each.
 
 Re-clustering, in order:
 1. Inputs are sorted by video id, so the result never depends on their order.
-2. PCA (fitted on the data, exact eigen-decomposition: deterministic) to ``reduced_dims``, then unit length
-   again. HDBSCAN's density estimate degrades in 512 dimensions (all distances look alike) and its
+2. PCA (fitted on the data, exact eigen-decomposition: deterministic) to ``reduced_dims``, then (cosine spaces)
+   unit length again. HDBSCAN's density estimate degrades in 512 dimensions (all distances look alike) and its
    KD-tree search only stays fast in a few dozen; on unit vectors euclidean distance orders neighbours as
    cosine distance does.
 3. HDBSCAN (the ``hdbscan`` package) finds clusters of any number and shape and leaves points in no dense
@@ -18,13 +21,16 @@ Re-clustering, in order:
    an even sample of ``fit_max`` (by sorted id) with the smallest cluster scaled to the sample, and every
    video is then given the cluster HDBSCAN predicts for it (``approximate_predict``); a cluster with fewer
    than ``min_cluster_size`` videos in the end is noise.
-4. Each cluster gets its centroid and radius in the full space (what the worker compares against)
-   and a label from its members' keywords, c-TF-IDF style. A cluster whose median member lies farther than
-   ``max_radius`` from its centroid is no topic (unrelated videos that look close only after the reduction,
-   e.g. groups of 5 among uniformly spread vectors in bench/cluster_eval.py): its members count as noise.
+4. Each cluster gets its centroid and radius in the full space (what the worker compares against: the radius is
+   the RADIUS_PERCENTILE of its members' distances, kept within [``min_radius``, ``max_radius``]) and a label
+   from its members' keywords, c-TF-IDF style (people have none: an empty label). A cluster whose median member
+   lies farther than ``max_radius`` from its centroid is no topic (unrelated videos that look close only after
+   the reduction, e.g. groups of 5 among uniformly spread vectors in bench/cluster_eval.py): its members count as
+   noise.
 5. Ids: new clusters are matched one-to-one to the previous run's by member Jaccard (Hungarian algorithm); a
    match at ``match_min_jaccard`` or above keeps the old id, other clusters get an id from their sorted
-   members' hash (the same members always give the same id). Old ids left unmatched are retired.
+   members' hash after ``id_prefix`` (the same members always give the same id). Old ids left unmatched are
+   retired.
 """
 
 from __future__ import annotations
@@ -34,11 +40,15 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import hdbscan
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import PCA
+
+from core.faces import FACE_DESCRIPTOR_DIMS
+from core.text import TEXT_EMBEDDING_DIMS
 
 # The radius is this percentile of the members' cosine distances to the centroid: a new video as close as
 # nearly every member is assigned, the outlying few percent do not widen it.
@@ -48,12 +58,39 @@ LABEL_KEYWORDS = 3
 
 
 @dataclass(frozen=True)
+class VectorSpace:
+    """Where the clustered items live and how they are compared: by cosine distance between unit vectors (the
+    centroid is the members' normalised mean), or by euclidean distance as they are (the centroid is their mean)."""
+
+    dims: int
+    metric: Literal["cosine", "euclidean"]
+
+    def prepare(self, vectors: np.ndarray) -> np.ndarray:
+        """float32 rows as this space compares them (unit length for cosine)."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        return _unit(vectors) if self.metric == "cosine" else vectors
+
+    def centroid(self, members: np.ndarray) -> np.ndarray:
+        return self.prepare(members.mean(axis=0))
+
+    def distances(self, vectors: np.ndarray, centroid: np.ndarray) -> np.ndarray:
+        """Each prepared row's distance to the centroid."""
+        if self.metric == "cosine":
+            return 1 - vectors @ centroid
+        return np.linalg.norm(vectors - centroid, axis=-1)
+
+
+TOPIC_SPACE = VectorSpace(TEXT_EMBEDDING_DIMS, "cosine")
+PEOPLE_SPACE = VectorSpace(FACE_DESCRIPTOR_DIMS, "euclidean")  # dlib's rule is euclidean (core/faces.py)
+
+
+@dataclass(frozen=True)
 class Cluster:
     cluster_id: str
     label: str
-    centroid: np.ndarray  # unit-norm float32, TEXT_EMBEDDING_DIMS: normalised mean of the members' topic vectors
-    radius: float  # cosine distance within which a new video joins
-    members: tuple[str, ...]  # sorted video ids
+    centroid: np.ndarray  # float32 in the clustered space: the members' mean (normalised in a cosine space)
+    radius: float  # distance within which a new item joins
+    members: tuple[str, ...]  # sorted item ids
     keywords: tuple[str, ...]  # best first
 
 
@@ -88,42 +125,45 @@ def topic_embedding(metadata_embedding: np.ndarray | None, chunk_embeddings: np.
 
 def recluster(video_ids: Sequence[str], embeddings: np.ndarray, keywords: Sequence[Sequence[str]],
               previous: Mapping[str, Collection[str]], *, min_cluster_size: int, min_samples: int,
-              reduced_dims: int, match_min_jaccard: float, max_radius: float, fit_max: int = 0) -> ClusteringRun:
-    """Clusters of the videos' topic vectors (row i of ``embeddings`` and ``keywords[i]`` belong to
-    ``video_ids[i]``), with ids carried over from ``previous`` (cluster id -> member video ids); fitted on an
-    even sample of ``fit_max`` videos when there are more (0: on all of them)."""
+              reduced_dims: int, match_min_jaccard: float, max_radius: float, fit_max: int = 0,
+              space: VectorSpace = TOPIC_SPACE, min_radius: float = 0.0, id_prefix: str = "c") -> ClusteringRun:
+    """Clusters of the items' vectors (row i of ``embeddings`` and ``keywords[i]`` belong to item ``video_ids[i]``:
+    a video, or one person seen in a video), with ids carried over from ``previous`` (cluster id -> member ids);
+    fitted on an even sample of ``fit_max`` items when there are more (0: on all of them)."""
     if not len(video_ids) == len(embeddings) == len(keywords):
-        raise ValueError("video_ids, embeddings and keywords must have one entry per video")
+        raise ValueError("video_ids, embeddings and keywords must have one entry per item")
     if len(set(video_ids)) != len(video_ids):
-        raise ValueError("video ids must be unique")
+        raise ValueError("item ids must be unique")
     if min_samples < 1:
         raise ValueError("min_samples must be 1 or more")
     if not 0 < match_min_jaccard <= 1:
         raise ValueError("match_min_jaccard must be in (0, 1]")
+    if not 0 <= min_radius <= max_radius:
+        raise ValueError("min_radius must be in [0, max_radius]")
     order = sorted(range(len(video_ids)), key=video_ids.__getitem__)
     ids = [video_ids[i] for i in order]
-    vectors = _unit(np.asarray(embeddings, dtype=np.float32)[order])
-    labels = _hdbscan_labels(vectors, min_cluster_size, min_samples, reduced_dims, fit_max)
+    vectors = space.prepare(np.asarray(embeddings, dtype=np.float32)[order])
+    labels = _hdbscan_labels(vectors, min_cluster_size, min_samples, reduced_dims, fit_max, space)
 
     groups, centroids, distances = [], [], []
     for label in range(labels.max(initial=-1) + 1):
         group = np.flatnonzero(labels == label)
         if len(group) < min_cluster_size:  # possible when fitted on a sample
             continue
-        centroid = _unit(vectors[group].mean(axis=0))
-        to_centroid = 1 - vectors[group] @ centroid
-        if np.median(to_centroid) <= max_radius:  # else not one topic: dense only in the reduced space
+        centroid = space.centroid(vectors[group])
+        to_centroid = space.distances(vectors[group], centroid)
+        if np.median(to_centroid) <= max_radius:  # else not one cluster: dense only in the reduced space
             groups.append(group)
             centroids.append(centroid)
             distances.append(to_centroid)
     clustered = set(np.concatenate(groups).tolist()) if groups else set()
     member_sets = [frozenset(ids[i] for i in group) for group in groups]
-    names = _cluster_ids(member_sets, previous, match_min_jaccard, present=frozenset(ids))
+    names = _cluster_ids(member_sets, previous, match_min_jaccard, frozenset(ids), id_prefix)
     ranked_keywords = _cluster_keywords([[keywords[order[i]] for i in group] for group in groups])
     clusters = []
     for centroid, to_centroid, members, name, top in zip(centroids, distances, member_sets, names, ranked_keywords,
                                                           strict=True):
-        radius = float(np.clip(np.percentile(to_centroid, RADIUS_PERCENTILE), 0, max_radius))  # >= 0 despite rounding
+        radius = float(np.clip(np.percentile(to_centroid, RADIUS_PERCENTILE), min_radius, max_radius))
         clusters.append(Cluster(cluster_id=name, label=", ".join(top[:LABEL_KEYWORDS]), centroid=centroid,
                                 radius=radius, members=tuple(sorted(members)), keywords=tuple(top)))
     clusters.sort(key=lambda c: (-len(c.members), c.cluster_id))
@@ -132,7 +172,7 @@ def recluster(video_ids: Sequence[str], embeddings: np.ndarray, keywords: Sequen
 
 
 def _hdbscan_labels(vectors: np.ndarray, min_cluster_size: int, min_samples: int, reduced_dims: int,
-                    fit_max: int) -> np.ndarray:
+                    fit_max: int, space: VectorSpace) -> np.ndarray:
     """HDBSCAN's label per row (-1 for noise) after PCA to ``reduced_dims``, fitted on an even sample of
     ``fit_max`` rows when there are more (0: all), the other rows labelled by ``approximate_predict``.
 
@@ -149,7 +189,8 @@ def _hdbscan_labels(vectors: np.ndarray, min_cluster_size: int, min_samples: int
         else np.arange(len(vectors))
     dims = min(reduced_dims, len(fitted), vectors.shape[1])
     pca = PCA(n_components=dims, svd_solver="covariance_eigh").fit(vectors[fitted])
-    reduced = _unit(pca.transform(vectors)).astype(np.float64)
+    reduced = pca.transform(vectors)
+    reduced = (_unit(reduced) if space.metric == "cosine" else reduced).astype(np.float64)
     smallest = max(2, round(min_cluster_size * len(fitted) / len(vectors)))
     clusterer = hdbscan.HDBSCAN(min_cluster_size=smallest, min_samples=min(min_samples, smallest),
                                 metric="euclidean", prediction_data=sampled)
@@ -162,14 +203,14 @@ def _hdbscan_labels(vectors: np.ndarray, min_cluster_size: int, min_samples: int
 
 
 def _cluster_ids(member_sets: list[frozenset[str]], previous: Mapping[str, Collection[str]],
-                 match_min_jaccard: float, present: frozenset[str]) -> list[str]:
+                 match_min_jaccard: float, present: frozenset[str], id_prefix: str) -> list[str]:
     """An id per new cluster: the matched previous id, or one derived from its members.
 
     Previous members no longer in the data (videos removed since) do not count against a match.
     """
     old_ids = sorted(previous)
     old_sets = [frozenset(previous[old_id]) & present for old_id in old_ids]
-    names = [_members_id(members) for members in member_sets]
+    names = [_members_id(members, id_prefix) for members in member_sets]
     if not old_ids or not member_sets:
         return names
     # Overlaps counted through each video's previous clusters: linear in the members, not clusters x clusters.
@@ -187,8 +228,8 @@ def _cluster_ids(member_sets: list[frozenset[str]], previous: Mapping[str, Colle
     return names
 
 
-def _members_id(members: frozenset[str]) -> str:
-    return "c" + hashlib.sha1("\n".join(sorted(members)).encode()).hexdigest()[:10]
+def _members_id(members: frozenset[str], prefix: str) -> str:
+    return prefix + hashlib.sha1("\n".join(sorted(members)).encode()).hexdigest()[:10]
 
 
 def _cluster_keywords(member_keywords: list[list[Sequence[str]]]) -> list[list[str]]:

@@ -16,6 +16,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 
 # dlib's rule for its face descriptors: closer than this (euclidean) is the same person.
 DLIB_SAME_PERSON_DISTANCE = 0.6
+FACE_DESCRIPTOR_DIMS = 128
 
 
 @dataclass(frozen=True)

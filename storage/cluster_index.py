@@ -1,9 +1,11 @@
-"""Topic-cluster centroids in Redis (redisvl, FLAT cosine index): the incremental assignment of a new video.
+"""Cluster centroids in Redis (redisvl, FLAT index): the incremental assignment of a new item.
 
-A video joins the cluster whose centroid is nearest its topic embedding if it is within that cluster's
-radius (cosine distance), else it stays unassigned until the next re-clustering (jobs/recluster.py).
-Centroids come from the ``cluster-centroids`` compacted topic (the worker's centroid agent writes them here);
-one hash per cluster, key ``<name>:<cluster_id>``. A handful to a few thousand centroids: FLAT (exact) search.
+Two of these exist per index generation: topic clusters (a video's topic embedding, cosine) and person clusters
+(one person's face descriptor, euclidean; core/clustering.py's spaces). An item joins the cluster whose
+centroid is nearest if it is within that cluster's radius, else it stays unassigned until the next re-clustering
+(jobs/recluster.py). Centroids come from a compacted topic (``cluster-centroids``, ``person-centroids``: the
+worker's centroid agents write them here); one hash per cluster, key ``<name>:<cluster_id>``. A handful to a few
+thousand centroids: FLAT (exact) search.
 """
 
 from __future__ import annotations
@@ -16,16 +18,19 @@ from redis import Redis
 from redisvl.index import SearchIndex
 from redisvl.query import VectorQuery
 
+from core.clustering import TOPIC_SPACE, VectorSpace
 from core.records import ClusterCentroid
-from core.text import TEXT_EMBEDDING_DIMS
 from storage.index_layout import require_vector_layout
 
+# RediSearch's name of each space's metric; its L2 distance is the squared euclidean one
+_REDIS_METRIC = {"cosine": "cosine", "euclidean": "l2"}
 
-def cluster_schema(name: str) -> dict:
+
+def cluster_schema(name: str, space: VectorSpace = TOPIC_SPACE) -> dict:
     return {"index": {"name": name, "prefix": f"{name}:", "storage_type": "hash"},
             "fields": [{"name": "cluster_id", "type": "tag"}, {"name": "radius", "type": "numeric"},
                        {"name": "centroid", "type": "vector", "attrs": {
-                           "dims": TEXT_EMBEDDING_DIMS, "algorithm": "flat", "distance_metric": "cosine",
+                           "dims": space.dims, "algorithm": "flat", "distance_metric": _REDIS_METRIC[space.metric],
                            "datatype": "float32"}}]}
 
 
@@ -37,10 +42,11 @@ class Assignment:
 
 
 class ClusterIndex:
-    def __init__(self, redis_url: str, name: str) -> None:
+    def __init__(self, redis_url: str, name: str, space: VectorSpace = TOPIC_SPACE) -> None:
         self.name = name
+        self.space = space
         self.client = Redis.from_url(redis_url)
-        self.index = SearchIndex.from_dict(cluster_schema(name), redis_client=self.client)
+        self.index = SearchIndex.from_dict(cluster_schema(name, space), redis_client=self.client)
 
     def create(self) -> None:
         """Create the index if it does not exist (keeps existing centroids). One of the same name with another
@@ -86,10 +92,12 @@ class ClusterIndex:
         """The nearest cluster within its radius, or None (unassigned; also for a video without text)."""
         if embedding is None:
             return None
-        query = VectorQuery(np.asarray(embedding, np.float32).tobytes(), "centroid",
+        query = VectorQuery(self.space.prepare(embedding).tobytes(), "centroid",
                             return_fields=["cluster_id", "radius", "label"], num_results=3)
         for doc in self.index.query(query):  # nearest first; a nearer cluster with a tighter radius may refuse
             distance = float(doc["vector_distance"])
+            if self.space.metric == "euclidean":
+                distance = float(np.sqrt(max(distance, 0.0)))
             if distance <= float(doc["radius"]):
                 return Assignment(doc["cluster_id"], doc["label"], round(distance, 4))
         return None
