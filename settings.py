@@ -58,9 +58,14 @@ class Settings(BaseSettings):
     topic_enriched: str = Field("enriched", description="topic of enriched records")
     topic_dead_letter: str = Field("dead-letter", description="topic of events that could not be processed")
     topic_cluster_centroids: str = Field("cluster-centroids", description="compacted topic of cluster centroids")
+    topic_person_centroids: str = Field(
+        "person-centroids", description="compacted topic of person-cluster centroids (only with FACES_ENABLED)")
     topic_enrichment_requests: str = Field(
         "enrichment-requests", description="internal topic: videos the copy stage judged, for the enrichment stage")
     topic_archive: str = Field("archive", description="internal topic: archive records, for the archiver")
+    topic_archive_retention_hours: int = Field(
+        168, description="how long the archive topic keeps records (face descriptors among them), set when the "
+        "project creates it")
     topic_partitions: int = Field(4, description="partitions of the topics the project creates")
 
     # Stage workers (streams/): copy detection, enrichment and the archiver, each its own consumer group.
@@ -170,14 +175,30 @@ class Settings(BaseSettings):
         2, description="neighbours behind a point's core distance (capped at the smallest cluster)")
     cluster_reduced_dims: int = Field(16, description="PCA dimensions before hdbscan")
     cluster_fit_max: int = Field(
-        20_000, description="re-clustering fits on an even sample of this many videos and predicts the rest (0: all)")
-    cluster_match_min_jaccard: float = Field(0.3, description="member overlap that keeps a cluster id across runs")
+        20_000, description="re-clustering fits on an even sample of this many items (videos; people seen in videos) "
+        "and predicts the rest (0: all); for topics and people")
+    cluster_match_min_jaccard: float = Field(
+        0.3, description="member overlap that keeps a cluster id across runs; for topics and people")
     # Between real topics and unrelated videos (universal-sentence-encoder-multilingual v3, 2026-12): the median
     # member of each theme lies 0.18-0.29 from its centroid (bench/cluster_eval.py, tests/stack/test_cluster_flow.py),
     # that of 5 unrelated videos 0.42-0.49 (5th-95th percentile of 200 random groups; over 0.4 in 98 % of them,
     # over 0.5 in 4 %). MiniLM's were 0.46-0.53, for which 0.5 was set.
     cluster_max_radius: float = Field(
         0.4, description="cap of a cluster's assignment radius and of its median member's distance (cosine)")
+
+    # People across the library (with FACES_ENABLED): a person seen in a video (its mean face descriptor) is assigned
+    # to the nearest person cluster in Redis, and re-clustered with topics' code (core/clustering.py), euclidean.
+    redis_people_index: str = Field("people", description="Redis index of person-cluster centroids")
+    redis_deleted_videos: str = Field(
+        "deleted-videos", description="Redis set of deleted video ids (python -m jobs.delete_video), never "
+        "enriched or archived again")
+    people_min_size: int = Field(
+        2, description="hdbscan's smallest person cluster, in people seen in videos (2: a person in two videos)")
+    people_min_samples: int = Field(1, description="neighbours behind a face descriptor's core distance")
+    people_reduced_dims: int = Field(32, description="PCA dimensions of the 128-d face descriptors before hdbscan")
+    people_radius: float = Field(
+        0.5, description="euclidean distance from a person cluster's centroid within which a new face descriptor "
+        "joins it, and the most its median member may lie from it")
 
     # Free-text search: the chunk index in Redis and the HTTP API.
     redis_search_index: str = Field(

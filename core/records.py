@@ -120,7 +120,7 @@ class PersonSeen:
     """A distinct person whose face a video shows (EnrichedVideo.people; core/faces.Person without its
     embedding)."""
 
-    person_id: str | None  # across the library; None until people are clustered across videos
+    person_id: str | None  # the person cluster it was assigned to; None: near no person cluster (yet)
     first_s: float
     last_s: float
     times_s: list[float]
@@ -197,14 +197,15 @@ def dead_letter_reason(reason: str) -> str:
 
 @dataclass(frozen=True)
 class ClusterCentroid:
-    """One topic cluster of a re-clustering run (compacted topic cluster-centroids)."""
+    """One cluster of a re-clustering run: of topics (compacted topic cluster-centroids) or of people
+    (person-centroids)."""
 
     SCHEMA: ClassVar[str] = "ClusterCentroid"
     cluster_id: str
     label: str
     keywords: list[str]
-    centroid: np.ndarray  # unit norm, float32
-    radius: float  # cosine distance within which a new video joins
+    centroid: np.ndarray  # float32: unit-norm topic vector, or a mean face descriptor
+    radius: float  # distance within which a new item joins (cosine for topics, euclidean for people)
     size: int  # members in its run
     run_id: str
     created_at: datetime

@@ -116,6 +116,18 @@ CREATE TABLE IF NOT EXISTS cluster_members (
 ORDER BY (run_at, run_id, cluster_id, video_id)
 """
 
+# The person clusters of each re-clustering run: a member is one person seen in a video (video_people's key).
+PERSON_MEMBERS_DDL = """
+CREATE TABLE IF NOT EXISTS person_members (
+    run_id String,
+    run_at DateTime64(3, 'UTC'),
+    cluster_id String,
+    video_id String,
+    person_index UInt32
+) ENGINE = ReplacingMergeTree
+ORDER BY (run_at, run_id, cluster_id, video_id, person_index)
+"""
+
 ENRICHED_DDL = """
 CREATE TABLE IF NOT EXISTS enriched_records (
     video_id String,
@@ -143,13 +155,29 @@ SETTINGS non_replicated_deduplication_window = 10000
 """
 
 
-@dataclass(frozen=True)
-class TopicRow:
-    """What re-clustering reads of one archived video."""
+# Every table with rows per video (keyed by video_id): what deleting a video removes.
+PER_VIDEO_TABLES = ("videos", "video_frames", "video_chunks", "video_people", "enriched_records", "recurring_segments",
+                    "cluster_members", "person_members")
 
-    video_id: str
-    topic_embedding: np.ndarray
+
+@dataclass(frozen=True)
+class ClusteredRow:
+    """What re-clustering reads of one archived item: a video's topic vector and keywords, or one person's face
+    descriptor (``item_id`` is then ``person_key(video_id, person_index)``; no keywords)."""
+
+    item_id: str
+    embedding: np.ndarray
     keywords: list[str]
+
+
+def person_key(video_id: str, person_index: int) -> str:
+    """The id of a person seen in a video, as person clusters list their members."""
+    return f"{video_id}#{person_index}"
+
+
+def split_person_key(key: str) -> tuple[str, int]:
+    video_id, _, index = key.rpartition("#")
+    return video_id, int(index)
 
 
 def _float_lists(rows: Sequence[np.ndarray]) -> pa.Array:
@@ -251,7 +279,8 @@ class Archive:
             client.command(VIDEOS_DDL)
             for column in VIDEOS_ADDED_COLUMNS:
                 client.command(f"ALTER TABLE videos ADD COLUMN IF NOT EXISTS {column}")
-            for ddl in (FRAMES_DDL, CHUNKS_DDL, PEOPLE_DDL, CLUSTER_MEMBERS_DDL, ENRICHED_DDL, RECURRING_DDL):
+            for ddl in (FRAMES_DDL, CHUNKS_DDL, PEOPLE_DDL, CLUSTER_MEMBERS_DDL, PERSON_MEMBERS_DDL, ENRICHED_DDL,
+                        RECURRING_DDL):
                 client.command(ddl)
 
     def close(self) -> None:
@@ -330,33 +359,69 @@ class Archive:
                 column_formats={"record": "bytes"})
         return result.result_rows[0][0] if result.result_rows else None
 
-    def topic_rows(self, features_version: str) -> list[TopicRow]:
+    def topic_rows(self, features_version: str) -> list[ClusteredRow]:
         """Every archived video with a topic embedding (videos with no text have none), by video id."""
         with self.session() as client:
             table = client.query_arrow(
                 "SELECT video_id, topic_embedding, keywords FROM videos FINAL "
                 "WHERE features_version = {f:String} AND length(topic_embedding) > 0 ORDER BY video_id",
                 parameters={"f": features_version})
-        embeddings = table.column("topic_embedding").to_pylist()
-        return [TopicRow(video_id, np.asarray(embedding, np.float32), keywords) for video_id, embedding, keywords
-                in zip(table.column("video_id").to_pylist(), embeddings, table.column("keywords").to_pylist(),
-                       strict=True)]
+        return [ClusteredRow(video_id, np.asarray(embedding, np.float32), keywords) for video_id, embedding, keywords
+                in zip(table.column("video_id").to_pylist(), table.column("topic_embedding").to_pylist(),
+                       table.column("keywords").to_pylist(), strict=True)]
 
-    def latest_cluster_members(self) -> dict[str, list[str]]:
-        """The previous re-clustering run's clusters: cluster id -> member video ids (empty before any run)."""
+    def person_rows(self, features_version: str) -> list[ClusteredRow]:
+        """Every person seen in an archived video, with their mean face descriptor, by video id and person."""
+        with self.session() as client:
+            table = client.query_arrow(
+                "SELECT video_id, person_index, embedding FROM video_people FINAL "
+                "WHERE features_version = {f:String} ORDER BY video_id, person_index",
+                parameters={"f": features_version})
+        return [ClusteredRow(person_key(video_id, index), np.asarray(embedding, np.float32), [])
+                for video_id, index, embedding in zip(table.column("video_id").to_pylist(),
+                                                      table.column("person_index").to_pylist(),
+                                                      table.column("embedding").to_pylist(), strict=True)]
+
+    def latest_cluster_members(self, people: bool = False) -> dict[str, list[str]]:
+        """The previous re-clustering run's topic clusters (or person clusters): cluster id -> member ids (video
+        ids, or person_key ids), empty before any run."""
+        table, member = ("person_members", "concat(video_id, '#', toString(person_index))") if people \
+            else ("cluster_members", "video_id")
         with self.session() as client:
             rows = client.query(
-                "SELECT cluster_id, groupArray(video_id) FROM cluster_members "
-                "WHERE run_id = (SELECT argMax(run_id, run_at) FROM cluster_members) GROUP BY cluster_id").result_rows
+                f"SELECT cluster_id, groupArray({member}) FROM {table} "
+                f"WHERE run_id = (SELECT argMax(run_id, run_at) FROM {table}) GROUP BY cluster_id").result_rows
         return {cluster_id: sorted(members) for cluster_id, members in rows}
 
-    def record_cluster_run(self, run_id: str, run_at: datetime, members: dict[str, list[str]]) -> None:
-        pairs = [(cluster_id, video_id) for cluster_id, ids in sorted(members.items()) for video_id in ids]
+    def record_cluster_run(self, run_id: str, run_at: datetime, members: dict[str, list[str]],
+                           people: bool = False) -> None:
+        """A run's clusters (cluster id -> member ids), read back by latest_cluster_members."""
+        pairs = [(cluster_id, member) for cluster_id, ids in sorted(members.items()) for member in ids]
+        columns: dict[str, Any] = {"run_id": [run_id] * len(pairs), "run_at": _timestamps([run_at] * len(pairs)),
+                                   "cluster_id": [cluster_id for cluster_id, _ in pairs]}
+        if people:
+            keys = [split_person_key(member) for _, member in pairs]
+            columns |= {"video_id": [video_id for video_id, _ in keys],
+                        "person_index": pa.array([index for _, index in keys], type=pa.uint32())}
+        else:
+            columns["video_id"] = [member for _, member in pairs]
         with self.session() as client:
-            client.insert_arrow("cluster_members", pa.table({
-                "run_id": [run_id] * len(pairs), "run_at": _timestamps([run_at] * len(pairs)),
-                "cluster_id": [cluster_id for cluster_id, _ in pairs], "video_id": [video_id for _, video_id in pairs],
-            }), settings={"insert_deduplication_token": f"cluster-run:{run_id}"})
+            client.insert_arrow("person_members" if people else "cluster_members", pa.table(columns),
+                                settings={"insert_deduplication_token": f"cluster-run:{run_id}"})
+
+    def delete_videos(self, video_ids: Collection[str]) -> dict[str, int]:
+        """Remove every row of the videos from every table, rewriting the parts that hold them (a mutation, waited
+        for: the rows are gone from disk, not only hidden, when this returns). Returns the rows removed per table."""
+        ids = {"ids": sorted(video_ids)}
+        removed = {}
+        with self.session() as client:
+            for table in PER_VIDEO_TABLES:
+                removed[table] = client.query(f"SELECT count() FROM {table} WHERE has({{ids:Array(String)}}, video_id)",
+                                              parameters=ids).result_rows[0][0]
+                if removed[table]:
+                    client.command(f"ALTER TABLE {table} DELETE WHERE has({{ids:Array(String)}}, video_id)",
+                                   parameters=ids, settings={"mutations_sync": 2})
+        return removed
 
     def _where_ids(self, video_ids: Collection[str] | None) -> tuple[str, dict[str, Any]]:
         if video_ids is None:
