@@ -4,8 +4,8 @@
 
 1. Generation n+1 (storage/generations.py) gets fresh, empty indexes (leftovers of an interrupted run are
    dropped first).
-2. The cluster centroids are read from the compacted ``cluster-centroids`` topic into it, so videos are
-   assigned as the workers assign them.
+2. The cluster centroids are read from the compacted ``cluster-centroids`` and ``person-centroids`` topics into
+   it, so videos and the people in them are assigned as the workers assign them.
 3. ``publish-video`` is read from its beginning to its current end and replayed, in publish order, through the
    stages' code (pipeline/copy_stage.py, then pipeline/enrichment_stage.py) into the new generation: copy index,
    search index and series results are rebuilt. A video id's distinct events are judged in the order they were
@@ -13,7 +13,8 @@
    conflicting_event), and its last accepted event is enriched. Nothing is sent to the output topics; archive
    records go to the ``archive`` topic, where the archiver keeps only those it has none of for this
    FEATURES_VERSION (after a model change: the new features).
-   Undecodable or failing events are counted and skipped (they are on the dead-letter topic).
+   Undecodable or failing events are counted and skipped (they are on the dead-letter topic), and so are deleted
+   videos (jobs/delete_video.py).
 4. Each video's verdict and cluster are compared with the latest on the ``verdict`` and ``enriched`` topics
    (with the same models they are the same) and the differences printed.
 5. One SET of the generation key (storage/generations.py) switches every worker (before its next event) and
@@ -61,23 +62,24 @@ class ReindexReport:
     verdicts_same: int = 0
     clusters_same: int = 0
     compared: int = 0  # videos with an earlier verdict and enriched record to compare with
+    deleted: int = 0  # videos deleted since they were published: not replayed into the search index
     differences: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
-def load_centroids(cfg: Settings, clusters: ClusterIndex) -> int:
-    """The latest centroid per cluster id from the compacted topic (a null value retires the id)."""
+def load_centroids(cfg: Settings, clusters: ClusterIndex, topic: str) -> int:
+    """The latest centroid per cluster id from a compacted centroid topic (a null value retires the id)."""
     latest: dict[str, ClusterCentroid | None] = {}
-    for message in read_topic(cfg, cfg.topic_cluster_centroids):
+    for message in read_topic(cfg, topic):
         key = message.key().decode()
         try:
             latest[key] = None if message.value() is None else decode_record(ClusterCentroid, message.value())
         except SchemaError:
             continue  # the worker skips it too
     for record in latest.values():
-        if record is not None:
+        if record is not None and len(record.centroid) == clusters.space.dims:  # else the worker refuses it too
             clusters.upsert(record)
-    return sum(1 for record in latest.values() if record is not None)
+    return sum(1 for record in latest.values() if record is not None and len(record.centroid) == clusters.space.dims)
 
 
 def published_events(cfg: Settings, start: dict[int, int] | None, end: dict[int, int],
@@ -157,6 +159,9 @@ async def replay(replayer: Replayer, events: list[list[VideoPublished]], report:
         except PipelineError as exc:
             report.failed[exc.kind] += 1
             continue
+        if enriched is None:
+            report.deleted += 1
+            continue
         replayer.send_archived(enriched.archived)
         report.replayed += 1
         results[event.video_id] = {"verdict": (judged.verdict.verdict, judged.verdict.duplicate_of),
@@ -184,7 +189,9 @@ async def run_reindex(cfg: Settings, keep_old: bool = False, progress: Callable[
     new = IndexGeneration.open(cfg, report.new_generation)
     new.drop()  # what an interrupted run may have left
     new.create()
-    progress(f"generation {report.new_generation}: {load_centroids(cfg, new.clusters)} cluster centroids loaded")
+    progress(f"generation {report.new_generation}: "
+             f"{load_centroids(cfg, new.clusters, cfg.topic_cluster_centroids)} topic cluster centroids and "
+             f"{load_centroids(cfg, new.people, cfg.topic_person_centroids)} person cluster centroids loaded")
     models = TritonModels(cfg)
     replayer = Replayer(CopyStage(cfg, new), EnrichmentStage(cfg, new, models),
                         Producer({"bootstrap.servers": cfg.kafka_bootstrap, "enable.idempotence": True}),
@@ -221,7 +228,8 @@ def main() -> None:
     report = asyncio.run(run_reindex(cfg, args.keep_old))
     failed = ", ".join(f"{kind} {count}" for kind, count in report.failed.items()) or "none"
     print(f"generation {report.old_generation} -> {report.new_generation} in {report.seconds:.0f} s: "
-          f"{report.replayed} videos indexed; undecodable events {report.undecodable}; failed: {failed}")
+          f"{report.replayed} videos indexed; deleted videos skipped {report.deleted}; undecodable events "
+          f"{report.undecodable}; failed: {failed}")
     print(f"compared with the live outputs: verdicts {report.verdicts_same}/{report.compared} the same, "
           f"clusters {report.clusters_same}/{report.compared} the same")
     for line in report.differences:

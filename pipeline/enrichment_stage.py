@@ -1,12 +1,13 @@
 """The enrichment stage: what happens to a video once the copy stage has judged it.
 
 key frames (chosen from the signature the copy stage stored) and audio decoded -> the models (Triton: asr, ocr,
-CLIP when configured, text_encoder) -> keywords, topic embedding and its cluster (Redis) -> search index
-(Redis) -> for a series episode, its recurring segments (intro, credits) against other episodes -> the
-enriched record (handed to ``on_enriched``) and the archive record (returned, for the archive topic).
-A series episode can also update the recurring segments of episodes published before it: their latest records
-are then sent again with the new segments (the latest record of a video supersedes). Every sink is idempotent,
-so replaying a request changes nothing but re-emitting the same records.
+CLIP and faces when configured, text_encoder) -> keywords, topic embedding and its cluster, each person's person
+cluster (Redis) -> search index (Redis) -> for a series episode, its recurring segments (intro, credits) against
+other episodes -> the enriched record (handed to ``on_enriched``) and the archive record (returned, for the
+archive topic). A series episode can also update the recurring segments of episodes published before it: their
+latest records are then sent again with the new segments (the latest record of a video supersedes). Every sink
+is idempotent, so replaying a request changes nothing but re-emitting the same records. A video deleted
+meanwhile (storage/deleted_videos.py) is not enriched: nothing is indexed, sent or archived for it.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ from features.keywords import extract_keywords
 from features.media import decode_key_frames, decode_video
 from inference.enrichment import Enrichment, enrich, enrichment_summary, reused_enrichment
 from inference.triton_client import CLIP_MODELS, FACES_MODEL, TritonModels
-from pipeline.outputs import archived_video, enriched_record, video_card
+from pipeline.outputs import archived_video, enriched_record, people_seen, video_card
 from pipeline.series_detection import SeriesDetector
 from pipeline.stopwatch import Stopwatch
 from schemas.codec import decode_record, encode_record
 from settings import Settings
+from storage.deleted_videos import DeletedVideos
 from storage.generations import IndexGeneration
 from storage.media_files import media_digest, resolve_media_path
 
@@ -55,6 +57,7 @@ class EnrichmentStage:
         self.indexes = indexes
         self.series = SeriesDetector(indexes.copies, indexes.series, cfg)
         self.models = models
+        self.deleted = DeletedVideos(indexes.copies.client, cfg.redis_deleted_videos)
         self.features_on: dict[str, bool] = {}  # decided on the first event, from Triton's model states
 
     async def _feature_on(self, feature: str, model_names: tuple[str, ...]) -> bool:
@@ -82,11 +85,15 @@ class EnrichmentStage:
         return copy_signature(await asyncio.to_thread(decode_video, path, self.cfg, event.media_uri), self.cfg)
 
     async def enrich(self, event: VideoPublished, verdict: DuplicateVerdict,
-                     on_enriched: EnrichedCallback | None = None) -> Enriched:
+                     on_enriched: EnrichedCallback | None = None) -> Enriched | None:
         """Enrich one judged video; ``on_enriched`` gets its enriched record, and the updated records of earlier
-        episodes whose recurring segments it changed (raises PipelineError for media at fault)."""
+        episodes whose recurring segments it changed (raises PipelineError for media at fault). None: the video
+        was deleted, nothing was done."""
         stopwatch = Stopwatch()
         check_event(event, datetime.now(UTC))  # as the copy stage did: a forged request is refused alike
+        if await asyncio.to_thread(self.deleted.contains, event.video_id):
+            log.info("video %s was deleted: not enriched", event.video_id)
+            return None
         signature = await self._signature(event)
         path = resolve_media_path(event.media_uri, self.cfg.media_root)
         # the file is still the media the copy stage judged (or, in a generation that lacks it, becomes bound)
@@ -115,13 +122,18 @@ class EnrichmentStage:
         topic = topic_embedding(enrichment.metadata_embedding if event.metadata_text else None,
                                 enrichment.chunk_embeddings)
         cluster = await asyncio.to_thread(self.indexes.clusters.assign, topic)
+        people = people_seen(enrichment.people, await asyncio.to_thread(
+            lambda: [self.indexes.people.assign(person.embedding) for person in enrichment.people]))
         stopwatch.lap("keywords_cluster")
+        if await asyncio.to_thread(self.deleted.contains, event.video_id):  # deleted while the models ran
+            log.info("video %s was deleted: not indexed", event.video_id)
+            return None
         await asyncio.to_thread(self.indexes.search.upsert_video, video_card(event, signature, verdict, keywords,
-                                                                             cluster),
+                                                                             cluster, people),
                                 chunks, [round(t, 3) for t in enrichment.key_times_s], enrichment.clip_embeddings,
                                 enrichment_summary(enrichment, has_audio))
         stopwatch.lap("search_index")
-        enriched = enriched_record(event, signature, has_audio, verdict, enrichment, keywords, cluster,
+        enriched = enriched_record(event, signature, has_audio, verdict, enrichment, keywords, cluster, people,
                                    datetime.now(UTC))
         if event.series_id:
             enriched = await self._publish_series_episode(enriched, event.published_at_ms, signature, on_enriched)

@@ -3,10 +3,12 @@ enriched record (Kafka, core/records.py), its archive record (the archive topic)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import numpy as np
 
+from core.faces import Person
 from core.records import (
     ArchivedFrame,
     ArchivedPerson,
@@ -41,9 +43,15 @@ def verdict_record(event: VideoPublished, verdict: Verdict, processed_at: dateti
         processed_at=processed_at)
 
 
+def people_seen(people: Sequence[Person], assignments: Sequence[Assignment | None]) -> list[PersonSeen]:
+    """The people a video shows as its records carry them: each with the person cluster it was assigned to."""
+    return [PersonSeen(assignment.cluster_id if assignment else None, p.first_s, p.last_s, p.times_s, p.faces,
+                       round(p.confidence, 3)) for p, assignment in zip(people, assignments, strict=True)]
+
+
 def enriched_record(event: VideoPublished, signature: CopySignature, has_audio: bool, verdict: DuplicateVerdict,
                     enrichment: Enrichment, keywords: list[str], cluster: Assignment | None,
-                    processed_at: datetime) -> EnrichedVideo:
+                    people: list[PersonSeen], processed_at: datetime) -> EnrichedVideo:
     transcript = enrichment.transcript
     return EnrichedVideo(
         video_id=event.video_id, channel_id=event.channel_id, published_at=event.published_at, title=event.title,
@@ -58,8 +66,7 @@ def enriched_record(event: VideoPublished, signature: CopySignature, has_audio: 
                                         for seg in transcript["segments"]]),
         ocr=enrichment.ocr, clip_features=enrichment.clip_embeddings is not None, series_id=event.series_id,
         episode_number=event.episode_number, recurring_segments=[],
-        people=[PersonSeen(None, p.first_s, p.last_s, p.times_s, p.faces, round(p.confidence, 3))
-                for p in enrichment.people])
+        people=people)
 
 
 def archived_video(event: VideoPublished, signature: CopySignature, verdict: DuplicateVerdict,
@@ -78,9 +85,9 @@ def archived_video(event: VideoPublished, signature: CopySignature, verdict: Dup
 
 
 def video_card(event: VideoPublished, signature: CopySignature, verdict: DuplicateVerdict, keywords: list[str],
-               cluster: Assignment | None) -> VideoCard:
+               cluster: Assignment | None, people: list[PersonSeen]) -> VideoCard:
     return VideoCard(
         video_id=event.video_id, channel_id=event.channel_id, published_at_ms=event.published_at_ms,
         title=event.title or "", duration_s=signature.duration_s, media_uri=event.media_uri,
         verdict=verdict.verdict, duplicate_of=verdict.duplicate_of, cluster_id=cluster.cluster_id if cluster else None,
-        cluster_label=cluster.label if cluster else None, keywords=tuple(keywords))
+        cluster_label=cluster.label if cluster else None, keywords=tuple(keywords), people=tuple(people))

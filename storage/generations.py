@@ -2,10 +2,10 @@
 to it at once.
 
 One generation is the copy index (frame vectors, signatures, videos in flight) with its series bookkeeping,
-the search index (chunks, CLIP frames, video cards) and the cluster centroids: ``IndexGeneration`` opens,
-creates and drops them together, and is how the worker, the jobs, the search API and the benchmarks get them.
+the search index (chunks, CLIP frames, video cards) and the topic and person cluster centroids: ``IndexGeneration``
+opens, creates and drops them together, and is how the worker, the jobs, the search API and the benchmarks get them.
 
-Generation 0 uses the configured names as they are (``frames``, ``search``, ``clusters``); generation n > 0
+Generation 0 uses the configured names as they are (``frames``, ``search``, ``clusters``, ``people``); generation n > 0
 prefixes them with ``g<n>-`` (``g1-frames``...), so no index's key prefix covers another generation's keys.
 The Redis string ``index-generation:<frames>:<search>:<clusters>`` (the configured names) holds the generation in
 use. Workers read it before each event and the search API before each request; the reindex job sets it with
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 
+from core.clustering import PEOPLE_SPACE, TOPIC_SPACE
 from settings import Settings
 from storage.cluster_index import ClusterIndex
 from storage.copy_index import CopyIndex
@@ -50,7 +51,8 @@ class IndexGeneration:
     copies: CopyIndex
     series: SeriesStore
     search: SearchIndex
-    clusters: ClusterIndex
+    clusters: ClusterIndex  # topic clusters
+    people: ClusterIndex  # person clusters
 
     @classmethod
     def open(cls, cfg: Settings, number: int) -> IndexGeneration:
@@ -58,7 +60,8 @@ class IndexGeneration:
         copies = CopyIndex(cfg.redis_url, physical_name(cfg.redis_frame_index, number))
         return cls(number=number, copies=copies, series=SeriesStore(copies.client, copies.name),
                    search=SearchIndex(cfg.redis_url, physical_name(cfg.redis_search_index, number)),
-                   clusters=ClusterIndex(cfg.redis_url, physical_name(cfg.redis_cluster_index, number)))
+                   clusters=ClusterIndex(cfg.redis_url, physical_name(cfg.redis_cluster_index, number), TOPIC_SPACE),
+                   people=ClusterIndex(cfg.redis_url, physical_name(cfg.redis_people_index, number), PEOPLE_SPACE))
 
     @classmethod
     def live(cls, cfg: Settings, client: Redis) -> IndexGeneration:
@@ -70,6 +73,7 @@ class IndexGeneration:
         self.copies.create()
         self.search.create()
         self.clusters.create()
+        self.people.create()
         return self
 
     def drop(self) -> None:
@@ -78,9 +82,11 @@ class IndexGeneration:
         self.series.drop()
         self.search.drop()
         self.clusters.drop()
+        self.people.drop()
 
     def document_counts(self) -> dict[str, int]:
         """Documents in each Redis index of this generation (FT.INFO num_docs: no scan), by what they are."""
         indexes = {"copy_frames": self.copies.index, "search_chunks": self.search.chunks,
-                   "search_clip_frames": self.search.frames, "cluster_centroids": self.clusters.index}
+                   "search_clip_frames": self.search.frames, "search_videos": self.search.videos,
+                   "cluster_centroids": self.clusters.index, "person_centroids": self.people.index}
         return {label: int(index.info()["num_docs"]) for label, index in indexes.items() if index.exists()}

@@ -1,5 +1,5 @@
 """The enrichment stage's Faust app: ``enrichment-requests`` -> ``enriched`` and ``archive`` (or a dead letter);
-``cluster-centroids`` -> Redis.
+``cluster-centroids`` and ``person-centroids`` -> Redis.
 
 Run workers with ``python -m streams enrichment worker -l info``: consumer group ``<FAUST_APP_ID>-enrichment``,
 each working on ENRICHMENT_CONCURRENCY videos at once (most of their time is spent waiting for Triton). The
@@ -23,6 +23,7 @@ from inference.triton_client import TritonModels
 from pipeline.enrichment_stage import Enriched, EnrichmentStage
 from schemas.codec import SchemaError, decode_record, encode_record
 from settings import Settings
+from storage.cluster_index import ClusterIndex
 from storage.generations import IndexGeneration, current_generation
 from streams.wiring import (
     PUBLISHED_AT_HEADER,
@@ -45,6 +46,7 @@ enriched_topic = bytes_topic(app, cfg.topic_enriched, cfg.topic_partitions)
 archive_topic = bytes_topic(app, cfg.topic_archive, cfg.topic_partitions)
 dead_letter_topic = bytes_topic(app, cfg.topic_dead_letter, cfg.topic_partitions)
 centroid_topic = bytes_topic(app, cfg.topic_cluster_centroids, 1, allow_empty=True)
+person_centroid_topic = bytes_topic(app, cfg.topic_person_centroids, 1, allow_empty=True)
 
 INDEX_SIZES_EVERY_S = 15.0
 _stages: dict[int, EnrichmentStage] = {}  # by index generation: one entry, replaced when a reindex switches
@@ -82,7 +84,7 @@ async def send_enriched(enriched: EnrichedVideo) -> None:  # also updates of ear
     await send_confirmed(enriched_topic, enriched.video_id.encode(), encode_record(enriched))
 
 
-async def enrich(published: VideoPublished, verdict: DuplicateVerdict) -> Enriched:
+async def enrich(published: VideoPublished, verdict: DuplicateVerdict) -> Enriched | None:
     return await enrichment_stage().enrich(published, verdict, send_enriched)  # the generation in use at each try
 
 
@@ -99,7 +101,7 @@ async def enrich_judged_videos(stream: faust.StreamT) -> None:
             continue
         enriched = await until_done(partial(enrich, published, verdict), message, published.video_id,
                                     dead_letter_topic, cfg, _shared.get("models"))
-        if enriched is None:
+        if enriched is None:  # dead-lettered, or the video was deleted
             continue
         await send_confirmed(archive_topic, published.video_id.encode(), encode_record(enriched.archived))
         latency = seconds_since(header_timestamp_s(message, PUBLISHED_AT_HEADER))
@@ -124,9 +126,16 @@ async def count_index_documents() -> None:
         metrics.INDEX_DOCUMENTS.labels(index).set(count)
 
 
+def centroid_index(topic: str) -> ClusterIndex:
+    """Where a centroid topic's records go in the generation in use: topic clusters or person clusters."""
+    indexes = enrichment_stage().indexes
+    return indexes.people if topic == cfg.topic_person_centroids else indexes.clusters
+
+
 async def load_centroid(message: Any) -> None:
-    """One record of the centroid topic into Redis: a centroid is upserted, a tombstone (null value) retires the
+    """One record of a centroid topic into Redis: a centroid is upserted, a tombstone (null value) retires the
     cluster its key names. Raises PipelineError (malformed_centroid) for a record that is neither."""
+    index = centroid_index(message.topic)
     if message.value is None:
         try:
             cluster_id = (message.key or b"").decode()
@@ -134,20 +143,31 @@ async def load_centroid(message: Any) -> None:
             raise PipelineError(f"a tombstone whose key is not UTF-8: {exc}", kind="malformed_centroid") from exc
         if not cluster_id:
             raise PipelineError("a tombstone without a key retires no cluster", kind="malformed_centroid")
-        await asyncio.to_thread(enrichment_stage().indexes.clusters.delete, cluster_id)
-        log.info("cluster %s retired", cluster_id)
+        await asyncio.to_thread(index.delete, cluster_id)
+        log.info("%s cluster %s retired", index.name, cluster_id)
         return
     try:
         record = decode_record(ClusterCentroid, message.value)
     except SchemaError as exc:
         raise PipelineError(str(exc), kind="malformed_centroid") from exc
-    await asyncio.to_thread(enrichment_stage().indexes.clusters.upsert, record)
-    log.info("cluster %s loaded: %s (%d videos, run %s)", record.cluster_id, record.label, record.size, record.run_id)
+    if len(record.centroid) != index.space.dims:
+        raise PipelineError(f"a {len(record.centroid)}-d centroid for {index.name}, whose centroids are "
+                            f"{index.space.dims}-d", kind="malformed_centroid")
+    await asyncio.to_thread(index.upsert, record)
+    log.info("%s cluster %s loaded: %s (%d members, run %s)", index.name, record.cluster_id, record.label,
+             record.size, record.run_id)
 
 
 @app.agent(centroid_topic)
 async def load_cluster_centroids(stream: faust.StreamT) -> None:
     """Cluster centroids published by the re-clustering job go into Redis, where new videos are assigned. Like
     every agent it survives any record: one it cannot use is dead-lettered, and a Redis outage is waited out."""
+    async for event in stream.events():
+        await until_done(partial(load_centroid, event.message), event.message, None, dead_letter_topic, cfg)
+
+
+@app.agent(person_centroid_topic)
+async def load_person_centroids(stream: faust.StreamT) -> None:
+    """Person-cluster centroids, as load_cluster_centroids does for topics."""
     async for event in stream.events():
         await until_done(partial(load_centroid, event.message), event.message, None, dead_letter_topic, cfg)
