@@ -1,11 +1,15 @@
 """The search HTTP API (FastAPI) and its web page.
 
-- ``GET /api/search?q=...&channel=&cluster=&from=YYYY-MM-DD&to=YYYY-MM-DD&page=1&page_size=20``: ranked
-  videos, each with the moments that matched and why (search/engine.py).
+- ``GET /api/search?q=...&channel=&cluster=&person=&from=YYYY-MM-DD&to=YYYY-MM-DD&page=1&page_size=20``: ranked
+  videos, each with the moments that matched and why (search/engine.py), and the people seen in it;
+  ``person=`` keeps the videos showing that person cluster.
   The answer's ``did_you_mean`` is the query with its typos corrected (None without any).
 - ``GET /api/suggest?q=...``: up to SEARCH_SUGGESTIONS completions of what a user has typed (titles, keywords,
   queries others repeated at least SEARCH_SUGGEST_MIN_REPEATS times), for the page's search box.
 - ``GET /api/clusters``: the topic clusters new videos are assigned to (id, label, size).
+- ``GET /api/people``: the person clusters (with FACES_ENABLED; id, size, radius), largest first.
+- ``GET /api/people/{person_id}?page=1&page_size=20``: the indexed videos showing that person, newest first, each
+  with when the person is on screen; 404 when no indexed video shows them.
 - ``GET /api/videos/{video_id}``: one indexed video's card.
 - ``GET /media/{video_id}``: the video file (HTTP range requests, so the page can seek), only from inside
   MEDIA_ROOT, with the MIME type of the video container its first bytes show (storage/media_files.media_type),
@@ -17,7 +21,8 @@ Every response says ``X-Content-Type-Options: nosniff``, may not be framed (``X-
 ``frame-ancestors 'none'``) and has a Content-Security-Policy: the page may load its own script, style, API and
 media and nothing else; any other response may load nothing and runs sandboxed if a browser opens it.
 
-Limits: the query is 1..SEARCH_MAX_QUERY_CHARS characters without control characters, channel and cluster are ids
+Limits: the query is 1..SEARCH_MAX_QUERY_CHARS characters without control characters, channel, cluster and person
+are ids
 (core/event_checks.ID_PATTERN), page_size 1..SEARCH_MAX_PAGE_SIZE, page 1..100,
 and at most SEARCH_MAX_CONCURRENT requests in flight (more get 429 with Retry-After). Run with
 ``python -m search``; its metrics (request rate, latency and status codes) are served on METRICS_PORT, not on the
@@ -29,13 +34,13 @@ API's own port.
 import asyncio
 import dataclasses
 import logging
+import pathlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Query, Request, Response
+from fastapi import FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_fastapi_instrumentator import Instrumentator
@@ -50,7 +55,7 @@ from storage.generations import IndexGeneration, current_generation
 from storage.media_files import media_type, resolve_media_path
 from storage.search_index import SearchFilters
 
-STATIC = Path(__file__).resolve().parent / "static"
+STATIC = pathlib.Path(__file__).resolve().parent / "static"
 MAX_PAGE = 100
 
 PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; media-src 'self'; "
@@ -61,7 +66,7 @@ DOCS_POLICY = ("default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdel
                "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'")
 NOTHING_POLICY = "default-src 'none'; base-uri 'none'; frame-ancestors 'none'; sandbox"
 POLICIES = {"/": PAGE_POLICY, "/docs": DOCS_POLICY}
-# channel and cluster filters: ids as events and re-clustering make them (or empty: no filter)
+# channel, cluster and person filters: ids as events and re-clustering make them (or empty: no filter)
 OPTIONAL_ID = f"^(?:{ID_PATTERN.pattern})?$"
 log = logging.getLogger(__name__)
 
@@ -137,6 +142,7 @@ def create_app(cfg: Settings) -> FastAPI:
         q: Annotated[str, Query(min_length=1, max_length=cfg.search_max_query_chars)],
         channel: Annotated[str | None, Query(pattern=OPTIONAL_ID)] = None,
         cluster: Annotated[str | None, Query(pattern=OPTIONAL_ID)] = None,
+        person: Annotated[str | None, Query(pattern=OPTIONAL_ID)] = None,
         date_from: Annotated[date | None, Query(alias="from")] = None,
         date_to: Annotated[date | None, Query(alias="to")] = None,
         page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
@@ -148,7 +154,7 @@ def create_app(cfg: Settings) -> FastAPI:
             raise HTTPException(422, "the query contains control characters")
         if date_from and date_to and date_from > date_to:
             raise HTTPException(422, "'from' is after 'to'")
-        filters = SearchFilters(channel_id=channel or None, cluster_id=cluster or None,
+        filters = SearchFilters(channel_id=channel or None, cluster_id=cluster or None, person_id=person or None,
                                 published_from_ms=_millis(date_from, False), published_to_ms=_millis(date_to, True))
         live_indexes = await asyncio.to_thread(live)
         result = await live_indexes.engine.search(q.strip(), filters, page, page_size)
@@ -168,6 +174,28 @@ def create_app(cfg: Settings) -> FastAPI:
     async def clusters() -> list[dict[str, Any]]:
         live_indexes = await asyncio.to_thread(live)
         return await asyncio.to_thread(live_indexes.indexes.clusters.summaries)
+
+    @app.get("/api/people")
+    async def people() -> list[dict[str, Any]]:
+        live_indexes = await asyncio.to_thread(live)
+        return [{"person_id": summary["cluster_id"], "size": summary["size"], "radius": summary["radius"]}
+                for summary in await asyncio.to_thread(live_indexes.indexes.people.summaries)]
+
+    @app.get("/api/people/{person_id}")
+    async def person_videos(
+        person_id: Annotated[str, Path(pattern=f"^(?:{ID_PATTERN.pattern})$")],
+        page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+        page_size: Annotated[int, Query(ge=1, le=cfg.search_max_page_size)] = 20,
+    ) -> dict[str, Any]:
+        search_index = (await asyncio.to_thread(live)).indexes.search
+        total, cards = await asyncio.to_thread(search_index.videos_with_person, person_id, (page - 1) * page_size,
+                                               page_size)
+        if total == 0:
+            raise HTTPException(404, f"no indexed video shows person {person_id!r}")
+        return {"person_id": person_id, "total": total, "page": page, "page_size": page_size,
+                "videos": [{"video": dataclasses.asdict(card),
+                            "appearances": [dataclasses.asdict(seen) for seen in card.people
+                                            if seen.person_id == person_id]} for card in cards]}
 
     @app.get("/api/videos/{video_id}")
     async def video(video_id: str) -> dict[str, Any]:

@@ -9,8 +9,12 @@
 - Suggestions ``<name>:suggest`` (FT.SUGADD / FT.SUGGET): titles, keywords and queries users repeated, for
   completing what a user types; ``<name>:queries`` counts the queries that found something.
 - Video cards ``<name>:video:<video_id>``: what a hit shows (title, channel, media, duration, cluster label,
-  keywords, verdict), how many chunks/frames the video has, so re-indexing a video deletes the ones it no
-  longer has, and a summary of its enrichment (language, OCR confidences...), so an exact copy can reuse it.
+  keywords, verdict, the people seen), how many chunks/frames the video has, so re-indexing a video deletes the
+  ones it no longer has, and a summary of its enrichment (language, OCR confidences, face descriptors...), so an
+  exact copy can reuse it. Card index ``<name>-videos``: the cards by person id and publish time (a person's
+  videos).
+- Every chunk, frame and card carries the ids of the person clusters seen in its video (tag ``person_ids``), for
+  the ``person=`` filter.
 
 Writes are idempotent by key (replaying a video rewrites the same keys). Readers go through the index names
 only, so a rebuilt generation of the indexes can replace this one (storage/generations.py).
@@ -21,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +40,7 @@ from redisvl.utils.token_escaper import TokenEscaper
 
 from core.faces import Person
 from core.languages import DEFAULT_LANGUAGE, stemming_language
+from core.records import PersonSeen
 from core.text import TEXT_EMBEDDING_DIMS, TextChunk
 from storage.index_layout import require_vector_layout
 from storage.redis_keys import delete_matching
@@ -53,7 +58,10 @@ QUERY_STOPWORDS = frozenset(get_stopwords("english")) | frozenset(get_stopwords(
 
 def _filter_fields() -> list[dict]:
     return [{"name": "video_id", "type": "tag"}, {"name": "channel_id", "type": "tag"},
-            {"name": "cluster_id", "type": "tag"}, {"name": "published_at_ms", "type": "numeric"}]
+            {"name": "cluster_id", "type": "tag"}, {"name": "published_at_ms", "type": "numeric"}, PERSON_IDS_FIELD]
+
+
+PERSON_IDS_FIELD = {"name": "person_ids", "type": "tag"}  # added after the first release: FT.ALTER adds it
 
 
 def _vector_field(dims: int) -> dict:
@@ -78,6 +86,11 @@ def frame_schema(name: str) -> dict:
             "fields": [*_filter_fields(), {"name": "start_s", "type": "numeric"}, _vector_field(CLIP_DIMS)]}
 
 
+def video_schema(name: str) -> dict:
+    return {"index": {"name": f"{name}-videos", "prefix": f"{name}:video:", "storage_type": "hash"},
+            "fields": [PERSON_IDS_FIELD, {"name": "published_at_ms", "type": "numeric", "attrs": {"sortable": True}}]}
+
+
 @dataclass(frozen=True)
 class VideoCard:
     """What a search hit shows of its video."""
@@ -93,6 +106,16 @@ class VideoCard:
     cluster_id: str | None = None
     cluster_label: str | None = None
     keywords: tuple[str, ...] = ()
+    people: tuple[PersonSeen, ...] = ()  # in order of first appearance, each with its person cluster id or None
+
+    @property
+    def person_ids(self) -> str:
+        """The person clusters seen, as the ``person_ids`` tag holds them."""
+        return ",".join(sorted({person.person_id for person in self.people if person.person_id}))
+
+
+def _people_json(people: Sequence[PersonSeen]) -> str:
+    return json.dumps([dataclasses.asdict(person) for person in people])
 
 
 @dataclass(frozen=True)
@@ -137,6 +160,7 @@ class SearchFilters:
     cluster_id: str | None = None
     published_from_ms: int | None = None  # inclusive
     published_to_ms: int | None = None  # inclusive
+    person_id: str | None = None  # videos showing this person cluster
 
     def expression(self) -> FilterExpression | None:
         parts: list[FilterExpression] = []
@@ -144,6 +168,8 @@ class SearchFilters:
             parts.append(Tag("channel_id") == self.channel_id)
         if self.cluster_id:
             parts.append(Tag("cluster_id") == self.cluster_id)
+        if self.person_id:
+            parts.append(Tag("person_ids") == self.person_id)
         if self.published_from_ms is not None:
             parts.append(Num("published_at_ms") >= self.published_from_ms)
         if self.published_to_ms is not None:
@@ -186,11 +212,13 @@ class SearchIndex:
         self.client = Redis.from_url(redis_url)
         self.chunks = RedisVLIndex.from_dict(chunk_schema(name), redis_client=self.client)
         self.frames = RedisVLIndex.from_dict(frame_schema(name), redis_client=self.client)
+        self.videos = RedisVLIndex.from_dict(video_schema(name), redis_client=self.client)
 
     def create(self) -> None:
-        """Create both indexes if missing (existing data is kept). The chunk index stems each chunk in the language
-        its LANGUAGE_FIELD names, which redisvl's schema cannot say: it is created through redis-py. A chunk index
-        of the same name left by another text encoder (another width) is refused with what to do."""
+        """Create the indexes that are missing (existing data is kept). The chunk index stems each chunk in the
+        language its LANGUAGE_FIELD names, which redisvl's schema cannot say: it is created through redis-py. A chunk
+        index of the same name left by another text encoder (another width) is refused with what to do; one made
+        before people were indexed gets their tag field (FT.ALTER: documents written since carry it)."""
         if self.chunks.exists():
             require_vector_layout(self.chunks, "embedding", "run python -m jobs.reindex (a new generation of every "
                                   f"index), or drop it (FT.DROPINDEX {self.chunks.name} DD)")
@@ -199,12 +227,16 @@ class SearchIndex:
                 fields=self.chunks.schema.redis_fields,
                 definition=IndexDefinition(prefix=[self.chunks.schema.index.prefix], index_type=IndexType.HASH,
                                            language_field=LANGUAGE_FIELD, language=DEFAULT_LANGUAGE))
-        if not self.frames.exists():
-            self.frames.create(overwrite=False)
+        for index in (self.frames, self.videos):
+            if not index.exists():
+                index.create(overwrite=False)
+        for index in (self.chunks, self.frames):
+            if not any(attribute[1] == b"person_ids" for attribute in self.client.ft(index.name).info()["attributes"]):
+                self.client.execute_command("FT.ALTER", index.name, "SCHEMA", "ADD", "person_ids", "TAG")
 
     def drop(self) -> None:
-        """Delete both indexes with their documents, and every video card."""
-        for index in (self.chunks, self.frames):
+        """Delete the indexes with their documents, and every video card."""
+        for index in (self.chunks, self.frames, self.videos):
             if index.exists():
                 index.delete(drop=True)
         delete_matching(self.client, self._card_key("*"))
@@ -238,7 +270,8 @@ class SearchIndex:
         segment in the language ``summary`` says whisper decoded."""
         spoken = summary.language if summary is not None else None
         filters = {"video_id": card.video_id, "channel_id": card.channel_id,
-                   "cluster_id": card.cluster_id or "", "published_at_ms": card.published_at_ms}
+                   "cluster_id": card.cluster_id or "", "published_at_ms": card.published_at_ms,
+                   "person_ids": card.person_ids}
         frames = [] if frame_embeddings is None else list(zip(frame_times_s, frame_embeddings, strict=True))
         old = self.client.hmget(self._card_key(card.video_id), ["chunks", "frames"])
         old_chunks, old_frames = (int(value or 0) for value in old)
@@ -261,7 +294,8 @@ class SearchIndex:
             "duration_s": card.duration_s, "media_uri": card.media_uri, "verdict": card.verdict,
             "duplicate_of": card.duplicate_of or "", "cluster_id": card.cluster_id or "",
             "cluster_label": card.cluster_label or "", "keywords": json.dumps(list(card.keywords)),
-            "chunks": len(chunks), "frames": len(frames),
+            "people": _people_json(card.people), "person_ids": card.person_ids, "chunks": len(chunks),
+            "frames": len(frames),
             "enrichment": summary.as_json() if summary is not None else ""})
         for phrase in (card.title, *card.keywords):
             if phrase.strip() and len(phrase) <= SUGGESTION_CHARS:
@@ -290,21 +324,62 @@ class SearchIndex:
     def set_cluster(self, assignments: Iterable[tuple[str, str | None, str | None]]) -> int:
         """Move videos to new clusters after a re-clustering: (video_id, cluster_id or None, label).
         Returns how many indexed videos were updated (videos not in this index are skipped)."""
+        return sum(self._set_on_video(video_id, {"cluster_id": cluster_id or "", "cluster_label": label or ""},
+                                      {"cluster_id": cluster_id or ""})
+                   for video_id, cluster_id, label in assignments)
+
+    def set_people(self, person_ids: Mapping[str, Mapping[int, str | None]]) -> int:
+        """Give the people seen in videos their person cluster after a re-clustering: video id -> {person index
+        (order on the card) -> person id or None}. Returns how many indexed videos were updated."""
         updated = 0
-        for video_id, cluster_id, label in assignments:
-            card_key = self._card_key(video_id)
-            counts = self.client.hmget(card_key, ["chunks", "frames"])
-            if counts[0] is None:
+        for video_id, by_index in person_ids.items():
+            stored = self.client.hget(self._card_key(video_id), "people")
+            if stored is None:
                 continue
-            pipe = self.client.pipeline(transaction=True)
-            pipe.hset(card_key, mapping={"cluster_id": cluster_id or "", "cluster_label": label or ""})
-            for n in range(int(counts[0])):
-                pipe.hset(self._chunk_key(video_id, n), "cluster_id", cluster_id or "")
-            for n in range(int(counts[1] or 0)):
-                pipe.hset(self._frame_key(video_id, n), "cluster_id", cluster_id or "")
-            pipe.execute()
-            updated += 1
+            people = tuple(dataclasses.replace(person, person_id=by_index.get(n, person.person_id))
+                           for n, person in enumerate(_people_from_json(stored)))
+            tag = ",".join(sorted({person.person_id for person in people if person.person_id}))
+            updated += self._set_on_video(video_id, {"people": _people_json(people), "person_ids": tag},
+                                          {"person_ids": tag})
         return updated
+
+    def _set_on_video(self, video_id: str, card_fields: dict[str, str], item_fields: dict[str, str]) -> bool:
+        """Set fields on an indexed video's card and on each of its chunks and frames, in one transaction; False
+        when the video is not in this index."""
+        card_key = self._card_key(video_id)
+        counts = self.client.hmget(card_key, ["chunks", "frames"])
+        if counts[0] is None:
+            return False
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(card_key, mapping=card_fields)
+        for n in range(int(counts[0])):
+            pipe.hset(self._chunk_key(video_id, n), mapping=item_fields)
+        for n in range(int(counts[1] or 0)):
+            pipe.hset(self._frame_key(video_id, n), mapping=item_fields)
+        pipe.execute()
+        return True
+
+    def videos_with_person(self, person_id: str, offset: int, limit: int) -> tuple[int, list[VideoCard]]:
+        """How many indexed videos show the person, and a page of their cards, newest first."""
+        query = (Query(f"@person_ids:{{{_ESCAPER.escape(person_id)}}}").sort_by("published_at_ms", asc=False)
+                 .paging(offset, limit).no_content().dialect(2))
+        found = self.client.ft(self.videos.name).search(query)
+        prefix = len(self._card_key(""))
+        ids = [doc.id[prefix:] for doc in found.docs]
+        cards = self.cards(ids)
+        return found.total, [cards[video_id] for video_id in ids if video_id in cards]
+
+    def delete_video(self, video_id: str) -> bool:
+        """Remove a video from the index: its chunks, frames and card (with its face descriptors). False when it
+        was not indexed."""
+        counts = self.client.hmget(self._card_key(video_id), ["chunks", "frames"])
+        if counts[0] is None:
+            return False
+        pipe = self.client.pipeline(transaction=True)
+        pipe.delete(*(self._chunk_key(video_id, n) for n in range(int(counts[0]))),
+                    *(self._frame_key(video_id, n) for n in range(int(counts[1] or 0))), self._card_key(video_id))
+        pipe.execute()
+        return True
 
     def cards(self, video_ids: Sequence[str]) -> dict[str, VideoCard]:
         pipe = self.client.pipeline(transaction=False)
@@ -320,7 +395,7 @@ class SearchIndex:
                 title=value["title"], duration_s=float(value["duration_s"]), media_uri=value["media_uri"],
                 verdict=value["verdict"], duplicate_of=value["duplicate_of"] or None,
                 cluster_id=value["cluster_id"] or None, cluster_label=value["cluster_label"] or None,
-                keywords=tuple(json.loads(value["keywords"])))
+                keywords=tuple(json.loads(value["keywords"])), people=_people_from_json(value.get("people", "[]")))
         return cards
 
     def semantic(self, vector: np.ndarray, filters: SearchFilters, k: int, ef_runtime: int) -> list[ChunkHit]:
@@ -406,6 +481,10 @@ class SearchIndex:
         count, _ = pipe.execute()
         if count >= repeats_to_suggest:
             self.client.execute_command("FT.SUGADD", self._suggestions_key, phrase, 1, "INCR")
+
+
+def _people_from_json(text: str | bytes) -> tuple[PersonSeen, ...]:
+    return tuple(PersonSeen(**person) for person in json.loads(text))
 
 
 def _holds(chunk_words: set[str], word: str | None) -> bool:

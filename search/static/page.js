@@ -30,6 +30,25 @@ function play(video, moment) {
   player.addEventListener("loadedmetadata", start, { once: true });
 }
 
+function span(first, last) {
+  return first === last ? clock(first) : `${clock(first)}–${clock(last)}`;
+}
+
+// who appears in the video: a person matched across the library opens their videos, the others only play
+function renderPeople(video) {
+  if (!video.people.length) return [];
+  const row = element("div", { className: "people" }, "people: ");
+  for (const seen of video.people) {
+    const name = seen.person_id ? `person ${seen.person_id}` : "a person seen nowhere else yet";
+    const chip = element("button", { className: "person", type: "button", textContent:
+      `${name} · ${span(seen.first_s, seen.last_s)}` });
+    chip.dataset.personId = seen.person_id || "";
+    chip.addEventListener("click", () => seen.person_id ? showPerson(seen.person_id, 1) : play(video, { start_s: seen.first_s }));
+    row.append(chip);
+  }
+  return [row];
+}
+
 function renderHit(hit) {
   const video = hit.video;
   const signals = Object.entries(hit.ranks).map(([s, r]) => `${s} #${r}`).join(", ");
@@ -37,7 +56,8 @@ function renderHit(hit) {
     element("h3", { textContent: video.title || video.video_id }),
     element("div", { className: "meta", textContent:
       `${video.channel_id} · ${new Date(video.published_at_ms).toISOString().slice(0, 10)} · ` +
-      `${clock(video.duration_s)} · cluster: ${video.cluster_label || "unassigned"} · matched by ${signals}` }));
+      `${clock(video.duration_s)} · cluster: ${video.cluster_label || "unassigned"} · matched by ${signals}` }),
+    ...renderPeople(video));
   for (const moment of hit.moments) {
     const words = { title: "title", transcript: "said", ocr: "on screen", frame: "picture" }[moment.kind];
     const button = element("button", { className: "moment", type: "button" },
@@ -73,6 +93,36 @@ async function search(page) {
   results.append(...body.hits.map(renderHit));
   if (page > 1) pager.append(element("button", { textContent: "previous", onclick: () => search(page - 1) }));
   if (page * PAGE_SIZE < body.total) pager.append(element("button", { textContent: "next", onclick: () => search(page + 1) }));
+}
+
+// every indexed video showing one person, newest first, each with when they are on screen
+async function showPerson(personId, page) {
+  statusLine.textContent = "loading...";
+  const response = await fetch(`/api/people/${encodeURIComponent(personId)}?page=${page}&page_size=${PAGE_SIZE}`);
+  const body = await response.json();
+  results.replaceChildren();
+  pager.replaceChildren();
+  didYouMean.hidden = true;
+  if (!response.ok) { statusLine.textContent = `error: ${body.detail}`; return; }
+  form.elements.person.value = personId;
+  statusLine.textContent = `person ${personId}: ${body.total} videos (searches now keep to them)`;
+  for (const item of body.videos) {
+    const video = item.video;
+    const box = element("div", { className: "hit person-video" },
+      element("h3", { textContent: video.title || video.video_id }),
+      element("div", { className: "meta", textContent:
+        `${video.channel_id} · ${new Date(video.published_at_ms).toISOString().slice(0, 10)} · ${clock(video.duration_s)}` }));
+    for (const seen of item.appearances) {
+      const button = element("button", { className: "moment", type: "button" },
+        element("span", { className: "at", textContent: clock(seen.first_s) }),
+        element("span", { textContent: `on screen ${span(seen.first_s, seen.last_s)}, ${seen.faces} faces` }));
+      button.addEventListener("click", () => play(video, { start_s: seen.first_s }));
+      box.append(button);
+    }
+    results.append(box);
+  }
+  if (page > 1) pager.append(element("button", { textContent: "previous", onclick: () => showPerson(personId, page - 1) }));
+  if (page * PAGE_SIZE < body.total) pager.append(element("button", { textContent: "next", onclick: () => showPerson(personId, page + 1) }));
 }
 
 form.addEventListener("submit", event => { event.preventDefault(); search(1); });
