@@ -4,7 +4,8 @@ Run with ``python -m streams archiver``: consumer group ``<FAUST_APP_ID>-archive
 ARCHIVE_BATCH_MAX records for at most ARCHIVE_BATCH_S, writes them (storage/archive.py skips what is already
 there, so a replay adds no row) and only then commits the offsets: a crash replays the batch, never loses it.
 While ClickHouse is down (or, embedded, held by another process) it waits and retries; a record that cannot be
-decoded goes to the dead-letter topic.
+decoded goes to the dead-letter topic. Records of videos deleted since (storage/deleted_videos.py: one Redis
+round trip per batch) are dropped, so a late or replayed record never brings a deleted video's data back.
 
 It is a plain aiokafka consumer rather than a Faust agent because it commits per written batch, which is the
 whole of its job. It scales by partitions against a ClickHouse server (more archivers in the group); against the
@@ -23,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
+import redis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import CommitFailedError, KafkaError
 from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseOperationalError
@@ -31,6 +33,7 @@ from core.records import ArchivedVideo, DeadLetter, EnrichedVideo, dead_letter_r
 from schemas.codec import SchemaError, decode_record, encode_record
 from settings import Settings
 from storage.archive import Archive, ArchiveBusy
+from storage.deleted_videos import DeletedVideos
 from streams.fetch_backoff import install as install_fetch_backoff
 from telemetry import metrics
 from telemetry.logs import configure as configure_logging
@@ -38,14 +41,16 @@ from telemetry.logs import video
 
 log = logging.getLogger("streams.archiver")
 T = TypeVar("T")
-# ClickHouse or Kafka down (a dead letter not acknowledged), or the embedded archive held by another process
-OUTAGE_ERRORS = (ClickHouseOperationalError, ArchiveBusy, ConnectionError, OSError, KafkaError)
+# ClickHouse, Redis or Kafka down (a dead letter not acknowledged), or the embedded archive held by another process
+OUTAGE_ERRORS = (ClickHouseOperationalError, ArchiveBusy, ConnectionError, OSError, KafkaError,
+                 redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
 class Archiver:
     def __init__(self, cfg: Settings) -> None:
         self.cfg = cfg
         self.archive = Archive(cfg.clickhouse_dsn)
+        self.deleted = DeletedVideos(redis.Redis.from_url(cfg.redis_url), cfg.redis_deleted_videos)
         self.stopping = asyncio.Event()
         self.consumer = AIOKafkaConsumer(
             cfg.topic_archive, cfg.topic_enriched, bootstrap_servers=cfg.kafka_bootstrap,
@@ -121,6 +126,12 @@ class Archiver:
                     revisions.append(((decode_record(EnrichedVideo, record.value), record.value), record))
             except SchemaError as exc:
                 await self.dead_letter(record, str(exc))
+        ids = {video.video_id for video, _ in videos} | {revision.video_id for (revision, _), _ in revisions}
+        deleted = await self.retrying("deleted videos", lambda: asyncio.to_thread(self.deleted.among, ids))
+        if deleted:
+            log.info("dropped the records of %d deleted videos: %s", len(deleted), ", ".join(sorted(deleted)[:5]))
+            videos = [(video, record) for video, record in videos if video.video_id not in deleted]
+            revisions = [(revision, record) for revision, record in revisions if revision[0].video_id not in deleted]
         started = time.perf_counter()
         new_videos = await self.store("archive batch", videos, self.archive.write_videos, lambda v: v.video_id)
         new_revisions = await self.store("enriched revisions", revisions, self.archive.write_enriched,
