@@ -13,7 +13,6 @@ deleting a video removes its face data everywhere and keeps it from coming back.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -39,7 +38,7 @@ from storage.archive import PER_VIDEO_TABLES, Archive
 from storage.generations import IndexGeneration
 from tests.stack.test_models import call_models
 from tests.stack.test_pipeline import publish_and_wait
-from tests.stack.test_search_api import CHROMIUM_ARGS
+from tests.stack.test_search_api import chromium_page
 
 PHOTO_SECONDS = 4.0
 # the top 16:9 of each (portrait) photo, where the face is, as a 640x360 frame: whole, Biden's face would be ~58 px
@@ -198,30 +197,21 @@ def test_search_filters_by_person_and_lists_a_persons_videos(library: dict[str, 
 
 def test_the_page_shows_who_appears_and_opens_a_persons_videos_in_headless_chromium(
         library: dict[str, Any], people_api: httpx.Client, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
+    """A hit shows who appears in it; clicking a person lists their videos and keeps later searches to them."""
     biden = person_of(library, "people-pair#1")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(str(people_api.base_url))
-            page.wait_for_load_state("networkidle")
-            page.fill("input[name=q]", "speech on the economy")
-            page.click("button[type=submit]")
-            page.wait_for_selector(".hit .person")
-            chip = page.locator(f".hit .person[data-person-id='{biden}']").first
-            assert chip.inner_text().startswith(f"person {biden}")
-            chip.click()
-            page.wait_for_selector(".person-video")
-            titles = sorted(page.locator(".person-video h3").all_inner_texts())
-            assert titles == ["Speech on the economy", "Two speeches"], titles
-            assert page.input_value("input[name=person]") == biden and errors == []
-        finally:
-            browser.close()
+    with chromium_page(tmp_path / "profile") as (page, errors):
+        page.goto(str(people_api.base_url))
+        page.wait_for_load_state("networkidle")
+        page.fill("input[name=q]", "speech on the economy")
+        page.click("button[type=submit]")
+        page.wait_for_selector(".hit .person")
+        chip = page.locator(f".hit .person[data-person-id='{biden}']").first
+        assert chip.inner_text().startswith(f"person {biden}")
+        chip.click()
+        page.wait_for_selector(".person-video")
+        titles = sorted(page.locator(".person-video h3").all_inner_texts())
+        assert titles == ["Speech on the economy", "Two speeches"], titles
+        assert page.input_value("input[name=person]") == biden and errors == []
 
 
 def test_deleting_a_video_removes_its_face_data_and_keeps_it_out(library: dict[str, Any],

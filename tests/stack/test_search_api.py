@@ -13,8 +13,10 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote_from_bytes
 
 import httpx
@@ -331,91 +333,80 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--autoplay-policy=no-user-gesture-required"]
 
 
-def test_page_plays_a_hit_from_its_moment_in_headless_chromium(api: tuple[httpx.Client, Settings],
-                                                                tmp_path: Path) -> None:
-    """Debian's Chromium (installed by scripts/bootstrap.sh) driven by playwright: search from the form, click the
-    moment where the answer is said, and the H.264 clip is decoded and playing from that second."""
+@contextmanager
+def chromium_page(profile: Path, **options: Any) -> Iterator[tuple[Any, list[str]]]:
+    """A page of Debian's headless Chromium (installed by scripts/bootstrap.sh) driven by playwright, and the list
+    the page's uncaught script errors are collected in."""
     from playwright.sync_api import sync_playwright
 
-    client, _ = api
     chromium = shutil.which("chromium")
     assert chromium, "chromium is not installed: run scripts/bootstrap.sh"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+            str(profile), executable_path=chromium, args=CHROMIUM_ARGS, headless=True, **options)
         try:
             page = browser.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(str(client.base_url))
-            page.wait_for_load_state("networkidle")  # the cluster list is fetched on load
-            page.fill("input[name=q]", "baking a loaf of bread")
-            page.click("button[type=submit]")
-            page.wait_for_selector(".hit")
-            assert page.inner_text(".hit h3") == "Sunday lunch"
-            assert "signals: semantic, keyword" in page.inner_text("#status")
-            page.click(".hit .moment[data-start='2']")
-            # polled from here: wait_for_function evaluates its predicate with eval, which the page's CSP forbids
-            playing = "(() => { const p = document.getElementById('player'); " \
-                      "return !p.paused && p.currentTime > 2.2 && p.videoWidth > 0; })()"
-            deadline = time.monotonic() + 20
-            while not page.evaluate(playing) and time.monotonic() < deadline:
-                page.wait_for_timeout(200)
-            player = page.evaluate("(() => { const p = document.getElementById('player'); return {"
-                                   " time: p.currentTime, width: p.videoWidth, error: p.error && p.error.code,"
-                                   " src: p.currentSrc}; })()")
-            assert player["error"] is None and player["width"] == 640, player
-            assert 2.0 < player["time"] < 7.0 and player["src"].endswith("/media/kitchen"), player
-            assert "from 0:02" in page.inner_text("#now-playing") and errors == []
+            yield page, errors
         finally:
             browser.close()
+
+
+def test_page_plays_a_hit_from_its_moment_in_headless_chromium(api: tuple[httpx.Client, Settings],
+                                                                tmp_path: Path) -> None:
+    """Debian's Chromium (installed by scripts/bootstrap.sh) driven by playwright: search from the form, click the
+    moment where the answer is said, and the H.264 clip is decoded and playing from that second."""
+    client, _ = api
+    with chromium_page(tmp_path / "profile") as (page, errors):
+        page.goto(str(client.base_url))
+        page.wait_for_load_state("networkidle")  # the cluster list is fetched on load
+        page.fill("input[name=q]", "baking a loaf of bread")
+        page.click("button[type=submit]")
+        page.wait_for_selector(".hit")
+        assert page.inner_text(".hit h3") == "Sunday lunch"
+        assert "signals: semantic, keyword" in page.inner_text("#status")
+        page.click(".hit .moment[data-start='2']")
+        # polled from here: wait_for_function evaluates its predicate with eval, which the page's CSP forbids
+        playing = "(() => { const p = document.getElementById('player'); " \
+                  "return !p.paused && p.currentTime > 2.2 && p.videoWidth > 0; })()"
+        deadline = time.monotonic() + 20
+        while not page.evaluate(playing) and time.monotonic() < deadline:
+            page.wait_for_timeout(200)
+        player = page.evaluate("(() => { const p = document.getElementById('player'); return {"
+                               " time: p.currentTime, width: p.videoWidth, error: p.error && p.error.code,"
+                               " src: p.currentSrc}; })()")
+        assert player["error"] is None and player["width"] == 640, player
+        assert 2.0 < player["time"] < 7.0 and player["src"].endswith("/media/kitchen"), player
+        assert "from 0:02" in page.inner_text("#now-playing") and errors == []
 
 
 def test_page_completes_queries_and_offers_the_corrected_one_in_headless_chromium(
         api: tuple[httpx.Client, Settings], tmp_path: Path) -> None:
     """Typing offers completions from the index (the search box's list); a query with a typo shows "Did you
     mean", and following it searches the corrected query."""
-    from playwright.sync_api import sync_playwright
-
     client, _ = api
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(str(client.base_url))
-            page.wait_for_load_state("networkidle")
-            page.locator("input[name=q]").press_sequentially("ночн", delay=30)
-            page.wait_for_selector("#suggestions option", state="attached")
-            offered = page.eval_on_selector_all("#suggestions option", "options => options.map(o => o.value)")
-            assert "Ночная дорога" in offered, offered
-            page.fill("input[name=q]", "lighthuose tour")
-            page.click("button[type=submit]")
-            page.wait_for_selector("#did-you-mean:not([hidden])")
-            assert page.inner_text("#corrected") == "lighthouse tour"
-            page.click("#corrected")
-            page.wait_for_selector("#did-you-mean[hidden]", state="attached")
-            assert page.input_value("input[name=q]") == "lighthouse tour"
-            assert page.inner_text(".hit h3") == "Harbour walk at sunset" and errors == []
-        finally:
-            browser.close()
+    with chromium_page(tmp_path / "profile") as (page, errors):
+        page.goto(str(client.base_url))
+        page.wait_for_load_state("networkidle")
+        page.locator("input[name=q]").press_sequentially("ночн", delay=30)
+        page.wait_for_selector("#suggestions option", state="attached")
+        offered = page.eval_on_selector_all("#suggestions option", "options => options.map(o => o.value)")
+        assert "Ночная дорога" in offered, offered
+        page.fill("input[name=q]", "lighthuose tour")
+        page.click("button[type=submit]")
+        page.wait_for_selector("#did-you-mean:not([hidden])")
+        assert page.inner_text("#corrected") == "lighthouse tour"
+        page.click("#corrected")
+        page.wait_for_selector("#did-you-mean[hidden]", state="attached")
+        assert page.input_value("input[name=q]") == "lighthouse tour"
+        assert page.inner_text(".hit h3") == "Harbour walk at sunset" and errors == []
 
 
 def test_a_script_in_a_served_file_never_runs_in_chromium(api: tuple[httpx.Client, Settings], tmp_path: Path) -> None:
     """An MP4 named x.html with <script> in its title ran on the page's origin when it was served as text/html."""
-    from playwright.sync_api import sync_playwright
-
     client, _ = api
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS, headless=True,
-            accept_downloads=True)
-        try:
-            page = browser.new_page()
-            page.goto(f"{client.base_url}/media/mp4-named-html")
-            page.wait_for_timeout(500)
-            assert not page.title().startswith("pwned"), page.title()
-        finally:
-            browser.close()
+    with chromium_page(tmp_path / "profile", accept_downloads=True) as (page, errors):
+        page.goto(f"{client.base_url}/media/mp4-named-html")
+        page.wait_for_timeout(500)
+        assert not page.title().startswith("pwned"), page.title()
