@@ -19,7 +19,7 @@ from redis.exceptions import AuthenticationError
 from redisvl.index import SearchIndex as RedisVLIndex
 
 from core.errors import ServiceUnavailable
-from core.records import ArchivedFrame, ArchivedVideo
+from core.records import ArchivedFrame, ArchivedVideo, PersonSeen
 from core.signature import FRAMINGS, INDEX_FRAMINGS, TURNS, WHOLE_FRAME, CopySignature
 from core.text import TEXT_EMBEDDING_DIMS, TextChunk
 from inference.triton_client import TritonModels
@@ -29,7 +29,7 @@ from storage.archive import Archive
 from storage.cluster_index import ClusterIndex, cluster_schema
 from storage.copy_index import CopyIndex, copy_index_schema
 from storage.index_layout import IndexSchemaError
-from storage.search_index import SearchIndex, chunk_schema
+from storage.search_index import SearchFilters, SearchIndex, VideoCard, chunk_schema
 
 
 def test_all_servers_healthy(stack: Settings, capsys: pytest.CaptureFixture[str]) -> None:
@@ -161,6 +161,32 @@ def test_an_index_left_with_another_vector_layout_is_refused_clearly(
         assert advice in str(refused.value)
     finally:
         old.delete(drop=True)
+
+
+def test_a_search_index_made_before_people_gets_their_field_and_filters_by_person(stack: Settings) -> None:
+    """A chunk index created without the person_ids tag (before issue 21) gets it from create() (FT.ALTER), and
+    chunks written since are found by person; the old documents stay searchable."""
+    old_schema = chunk_schema("before_people")
+    old_schema["fields"] = [f for f in old_schema["fields"] if f["name"] != "person_ids"]
+    client = Redis.from_url(stack.redis_url)
+    RedisVLIndex.from_dict(old_schema, redis_client=client).create(overwrite=True)
+    index = SearchIndex(stack.redis_url, "before_people")
+    try:
+        vector = np.ones(TEXT_EMBEDDING_DIMS, np.float32) / np.sqrt(TEXT_EMBEDDING_DIMS)
+        card = VideoCard(video_id="old", channel_id="c", published_at_ms=0, title="harbour", duration_s=1.0,
+                         media_uri="x.mp4", verdict="UNIQUE")
+        index.upsert_video(card, [TextChunk("title", 0.0, 0.0, "harbour", vector)])  # written without the field
+        index.create()
+        seen = (PersonSeen("p0123456789", 1.0, 2.0, [1.0, 2.0], 2, 0.9),)
+        index.upsert_video(replace(card, video_id="new", people=seen),
+                           [TextChunk("title", 0.0, 0.0, "harbour", vector)])
+        assert any(a[1] == b"person_ids" for a in client.ft("before_people-chunks").info()["attributes"])
+        by_person = index.keyword("harbour", SearchFilters(person_id="p0123456789"), 10).hits
+        assert [hit.video_id for hit in by_person] == ["new"]
+        assert sorted(hit.video_id for hit in index.keyword("harbour", SearchFilters(), 10).hits) == ["new", "old"]
+        assert index.videos_with_person("p0123456789", 0, 10)[0] == 1
+    finally:
+        index.drop()
 
 
 def test_videos_in_flight_hold_back_later_ones_until_indexed_or_dead(stack: Settings) -> None:
