@@ -26,7 +26,8 @@ from bench.cluster_eval import (
     scale_data,
     themed_videos,
 )
-from core.clustering import ClusteringRun, recluster, topic_embedding
+from core.clustering import PEOPLE_SPACE, ClusteringRun, recluster, topic_embedding
+from core.faces import FACE_DESCRIPTOR_DIMS
 from core.text import TEXT_EMBEDDING_DIMS
 from features.keywords import extract_keywords
 from settings import Settings
@@ -191,6 +192,37 @@ def test_fewer_videos_than_a_cluster_are_all_noise(cfg: Settings) -> None:
     no_videos = np.zeros((0, TEXT_EMBEDDING_DIMS), dtype=np.float32)
     empty = recluster([], no_videos, [], {"old": ["a"]}, **recluster_params(cfg))
     assert empty.clusters == [] and empty.noise == [] and empty.retired == ["old"]
+
+
+def test_people_cluster_in_the_euclidean_space_of_their_descriptors(cfg: Settings) -> None:
+    """The people settings through the shared code: synthetic 128-d descriptors of 3 people (norms 0.8-1.2, as
+    dlib's vary), 4 appearances each 0.1-0.2 from their person's point, and 2 loners; the centroid is the plain
+    mean (not unit length: euclidean distances keep their scale), each radius is PEOPLE_RADIUS, ids start
+    with "p", and the loners are noise. The people run's parameters are jobs/recluster.py's."""
+    from jobs.recluster import cluster_rows
+    from storage.archive import ClusteredRow
+
+    rng = np.random.default_rng(3)
+    people = [rng.normal(size=FACE_DESCRIPTOR_DIMS) for _ in range(3)]
+    people = [point / np.linalg.norm(point) * norm for point, norm in zip(people, (0.8, 1.0, 1.2), strict=True)]
+    rows = []
+    for n, point in enumerate(people):
+        for k in range(4):
+            offset = rng.normal(size=FACE_DESCRIPTOR_DIMS)
+            rows.append(ClusteredRow(f"v{n}{k}#0", (point + offset / np.linalg.norm(offset) * rng.uniform(0.1, 0.2))
+                                     .astype(np.float32), []))
+    rows += [ClusteredRow(f"loner{k}#0", (rng.normal(size=FACE_DESCRIPTOR_DIMS) / 8).astype(np.float32), [])
+             for k in range(2)]
+    run = cluster_rows(cfg, "people", rows, {})
+    assert sorted(c.members for c in run.clusters) == [tuple(f"v{n}{k}#0" for k in range(4)) for n in range(3)]
+    assert run.noise == ["loner0#0", "loner1#0"]
+    by_id = {row.item_id: row.embedding for row in rows}
+    for cluster in run.clusters:
+        assert cluster.cluster_id.startswith("p") and cluster.radius == cfg.people_radius and cluster.label == ""
+        assert np.allclose(cluster.centroid, np.mean([by_id[m] for m in cluster.members], axis=0), atol=1e-6)
+        assert PEOPLE_SPACE.distances(np.stack([by_id[m] for m in cluster.members]), cluster.centroid).max() < 0.2
+    again = cluster_rows(cfg, "people", rows[::-1], {c.cluster_id: list(c.members) for c in run.clusters})
+    assert {c.cluster_id: c.members for c in again.clusters} == {c.cluster_id: c.members for c in run.clusters}
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
