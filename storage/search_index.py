@@ -110,8 +110,12 @@ class VideoCard:
 
     @property
     def person_ids(self) -> str:
-        """The person clusters seen, as the ``person_ids`` tag holds them."""
-        return ",".join(sorted({person.person_id for person in self.people if person.person_id}))
+        return _person_ids_tag(self.people)
+
+
+def _person_ids_tag(people: Iterable[PersonSeen]) -> str:
+    """The person clusters seen, as the ``person_ids`` tag holds them."""
+    return ",".join(sorted({person.person_id for person in people if person.person_id}))
 
 
 def _people_json(people: Sequence[PersonSeen]) -> str:
@@ -338,7 +342,7 @@ class SearchIndex:
                 continue
             people = tuple(dataclasses.replace(person, person_id=by_index.get(n, person.person_id))
                            for n, person in enumerate(_people_from_json(stored)))
-            tag = ",".join(sorted({person.person_id for person in people if person.person_id}))
+            tag = _person_ids_tag(people)
             updated += self._set_on_video(video_id, {"people": _people_json(people), "person_ids": tag},
                                           {"person_ids": tag})
         return updated
