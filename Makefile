@@ -15,7 +15,7 @@ run: venv  ## start the local stack and its workers, show every capability on re
 test: venv lint  ## the test suite: unit tests, then tests against real servers it starts on its own ports
 	$(PY) -m pytest
 
-test-unit: venv  ## the server-free tests alone (tests/unit/, under a minute)
+test-unit: venv  ## the server-free tests alone (tests/unit/, about a minute and a half)
 	$(PY) -m pytest tests/unit
 
 lint: venv
