@@ -7,13 +7,16 @@ test, so these 22 copies of it never crowd another test's copy lookups), so the 
 metadata's. 18 videos are few for density clustering (hdbscan's result on them moves with its
 settings), so this test asserts what must hold whatever it finds: clusters never mix themes, most themes are
 found, new videos join their theme's cluster, ids are stable; it prints the adjusted Rand index. Clustering
-quality on a larger themed set is measured in tests/unit/test_clustering.py and bench/cluster_eval.py.
+quality on a larger themed set is measured in tests/unit/test_clustering.py and bench/cluster_eval.py. The
+session's stack is shared, so the archive may hold other modules' videos (when they ran first): they are clustered
+too, a themed cluster must not take them in, and only this module's videos are scored.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -93,7 +96,8 @@ def test_archive_run_finds_the_themes(flow: dict[str, Any]) -> None:
     print(f"\narchive run: {len(run.clusters)} clusters, {len(run.noise)} noise, adjusted Rand index {ari:.3f}")
     for cluster in run.clusters:
         print(f"  {cluster.cluster_id} {cluster.label!r}: {', '.join(cluster.members)}")
-    themes_found = [{flow["truth"][m] for m in cluster.members} for cluster in run.clusters]
+    themes_found = [{flow["truth"].get(m, "another test's") for m in cluster.members} for cluster in run.clusters
+                    if set(cluster.members) & set(flow["truth"])]
     assert all(len(themes) == 1 for themes in themes_found), themes_found  # no cluster mixes themes
     assert len(set.union(*themes_found)) >= 2
 
@@ -107,7 +111,7 @@ def test_rerun_keeps_cluster_ids(flow: dict[str, Any]) -> None:
 def test_workers_load_centroids_and_assign_new_videos(flow: dict[str, Any]) -> None:
     run = flow["report"].run
     assert flow["loaded"] == sorted(c.cluster_id for c in run.clusters)
-    theme_cluster = {flow["truth"][c.members[0]]: c for c in run.clusters}
+    theme_cluster = {flow["truth"][c.members[0]]: c for c in run.clusters if c.members[0] in flow["truth"]}
     joined = 0
     for theme in ARRIVALS:
         record = flow["later"][f"new-{theme}"]
@@ -127,5 +131,8 @@ def test_workers_load_centroids_and_assign_new_videos(flow: dict[str, Any]) -> N
 def test_search_cards_follow_the_run(flow: dict[str, Any]) -> None:
     cards = flow["search_index"].cards(sorted(flow["truth"]))
     for cluster in flow["report"].run.clusters:
+        cluster = replace(cluster, members=tuple(m for m in cluster.members if m in cards))
+        if not cluster.members:  # other modules' videos only
+            continue
         assert {cards[m].cluster_id for m in cluster.members} == {cluster.cluster_id}
         assert {cards[m].cluster_label for m in cluster.members} == {cluster.label}
