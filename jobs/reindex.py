@@ -76,10 +76,10 @@ def load_centroids(cfg: Settings, clusters: ClusterIndex, topic: str) -> int:
             latest[key] = None if message.value() is None else decode_record(ClusterCentroid, message.value())
         except SchemaError:
             continue  # the worker skips it too
-    for record in latest.values():
-        if record is not None and len(record.centroid) == clusters.space.dims:  # else the worker refuses it too
-            clusters.upsert(record)
-    return sum(1 for record in latest.values() if record is not None and len(record.centroid) == clusters.space.dims)
+    loaded = [record for record in latest.values() if record is not None and clusters.fits(record)]  # as the worker
+    for record in loaded:
+        clusters.upsert(record)
+    return len(loaded)
 
 
 def published_events(cfg: Settings, start: dict[int, int] | None, end: dict[int, int],

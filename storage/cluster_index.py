@@ -65,6 +65,10 @@ class ClusterIndex:
     def _key(self, cluster_id: str) -> str:
         return f"{self.name}:{cluster_id}"
 
+    def fits(self, centroid: ClusterCentroid) -> bool:
+        """Whether the centroid has this index's width (one published for another encoder or space has not)."""
+        return len(centroid.centroid) == self.space.dims
+
     def upsert(self, centroid: ClusterCentroid) -> None:
         self.client.hset(self._key(centroid.cluster_id), mapping={
             "cluster_id": centroid.cluster_id, "label": centroid.label, "keywords": json.dumps(centroid.keywords),

@@ -150,7 +150,7 @@ async def load_centroid(message: Any) -> None:
         record = decode_record(ClusterCentroid, message.value)
     except SchemaError as exc:
         raise PipelineError(str(exc), kind="malformed_centroid") from exc
-    if len(record.centroid) != index.space.dims:
+    if not index.fits(record):
         raise PipelineError(f"a {len(record.centroid)}-d centroid for {index.name}, whose centroids are "
                             f"{index.space.dims}-d", kind="malformed_centroid")
     await asyncio.to_thread(index.upsert, record)
