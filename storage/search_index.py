@@ -347,19 +347,24 @@ class SearchIndex:
                                           {"person_ids": tag})
         return updated
 
+    def _item_keys(self, video_id: str) -> list[str] | None:
+        """The keys of an indexed video's chunks and frames, as its card counts them; None when it has no card."""
+        counts = self.client.hmget(self._card_key(video_id), ["chunks", "frames"])
+        if counts[0] is None:
+            return None
+        return [*(self._chunk_key(video_id, n) for n in range(int(counts[0]))),
+                *(self._frame_key(video_id, n) for n in range(int(counts[1] or 0)))]
+
     def _set_on_video(self, video_id: str, card_fields: dict[str, str], item_fields: dict[str, str]) -> bool:
         """Set fields on an indexed video's card and on each of its chunks and frames, in one transaction; False
         when the video is not in this index."""
-        card_key = self._card_key(video_id)
-        counts = self.client.hmget(card_key, ["chunks", "frames"])
-        if counts[0] is None:
+        items = self._item_keys(video_id)
+        if items is None:
             return False
         pipe = self.client.pipeline(transaction=True)
-        pipe.hset(card_key, mapping=card_fields)
-        for n in range(int(counts[0])):
-            pipe.hset(self._chunk_key(video_id, n), mapping=item_fields)
-        for n in range(int(counts[1] or 0)):
-            pipe.hset(self._frame_key(video_id, n), mapping=item_fields)
+        pipe.hset(self._card_key(video_id), mapping=card_fields)
+        for key in items:
+            pipe.hset(key, mapping=item_fields)
         pipe.execute()
         return True
 
@@ -376,13 +381,10 @@ class SearchIndex:
     def delete_video(self, video_id: str) -> bool:
         """Remove a video from the index: its chunks, frames and card (with its face descriptors). False when it
         was not indexed."""
-        counts = self.client.hmget(self._card_key(video_id), ["chunks", "frames"])
-        if counts[0] is None:
+        items = self._item_keys(video_id)
+        if items is None:
             return False
-        pipe = self.client.pipeline(transaction=True)
-        pipe.delete(*(self._chunk_key(video_id, n) for n in range(int(counts[0]))),
-                    *(self._frame_key(video_id, n) for n in range(int(counts[1] or 0))), self._card_key(video_id))
-        pipe.execute()
+        self.client.delete(*items, self._card_key(video_id))  # one command: atomic
         return True
 
     def cards(self, video_ids: Sequence[str]) -> dict[str, VideoCard]:
