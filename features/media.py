@@ -17,6 +17,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from core.containers import SNIFF_BYTES, opened_container
 from core.errors import MediaError
 from settings import Settings
 
@@ -32,26 +33,47 @@ class DecodedVideo:
     damaged_packets: int = 0  # video and audio packets skipped because their decoder found them damaged
 
 
+# Codecs of still pictures: a video stream in one of them is a cover picture (phones and music exports attach one)
+# unless the file has no other video stream.
+STILL_PICTURE_CODECS = frozenset({"png", "mjpeg", "bmp", "gif", "webp", "tiff"})
+
+
 @contextmanager
-def open_media(path: Path, max_pixels: int) -> Iterator[av.container.InputContainer]:
-    """``av.open`` that also closes the streams' decoders on exit. PyAV frees a decoder (its frame threads and
-    buffers) only when the garbage collector breaks a reference cycle, which in a long-running worker can
-    take hundreds of videos: closing it here keeps the worker's threads and memory flat.
+def open_media(path: Path, max_pixels: int, name: str) -> Iterator[av.container.InputContainer]:
+    """The file opened with the demuxer its first bytes call for (core/containers.py), never one FFmpeg guesses:
+    a playlist, a concat script or anything else that refers to other files is refused (MediaError), and FFmpeg
+    may open nothing but this file (``protocol_whitelist=file``; QuickTime's external data references stay off).
+
+    On exit the streams' decoders are closed too: PyAV frees a decoder (its frame threads and buffers) only when
+    the garbage collector breaks a reference cycle, which in a long-running worker can take hundreds of videos.
 
     FFmpeg refuses to decode a picture of more than ``max_pixels`` (its ``max_pixels`` option) in the decoders:
     a 16000 x 16000 frame would take hundreds of MB before any check of ours could see it. The option is set on
     each stream's decoder after opening, not passed to ``av.open`` for the probe: PyAV 13 frees per-stream
     probe options for streams that did not exist when it allocated them, and crashes the process on MPEG-PS
     and FLV files, whose streams are only found while probing (fixed in PyAV 18)."""
+    with open(path, "rb") as file:
+        container_type = opened_container(file.read(SNIFF_BYTES), name)
+    options = {"protocol_whitelist": "file", "enable_drefs": "0"} if container_type.demuxer == "mov" else {
+        "protocol_whitelist": "file"}
     refuse_larger = {"max_pixels": str(max_pixels)}
-    with av.open(str(path)) as container:
+    with av.open(str(path), format=container_type.demuxer, container_options=options) as container:
         for stream in container.streams.video:
             stream.codec_context.options = refuse_larger
         try:
             yield container
         finally:
             for stream in container.streams:
-                stream.codec_context.close(strict=False)
+                if stream.codec_context is not None:  # attachments, timecode and data tracks have no decoder
+                    stream.codec_context.close(strict=False)
+
+
+def video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
+    """The stream that is the video: the first video stream that is not a still picture (a cover), else the first
+    video stream; None when there is none."""
+    streams = list(container.streams.video)
+    moving = [stream for stream in streams if stream.codec_context.name not in STILL_PICTURE_CODECS]
+    return (moving or streams or [None])[0]
 
 
 def _open_checked(path: Path, cfg: Settings,
@@ -66,14 +88,17 @@ def _open_checked(path: Path, cfg: Settings,
     if size > cfg.max_media_bytes:
         raise MediaError(f"{name!r} is {size} bytes, over MAX_MEDIA_BYTES={cfg.max_media_bytes}",
                          kind="media_too_large")
-    return open_media(path, cfg.max_frame_pixels)
+    return open_media(path, cfg.max_frame_pixels, name)
 
 
-def _check_container(container: av.container.InputContainer, cfg: Settings, name: str) -> float:
-    """The container's stated duration (0 when unknown), after checking it has video within the limits."""
-    if not container.streams.video:
+def _check_container(container: av.container.InputContainer, cfg: Settings,
+                     name: str) -> tuple[av.video.stream.VideoStream, float]:
+    """The video stream and the container's stated duration (0 when unknown), after checking it has video within
+    the limits."""
+    stream = video_stream(container)
+    if stream is None:
         raise MediaError(f"{name!r} has no video stream", kind="media_unreadable")
-    context = container.streams.video[0].codec_context  # 0 x 0 when only decoding would tell (FFmpeg refuses then)
+    context = stream.codec_context  # 0 x 0 when only decoding would tell (FFmpeg refuses then)
     if context.width * context.height > cfg.max_frame_pixels:
         raise MediaError(f"{name!r} has {context.width}x{context.height} pictures, over MAX_FRAME_PIXELS="
                          f"{cfg.max_frame_pixels}", kind="media_too_large")
@@ -81,7 +106,7 @@ def _check_container(container: av.container.InputContainer, cfg: Settings, name
     if duration > cfg.max_video_seconds:
         raise MediaError(f"{name!r} lasts {duration:.0f}s, over MAX_VIDEO_SECONDS="
                          f"{cfg.max_video_seconds:.0f}", kind="media_too_long")
-    return duration
+    return stream, duration
 
 
 def _unreadable(exc: av.FFmpegError, name: str, cfg: Settings) -> MediaError:
@@ -100,8 +125,8 @@ def decode_video(path: Path, cfg: Settings, name: str | None = None) -> DecodedV
     damage = DamageCount()
     try:
         with _open_checked(path, cfg, name) as container:
-            duration = _check_container(container, cfg, name)
-            frames, times, scene_changes = _sample_frames(container, cfg, name, damage)
+            stream, duration = _check_container(container, cfg, name)
+            frames, times, scene_changes = _sample_frames(container, stream, cfg, name, damage)
         audio = _decode_audio(path, cfg, name, damage)
     except av.FFmpegError as exc:
         raise _unreadable(exc, name, cfg) from exc
@@ -132,14 +157,15 @@ def decode_key_frames(path: Path, times_s: list[float], cfg: Settings, name: str
     damage = DamageCount()
     try:
         with _open_checked(path, cfg, name) as container:
-            _check_container(container, cfg, name)
-            for time_s, frame in _frames(container, lambda start, end: any(
+            stream, _ = _check_container(container, cfg, name)
+            display = Display.of(stream)
+            for time_s, frame in _frames(container, stream, lambda start, end: any(
                     start - FRAME_TIME_TOLERANCE_S <= t < end for t in times_s), cfg, name, damage):
                 if next_time is None:
                     break
                 if time_s < next_time - FRAME_TIME_TOLERANCE_S:
                     continue
-                frames.append(_rgb(frame, cfg))
+                frames.append(display.rgb(frame, cfg))
                 next_time = next(wanted, None)
         audio = _decode_audio(path, cfg, name, damage)
     except av.FFmpegError as exc:
@@ -174,16 +200,35 @@ class DamageCount:
             return []
 
 
-def _rgb(frame: av.VideoFrame, cfg: Settings) -> np.ndarray:
-    """The frame as RGB, scaled so its long side is at most FRAME_MAX_SIDE (even sides)."""
-    scale = min(1.0, cfg.frame_max_side / max(frame.width, frame.height))
-    width, height = (max(2, int(frame.width * scale) // 2 * 2), max(2, int(frame.height * scale) // 2 * 2))
-    return frame.to_ndarray(format="rgb24", width=width, height=height)
+@dataclass(frozen=True)
+class Display:
+    """How a stream's pictures are shown, as players show them: turned by the display matrix a phone writes for a
+    portrait video (in quarter turns counter-clockwise) and stretched by the sample aspect ratio (anamorphic DV,
+    some broadcast captures), so a copy of the upright picture finds it and models see what people see."""
+
+    quarter_turns: int = 0
+    pixel_aspect: float = 1.0  # a pixel's width over its height
+
+    @classmethod
+    def of(cls, stream: av.video.stream.VideoStream) -> Display:
+        degrees = float(stream.side_data.get("DISPLAYMATRIX", 0.0) or 0.0)  # counter-clockwise, as ffprobe says
+        aspect = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
+        pixel_aspect = float(aspect) if aspect and 0.1 <= float(aspect) <= 10.0 else 1.0  # 0/1 means unknown
+        return cls(round(degrees / 90.0) % 4, pixel_aspect)
+
+    def rgb(self, frame: av.VideoFrame, cfg: Settings) -> np.ndarray:
+        """The frame as RGB as shown, scaled so its long side is at most FRAME_MAX_SIDE (even sides)."""
+        shown_width, shown_height = frame.width * self.pixel_aspect, float(frame.height)
+        scale = min(1.0, cfg.frame_max_side / max(shown_width, shown_height))
+        width, height = (max(2, int(shown_width * scale) // 2 * 2), max(2, int(shown_height * scale) // 2 * 2))
+        picture = frame.to_ndarray(format="rgb24", width=width, height=height)
+        return np.ascontiguousarray(np.rot90(picture, self.quarter_turns)) if self.quarter_turns else picture
 
 
-def _frames(container: av.container.InputContainer, wanted: Callable[[float, float], bool], cfg: Settings,
-            name: str, damage: DamageCount) -> Iterator[tuple[float, av.VideoFrame]]:
-    """(time since the first frame, frame) for the video stream's frames with a time, decoded with two threads,
+def _frames(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+            wanted: Callable[[float, float], bool], cfg: Settings, name: str,
+            damage: DamageCount) -> Iterator[tuple[float, av.VideoFrame]]:
+    """(time since the first frame, frame) for the video ``stream``'s frames with a time, decoded with two threads,
     skipping the frames no other frame is decoded from (non-reference B-frames) unless ``wanted(start_s, end_s)``
     (times since the first frame) for the time they are shown: they are the cheap quarter to half of the
     frames, and skipping them leaves every other frame exactly as it was.
@@ -195,7 +240,6 @@ def _frames(container: av.container.InputContainer, wanted: Callable[[float, flo
 
     The limits hold whatever the container states (a stream written to a pipe states no duration): decoding
     stops with media_too_long at MAX_VIDEO_FRAMES frames or once the frames shown span MAX_VIDEO_SECONDS."""
-    stream = container.streams.video[0]
     stream.thread_type = "AUTO"
     context = stream.codec_context
     time_base = stream.time_base
@@ -223,8 +267,8 @@ def _too_long(name: str, cfg: Settings, what: str) -> MediaError:
                       "while decoding)", kind="media_too_long")
 
 
-def _sample_frames(container: av.container.InputContainer, cfg: Settings, name: str,
-                   damage: DamageCount) -> tuple[list[np.ndarray], list[float], list[bool]]:
+def _sample_frames(container: av.container.InputContainer, stream: av.video.stream.VideoStream, cfg: Settings,
+                   name: str, damage: DamageCount) -> tuple[list[np.ndarray], list[float], list[bool]]:
     step = 1.0 / cfg.frames_per_second
     next_t = 0.0
     last_kept_t = -1.0
@@ -236,7 +280,8 @@ def _sample_frames(container: av.container.InputContainer, cfg: Settings, name: 
     def covers_a_slot(start: float, end: float) -> bool:
         return float(np.ceil((start - 1e-6) / step)) * step < end
 
-    for time_s, frame in _frames(container, covers_a_slot, cfg, name, damage):
+    display = Display.of(stream)
+    for time_s, frame in _frames(container, stream, covers_a_slot, cfg, name, damage):
         thumbnail = frame.to_ndarray(format="gray", width=THUMBNAIL_SIDE, height=THUMBNAIL_SIDE).astype(np.float32)
         is_cut = (previous_thumbnail is not None
                   and float(np.abs(thumbnail - previous_thumbnail).mean()) / 255.0 > cfg.scene_change_threshold)
@@ -244,7 +289,7 @@ def _sample_frames(container: av.container.InputContainer, cfg: Settings, name: 
         on_schedule = time_s + 1e-6 >= next_t
         if not on_schedule and not (is_cut and time_s - last_kept_t >= MIN_SECONDS_BETWEEN_FRAMES):
             continue
-        frames.append(_rgb(frame, cfg))
+        frames.append(display.rgb(frame, cfg))
         times.append(round(float(time_s), 3))
         scene_changes.append(is_cut)
         last_kept_t = float(time_s)
@@ -257,7 +302,7 @@ def _decode_audio(path: Path, cfg: Settings, name: str, damage: DamageCount) -> 
     """The first audio stream, mono at AUDIO_SAMPLE_RATE; media_too_long past MAX_VIDEO_SECONDS of it. Damaged
     packets are skipped and counted in ``damage``."""
     max_samples = int(cfg.max_video_seconds * cfg.audio_sample_rate)
-    with open_media(path, cfg.max_frame_pixels) as container:
+    with open_media(path, cfg.max_frame_pixels, name) as container:
         if not container.streams.audio:
             return None
         resampler = av.AudioResampler(format="flt", layout="mono", rate=cfg.audio_sample_rate)

