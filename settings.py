@@ -112,6 +112,13 @@ class Settings(BaseSettings):
     max_video_frames: int = Field(
         36000, description="videos with more video frames are dead-lettered (media_too_long), whatever their "
         "timestamps say (600 s at 60 fps)")
+    media_time_budget_s: float = Field(
+        180.0, description="decoding one file (and computing its copy signature) may take this long; then it is "
+        "stopped and dead-lettered (media_over_budget). Each decode runs in a child process of its own "
+        "(features/media_budget.py)")
+    media_memory_budget_mib: int = Field(
+        2048, description="memory one decode's child process may allocate (its RLIMIT_DATA); past it the file is "
+        "dead-lettered (media_over_budget). A 600 s video's frames at FRAME_MAX_SIDE take ~1 GiB")
     scene_change_threshold: float = Field(
         0.15, description="mean grey difference (0..1) of consecutive 32x32 thumbnails that counts as a cut")
     key_frames_max: int = Field(8, description="key frames for OCR/CLIP: at most this many")

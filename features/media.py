@@ -112,6 +112,10 @@ def _check_container(container: av.container.InputContainer, cfg: Settings,
 def _unreadable(exc: av.FFmpegError, name: str, cfg: Settings) -> MediaError:
     """FFmpeg's reason without the file's path on this server (its message ends with it). A decoder answers
     EINVAL for a picture over its ``max_pixels`` (or of an impossible size), which only decoding could tell."""
+    if exc.errno in (errno.ENOMEM, errno.EAGAIN):  # an allocation (a buffer, a thread's stack) failed: the decode's
+        # child process is at its memory budget (features/media_budget.py)
+        return MediaError(f"{name!r} needed more than MEDIA_MEMORY_BUDGET_MIB={cfg.media_memory_budget_mib} MiB to "
+                          "decode", kind="media_over_budget")
     if exc.errno == errno.EINVAL:
         return MediaError(f"cannot decode {name!r}: a picture over MAX_FRAME_PIXELS={cfg.max_frame_pixels} (or of "
                           "an invalid size)", kind="media_too_large")

@@ -1,6 +1,7 @@
 """The copy stage: what happens to one ``publish-video`` event before its verdict, and nothing more.
 
-check the event -> mark it in flight -> decode its media -> copy signature (PDQ at ten framings, turned and tile PDQ,
+check the event -> mark it in flight -> decode its media and compute its copy signature (in a child process within
+the media budget: features/media_budget.py) (PDQ at ten framings, turned and tile PDQ,
 chromaprint) -> bind the video id to its media's digest (other media under a known id: conflicting_event) ->
 index it in Redis -> wait for earlier-published videos still in flight -> candidates,
 alignment and audio check -> the verdict, kept. Enrichment (models, clusters, search, archive) is the enrichment
@@ -20,8 +21,8 @@ from datetime import UTC, datetime
 
 from core.event_checks import check_event
 from core.records import DuplicateVerdict, VideoPublished
-from features.copy_signature import copy_signature
-from features.media import decode_video
+from features.copy_signature import media_signature
+from features.media_budget import within_budget
 from pipeline.copy_detection import CopyDetector
 from pipeline.outputs import verdict_record
 from pipeline.stopwatch import Stopwatch
@@ -54,10 +55,10 @@ class CopyStage:
                                 self.cfg.in_flight_ttl_s)
         try:
             path = resolve_media_path(event.media_uri, self.cfg.media_root)
-            video = await asyncio.to_thread(decode_video, path, self.cfg, event.media_uri)  # checks its size too
-            stopwatch.lap("decode")
-            signature = await asyncio.to_thread(copy_signature, video, self.cfg)
-            stopwatch.lap("copy_signature")
+            # decoded and signed in a child process within the media budget; checks the file's size too
+            signature, damaged_packets = await asyncio.to_thread(within_budget, media_signature, path, self.cfg,
+                                                                 event.media_uri, cfg=self.cfg, name=event.media_uri)
+            stopwatch.lap("decode_and_signature")
             # bound to its media once that proved usable (a file that failed may be fixed under the same id)
             await asyncio.to_thread(copies.claim_media, event.video_id, await asyncio.to_thread(media_digest, path))
             kept = await asyncio.to_thread(copies.kept_verdict, event.video_id)
@@ -71,8 +72,8 @@ class CopyStage:
             await asyncio.to_thread(copies.clear_in_flight, event.video_id)
             raise
         stopwatch.add(judge_seconds)
-        if video.damaged_packets:
-            log.warning("%s: skipped %d damaged packets of %s", event.video_id, video.damaged_packets, event.media_uri)
-        record = verdict_record(event, verdict, datetime.now(UTC), video.damaged_packets)
+        if damaged_packets:
+            log.warning("%s: skipped %d damaged packets of %s", event.video_id, damaged_packets, event.media_uri)
+        record = verdict_record(event, verdict, datetime.now(UTC), damaged_packets)
         await asyncio.to_thread(copies.keep_verdict, event.video_id, encode_record(record))
         return Judged(record, stopwatch.seconds)

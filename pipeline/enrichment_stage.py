@@ -25,9 +25,10 @@ from core.clustering import topic_embedding
 from core.event_checks import check_event
 from core.records import ArchivedVideo, DuplicateVerdict, EnrichedVideo, VideoPublished
 from core.signature import CopySignature
-from features.copy_signature import copy_signature
+from features.copy_signature import media_signature
 from features.keywords import extract_keywords
-from features.media import decode_key_frames, decode_video
+from features.media import decode_key_frames
+from features.media_budget import within_budget
 from inference.enrichment import Enrichment, enrich, enrichment_summary, reused_enrichment
 from inference.triton_client import CLIP_MODELS, FACES_MODEL, TritonModels
 from pipeline.outputs import archived_video, enriched_record, people_seen, video_card
@@ -82,7 +83,9 @@ class EnrichmentStage:
         log.info("video %s: no stored signature in generation %d, computing it", event.video_id,
                  self.indexes.number)
         path = resolve_media_path(event.media_uri, self.cfg.media_root)
-        return copy_signature(await asyncio.to_thread(decode_video, path, self.cfg, event.media_uri), self.cfg)
+        signature, _ = await asyncio.to_thread(within_budget, media_signature, path, self.cfg, event.media_uri,
+                                               cfg=self.cfg, name=event.media_uri)
+        return signature
 
     async def enrich(self, event: VideoPublished, verdict: DuplicateVerdict,
                      on_enriched: EnrichedCallback | None = None) -> Enriched | None:
@@ -106,9 +109,9 @@ class EnrichmentStage:
         else:
             key_frames = select_key_frames(signature.full_frame_bits, signature.quality, signature.cuts, 0,
                                            self.cfg.key_frame_min_hamming, self.cfg.key_frames_max)
-            media = await asyncio.to_thread(decode_key_frames, path,
+            media = await asyncio.to_thread(within_budget, decode_key_frames, path,
                                             [float(signature.times_s[i]) for i in key_frames], self.cfg,
-                                            event.media_uri)
+                                            event.media_uri, cfg=self.cfg, name=event.media_uri)
             stopwatch.lap("decode")
             enrichment = await enrich(media, event.metadata_text, self.models,
                                       await self._feature_on("CLIP", CLIP_MODELS), event.language_hint,

@@ -212,7 +212,7 @@ def test_every_process_serves_its_metrics(first_run: dict, worker: Settings) -> 
     assert total(copies["vu_publish_to_verdict_seconds"], "vu_publish_to_verdict_seconds_count") >= good
     assert total(copies["vu_dead_letters"], "vu_dead_letters_total", kind="media_not_found") >= 1
     assert total(copies["vu_dead_letters"], "vu_dead_letters_total", kind="malformed_event") >= 2
-    assert total(copies["vu_stage_step_seconds"], "vu_stage_step_seconds_count", step="decode") >= good
+    assert total(copies["vu_stage_step_seconds"], "vu_stage_step_seconds_count", step="decode_and_signature") >= good
     assert total(copies["faust_messages_received"], "faust_messages_received_total") >= good
     enrichment = samples["enrichment-1"]
     assert total(enrichment["vu_events_processed"], "vu_events_processed_total", outcome="enriched") >= good

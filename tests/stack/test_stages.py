@@ -66,7 +66,7 @@ def test_an_original_then_its_copy(stack: Settings, indexes: IndexGeneration) ->
     assert original.verdict.verdict == "UNIQUE"
     assert copy.verdict.verdict in ("NEAR_DUPLICATE", "EXACT_DUPLICATE") and copy.verdict.duplicate_of == "vp-bikes"
     assert copy.verdict.matches[0].video_id == "vp-bikes" and copy.verdict.matches[0].visual_copy
-    assert {"decode", "copy_signature", "index", "lookup"} <= set(copy.stage_seconds)
+    assert {"decode_and_signature", "index", "lookup"} <= set(copy.stage_seconds)
     assert [record.video_id for record in sent] == ["vp-bikes", "vp-bikes-resized"]
     assert copy_enriched.enriched.duplicate_of == "vp-bikes" and copy_enriched.enriched.has_audio is False
     assert copy_enriched.enriched.frame_count == len(copy_enriched.archived.frames) >= 10
