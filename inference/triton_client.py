@@ -173,7 +173,7 @@ class TritonModels:
         return await self._frame_documents(FACES_MODEL, frames, "FACES")
 
     async def _frame_documents(self, model: str, frames: list[np.ndarray], output: str) -> list[Any]:
-        """The JSON document ``model`` answers for each frame (model_repository/frame_documents.py)."""
+        """The JSON document ``model`` answers for each frame (model_helpers/frame_documents.py)."""
         documents = await self._infer_images(model, frames, output)
         return [json.loads(d.reshape(-1)[0]) for d in documents]
 

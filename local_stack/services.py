@@ -180,7 +180,7 @@ def _triton_environment(cfg: Settings) -> dict[str, str]:
         "LD_LIBRARY_PATH": str(sysconfig.get_config_var("LIBDIR")),
         "OMP_NUM_THREADS": "1",
         "MODEL_CACHE_DIR": str(cfg.stack_dir / "models"),  # whisper base, assembled once from its packages
-        "PYTHONDONTWRITEBYTECODE": "1",  # a __pycache__ folder in the model repository would look like a model
+        "PYTHONDONTWRITEBYTECODE": "1",  # the served folders stay as checked in (no __pycache__ among versions)
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }
@@ -346,7 +346,7 @@ def start(cfg: Settings, service: Service, log: Callable[[str], None]) -> None:
         return
     if service.name == "triton":
         _clean_triton_shared_memory()
-        # left by a tool that imported the models' shared helpers: Triton would take the folder for a model
+        # stale: left by versions that kept the models' shared helpers in the repository (Triton lists it as a model)
         shutil.rmtree(cfg.triton_model_repository / "__pycache__", ignore_errors=True)
     log_path = log_file(cfg, service.name)
     log_path.parent.mkdir(parents=True, exist_ok=True)
