@@ -9,6 +9,8 @@ The Triton models' own knobs are in their config.pbtxt files (model_repository/)
 
 from __future__ import annotations
 
+import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parent
 
 # The settings whose default is derived from others when unset (Settings._derived_defaults).
 DERIVED = frozenset({"triton_grpc_port", "triton_metrics_port", "faust_data_dir", "media_root", "kafka_bootstrap",
-                     "redis_url", "triton_grpc_url", "triton_http_url", "clickhouse_dsn"})
+                     "redis_url", "redis_password", "triton_grpc_url", "triton_http_url", "clickhouse_dsn"})
 
 
 class Settings(BaseSettings):
@@ -41,12 +43,13 @@ class Settings(BaseSettings):
 
     # Connections (the production stack points these at real clusters).
     kafka_bootstrap: str = Field("", description="comma-separated host:port list (default: 127.0.0.1:KAFKA_PORT)")
-    redis_url: str = Field("", description="default: redis://127.0.0.1:REDIS_PORT/0, with REDIS_PASSWORD if set "
-                           "(redis://:PASSWORD@127.0.0.1:REDIS_PORT/0). A URL given here carries its own credentials: "
-                           "redis://:PASSWORD@host:6379/0, or redis://USER:PASSWORD@... for an ACL user")
+    redis_url: str = Field("", description="default: redis://:REDIS_PASSWORD@127.0.0.1:REDIS_PORT/0. A URL given "
+                           "here carries its own credentials: redis://:PASSWORD@host:6379/0, or "
+                           "redis://USER:PASSWORD@... for an ACL user")
     redis_password: str | None = Field(
-        None, description="the password the local Redis requires (its requirepass, kept in a file only its owner "
-        "reads) and the default REDIS_URL carries; the local Redis listens on 127.0.0.1 only")
+        None, description="the password the local Redis requires and the default REDIS_URL carries (default, unless "
+        "REDIS_URL is given: a random one made on first use and kept in STACK_DIR/secrets/redis-password, readable by "
+        "its owner only); the local Redis listens on 127.0.0.1 only and never starts without one")
     triton_grpc_url: str = Field("", description="default: 127.0.0.1:TRITON_GRPC_PORT")
     triton_http_url: str = Field("", description="default: 127.0.0.1:TRITON_HTTP_PORT")
     clickhouse_dsn: str = Field("", description="default: chdb://STACK_DIR/clickhouse (embedded); "
@@ -236,6 +239,8 @@ class Settings(BaseSettings):
         for name, value in derived.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)  # frozen afterwards, so once here only
+        if self.redis_password is None and not self.redis_url:  # the local Redis: never without a password
+            object.__setattr__(self, "redis_password", local_secret(self.stack_dir, "redis-password"))
         addresses = {
             "kafka_bootstrap": f"127.0.0.1:{self.kafka_port}",
             "redis_url": local_redis_url(self.redis_port, self.redis_password),
@@ -265,6 +270,26 @@ class Settings(BaseSettings):
     def with_redis_port(self, port: int, stack_dir: Path) -> Settings:
         """The same settings for a separate Redis on ``port`` keeping its data under ``stack_dir``."""
         return self.replace(redis_port=port, redis_url=local_redis_url(port, self.redis_password), stack_dir=stack_dir)
+
+
+def local_secret(stack_dir: Path, name: str) -> str:
+    """The secret ``name`` of the local stack under ``stack_dir``: read from ``STACK_DIR/secrets/<name>``, or made
+    (random, URL-safe) on first use and kept there, readable by its owner only (mode 0600, the folder 0700)."""
+    folder = stack_dir / "secrets"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / name
+    if not path.exists():
+        draft = folder / f".{name}.{secrets.token_hex(8)}"
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secrets.token_urlsafe(32))
+        try:
+            os.link(draft, path)  # whole or not at all; a process that made one first wins
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
 
 
 def local_redis_url(port: int, password: str | None) -> str:

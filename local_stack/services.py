@@ -92,24 +92,24 @@ def _openssl11_dir(cfg: Settings) -> Path:
     return target
 
 
-def _redis_auth_file(cfg: Settings) -> list[str]:
-    """With REDIS_PASSWORD, a config file that sets it (readable by its owner only, not in the process list):
-    its path, the first argument of redis-server; else nothing."""
+def _redis_auth_file(cfg: Settings) -> str:
+    """A config file that sets REDIS_PASSWORD (readable by its owner only, not in the process list): its path, the
+    first argument of redis-server."""
+    if not cfg.redis_password:  # settings.py makes one unless REDIS_URL was given alone
+        raise StackError("REDIS_URL is set but REDIS_PASSWORD is not: the local Redis never starts without a password")
     path = cfg.stack_dir / "redis" / "auth.conf"
     path.unlink(missing_ok=True)
-    if not cfg.redis_password:
-        return []
     escaped = "".join(f"\\x{byte:02x}" for byte in cfg.redis_password.encode())  # any character, quoted
     path.touch(mode=0o600)
     path.write_text(f'requirepass "{escaped}"\n')
-    return [str(path)]
+    return str(path)
 
 
 def _redis_command(cfg: Settings) -> list[str]:
-    """Redis Stack on 127.0.0.1 only, with its password when REDIS_PASSWORD is set."""
+    """Redis Stack on 127.0.0.1 only, with its password (REDIS_PASSWORD)."""
     data = cfg.stack_dir / "redis"
     data.mkdir(parents=True, exist_ok=True)
-    return [str(REDIS_STACK / "bin" / "redis-server"), *_redis_auth_file(cfg), "--bind", "127.0.0.1",
+    return [str(REDIS_STACK / "bin" / "redis-server"), _redis_auth_file(cfg), "--bind", "127.0.0.1",
             "--protected-mode", "yes", "--port", str(cfg.redis_port), "--dir", str(data), "--appendonly", "yes",
             "--save", "", "--loadmodule", str(REDIS_STACK / "lib" / "redisearch.so"),
             "--loadmodule", str(REDIS_STACK / "lib" / "rejson.so")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import stat
 import subprocess
 import sys
 import time
@@ -40,9 +41,14 @@ def test_all_servers_healthy(stack: Settings, capsys: pytest.CaptureFixture[str]
 
 
 def test_redis_needs_its_password_and_listens_on_loopback_only(stack: Settings) -> None:
-    """The test suite's Redis runs with REDIS_PASSWORD (tests/conftest.py), so every stack test, worker, job and the
-    search API reach it with the credentials of REDIS_URL; a client without them is refused."""
-    assert stack.redis_password and f":{quote(stack.redis_password, safe='')}@" in stack.redis_url
+    """The test suite runs the default stack: no REDIS_PASSWORD given (tests/conftest.py), so settings.py made one on
+    first use, in a file only its owner may read; Redis requires it, and every stack test, worker, job and the
+    search API reach it with the credentials of the default REDIS_URL. A client without them is refused."""
+    secret = stack.stack_dir / "secrets" / "redis-password"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600 and stat.S_IMODE(secret.parent.stat().st_mode) == 0o700
+    assert stack.redis_password == secret.read_text() and len(stack.redis_password) >= 32
+    assert f":{quote(stack.redis_password, safe='')}@" in stack.redis_url
+    assert Settings.from_env().redis_password == stack.redis_password  # every process reads the same one
     with pytest.raises(AuthenticationError):
         Redis(port=stack.redis_port).ping()
     with pytest.raises(AuthenticationError):
