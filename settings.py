@@ -217,6 +217,15 @@ class Settings(BaseSettings):
     search_max_query_chars: int = Field(200, description="longest query accepted")
     search_max_page_size: int = Field(50, description="largest page of hits")
     search_max_concurrent: int = Field(32, description="requests in flight; more get 429 with Retry-After")
+    search_max_connections: int = Field(
+        256, description="open connections (or requests running) past which uvicorn answers 503 "
+        "(its limit_concurrency)")
+    search_header_timeout_s: float = Field(
+        10.0, description="a connection whose request line and headers are not complete this long after it opened "
+        "(or after its previous answer) gets 408 and is closed (search/server.py)")
+    search_keep_alive_s: int = Field(5, description="an idle keep-alive connection is closed after this many seconds")
+    search_max_request_line_bytes: int = Field(8192, description="a longer request line (URL) gets 414")
+    search_max_header_bytes: int = Field(65536, description="a longer request head (line and headers) gets 431")
     search_suggestions: int = Field(8, description="completions /api/suggest returns at most")
     search_suggest_min_repeats: int = Field(
         3, description="times a query must find something before it is offered to others as a completion")
