@@ -24,7 +24,8 @@ REPO_ROOT = Path(__file__).resolve().parent
 
 # The settings whose default is derived from others when unset (Settings._derived_defaults).
 DERIVED = frozenset({"triton_grpc_port", "triton_metrics_port", "faust_data_dir", "media_root", "kafka_bootstrap",
-                     "redis_url", "redis_password", "triton_grpc_url", "triton_http_url", "clickhouse_dsn"})
+                     "redis_url", "redis_password", "triton_grpc_url", "triton_http_url", "triton_api_key",
+                     "clickhouse_dsn"})
 
 
 class Settings(BaseSettings):
@@ -50,8 +51,19 @@ class Settings(BaseSettings):
         None, description="the password the local Redis requires and the default REDIS_URL carries (default, unless "
         "REDIS_URL is given: a random one made on first use and kept in STACK_DIR/secrets/redis-password, readable by "
         "its owner only); the local Redis listens on 127.0.0.1 only and never starts without one")
+    kafka_sasl_username: str | None = Field(
+        None, description="with it, every Kafka client (Faust, confluent-kafka, aiokafka) authenticates with SASL over "
+        "SASL_PLAINTEXT (the production broker requires it; the local one listens on 127.0.0.1 without)")
+    kafka_sasl_password: str | None = Field(None, description="the password of KAFKA_SASL_USERNAME")
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "PLAIN", description="the SASL mechanism the broker offers")
     triton_grpc_url: str = Field("", description="default: 127.0.0.1:TRITON_GRPC_PORT")
     triton_http_url: str = Field("", description="default: 127.0.0.1:TRITON_HTTP_PORT")
+    triton_api_key: str | None = Field(
+        None, description="the key (header triton-api-key) Triton's model-repository, logging, trace and shared-memory "
+        "APIs require; the workers and the search API send it to read the repository index (default, unless "
+        "TRITON_GRPC_URL or TRITON_HTTP_URL is given: a random one made on first use and kept in "
+        "STACK_DIR/secrets/triton-api-key, readable by its owner only). URL-safe characters")
     clickhouse_dsn: str = Field("", description="default: chdb://STACK_DIR/clickhouse (embedded); "
                                 "http://host:8123 for a server")
 
@@ -250,6 +262,8 @@ class Settings(BaseSettings):
                 object.__setattr__(self, name, value)  # frozen afterwards, so once here only
         if self.redis_password is None and not self.redis_url:  # the local Redis: never without a password
             object.__setattr__(self, "redis_password", local_secret(self.stack_dir, "redis-password"))
+        if self.triton_api_key is None and not self.triton_grpc_url and not self.triton_http_url:  # the local Triton
+            object.__setattr__(self, "triton_api_key", local_secret(self.stack_dir, "triton-api-key"))
         addresses = {
             "kafka_bootstrap": f"127.0.0.1:{self.kafka_port}",
             "redis_url": local_redis_url(self.redis_port, self.redis_password),
@@ -269,6 +283,23 @@ class Settings(BaseSettings):
     def replace(self, **changes: Any) -> Settings:
         """A copy with ``changes`` (derived defaults are not recomputed: give what depends on a change too)."""
         return self.model_copy(update=changes)
+
+    def kafka_client_config(self) -> dict[str, str]:
+        """confluent-kafka's connection settings: the bootstrap servers and, with KAFKA_SASL_USERNAME, SASL."""
+        config = {"bootstrap.servers": self.kafka_bootstrap}
+        if self.kafka_sasl_username:
+            config |= {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": self.kafka_sasl_mechanism,
+                       "sasl.username": self.kafka_sasl_username, "sasl.password": self.kafka_sasl_password or ""}
+        return config
+
+    def aiokafka_config(self) -> dict[str, str]:
+        """The same as aiokafka's keyword arguments (AIOKafkaConsumer, AIOKafkaProducer)."""
+        config = {"bootstrap_servers": self.kafka_bootstrap}
+        if self.kafka_sasl_username:
+            config |= {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": self.kafka_sasl_mechanism,
+                       "sasl_plain_username": self.kafka_sasl_username,
+                       "sasl_plain_password": self.kafka_sasl_password or ""}
+        return config
 
     def with_triton_port(self, http_port: int) -> Settings:
         """The same settings for a tritonserver on ``http_port`` (gRPC +1, metrics +2) on this machine."""

