@@ -9,6 +9,8 @@ The Triton models' own knobs are in their config.pbtxt files (model_repository/)
 
 from __future__ import annotations
 
+import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +24,8 @@ REPO_ROOT = Path(__file__).resolve().parent
 
 # The settings whose default is derived from others when unset (Settings._derived_defaults).
 DERIVED = frozenset({"triton_grpc_port", "triton_metrics_port", "faust_data_dir", "media_root", "kafka_bootstrap",
-                     "redis_url", "triton_grpc_url", "triton_http_url", "clickhouse_dsn"})
+                     "redis_url", "redis_password", "triton_grpc_url", "triton_http_url", "triton_api_key",
+                     "clickhouse_dsn"})
 
 
 class Settings(BaseSettings):
@@ -41,14 +44,26 @@ class Settings(BaseSettings):
 
     # Connections (the production stack points these at real clusters).
     kafka_bootstrap: str = Field("", description="comma-separated host:port list (default: 127.0.0.1:KAFKA_PORT)")
-    redis_url: str = Field("", description="default: redis://127.0.0.1:REDIS_PORT/0, with REDIS_PASSWORD if set "
-                           "(redis://:PASSWORD@127.0.0.1:REDIS_PORT/0). A URL given here carries its own credentials: "
-                           "redis://:PASSWORD@host:6379/0, or redis://USER:PASSWORD@... for an ACL user")
+    redis_url: str = Field("", description="default: redis://:REDIS_PASSWORD@127.0.0.1:REDIS_PORT/0. A URL given "
+                           "here carries its own credentials: redis://:PASSWORD@host:6379/0, or "
+                           "redis://USER:PASSWORD@... for an ACL user")
     redis_password: str | None = Field(
-        None, description="the password the local Redis requires (its requirepass, kept in a file only its owner "
-        "reads) and the default REDIS_URL carries; the local Redis listens on 127.0.0.1 only")
+        None, description="the password the local Redis requires and the default REDIS_URL carries (default, unless "
+        "REDIS_URL is given: a random one made on first use and kept in STACK_DIR/secrets/redis-password, readable by "
+        "its owner only); the local Redis listens on 127.0.0.1 only and never starts without one")
+    kafka_sasl_username: str | None = Field(
+        None, description="with it, every Kafka client (Faust, confluent-kafka, aiokafka) authenticates with SASL over "
+        "SASL_PLAINTEXT (the production broker requires it; the local one listens on 127.0.0.1 without)")
+    kafka_sasl_password: str | None = Field(None, description="the password of KAFKA_SASL_USERNAME")
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "PLAIN", description="the SASL mechanism the broker offers")
     triton_grpc_url: str = Field("", description="default: 127.0.0.1:TRITON_GRPC_PORT")
     triton_http_url: str = Field("", description="default: 127.0.0.1:TRITON_HTTP_PORT")
+    triton_api_key: str | None = Field(
+        None, description="the key (header triton-api-key) Triton's model-repository, logging, trace and shared-memory "
+        "APIs require; the workers and the search API send it to read the repository index (default, unless "
+        "TRITON_GRPC_URL or TRITON_HTTP_URL is given: a random one made on first use and kept in "
+        "STACK_DIR/secrets/triton-api-key, readable by its owner only). URL-safe characters")
     clickhouse_dsn: str = Field("", description="default: chdb://STACK_DIR/clickhouse (embedded); "
                                 "http://host:8123 for a server")
 
@@ -221,6 +236,15 @@ class Settings(BaseSettings):
     search_max_query_chars: int = Field(200, description="longest query accepted")
     search_max_page_size: int = Field(50, description="largest page of hits")
     search_max_concurrent: int = Field(32, description="requests in flight; more get 429 with Retry-After")
+    search_max_connections: int = Field(
+        256, description="open connections (or requests running) past which uvicorn answers 503 "
+        "(its limit_concurrency)")
+    search_header_timeout_s: float = Field(
+        10.0, description="a connection whose request line and headers are not complete this long after it opened "
+        "(or after its previous answer) gets 408 and is closed (search/server.py)")
+    search_keep_alive_s: int = Field(5, description="an idle keep-alive connection is closed after this many seconds")
+    search_max_request_line_bytes: int = Field(8192, description="a longer request line (URL) gets 414")
+    search_max_header_bytes: int = Field(65536, description="a longer request head (line and headers) gets 431")
     search_suggestions: int = Field(8, description="completions /api/suggest returns at most")
     search_suggest_min_repeats: int = Field(
         3, description="times a query must find something before it is offered to others as a completion")
@@ -243,6 +267,10 @@ class Settings(BaseSettings):
         for name, value in derived.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)  # frozen afterwards, so once here only
+        if self.redis_password is None and not self.redis_url:  # the local Redis: never without a password
+            object.__setattr__(self, "redis_password", local_secret(self.stack_dir, "redis-password"))
+        if self.triton_api_key is None and not self.triton_grpc_url and not self.triton_http_url:  # the local Triton
+            object.__setattr__(self, "triton_api_key", local_secret(self.stack_dir, "triton-api-key"))
         addresses = {
             "kafka_bootstrap": f"127.0.0.1:{self.kafka_port}",
             "redis_url": local_redis_url(self.redis_port, self.redis_password),
@@ -263,6 +291,23 @@ class Settings(BaseSettings):
         """A copy with ``changes`` (derived defaults are not recomputed: give what depends on a change too)."""
         return self.model_copy(update=changes)
 
+    def kafka_client_config(self) -> dict[str, str]:
+        """confluent-kafka's connection settings: the bootstrap servers and, with KAFKA_SASL_USERNAME, SASL."""
+        config = {"bootstrap.servers": self.kafka_bootstrap}
+        if self.kafka_sasl_username:
+            config |= {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": self.kafka_sasl_mechanism,
+                       "sasl.username": self.kafka_sasl_username, "sasl.password": self.kafka_sasl_password or ""}
+        return config
+
+    def aiokafka_config(self) -> dict[str, str]:
+        """The same as aiokafka's keyword arguments (AIOKafkaConsumer, AIOKafkaProducer)."""
+        config = {"bootstrap_servers": self.kafka_bootstrap}
+        if self.kafka_sasl_username:
+            config |= {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": self.kafka_sasl_mechanism,
+                       "sasl_plain_username": self.kafka_sasl_username,
+                       "sasl_plain_password": self.kafka_sasl_password or ""}
+        return config
+
     def with_triton_port(self, http_port: int) -> Settings:
         """The same settings for a tritonserver on ``http_port`` (gRPC +1, metrics +2) on this machine."""
         return self.replace(triton_http_port=http_port, triton_grpc_port=http_port + 1,
@@ -272,6 +317,26 @@ class Settings(BaseSettings):
     def with_redis_port(self, port: int, stack_dir: Path) -> Settings:
         """The same settings for a separate Redis on ``port`` keeping its data under ``stack_dir``."""
         return self.replace(redis_port=port, redis_url=local_redis_url(port, self.redis_password), stack_dir=stack_dir)
+
+
+def local_secret(stack_dir: Path, name: str) -> str:
+    """The secret ``name`` of the local stack under ``stack_dir``: read from ``STACK_DIR/secrets/<name>``, or made
+    (random, URL-safe) on first use and kept there, readable by its owner only (mode 0600, the folder 0700)."""
+    folder = stack_dir / "secrets"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / name
+    if not path.exists():
+        draft = folder / f".{name}.{secrets.token_hex(8)}"
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secrets.token_urlsafe(32))
+        try:
+            os.link(draft, path)  # whole or not at all; a process that made one first wins
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
 
 
 def local_redis_url(port: int, password: str | None) -> str:

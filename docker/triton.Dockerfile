@@ -1,5 +1,5 @@
 # Triton with the python packages that model_repository/*/1/model.py import; the models are self-contained
-# (their shared helpers sit in model_repository/, their knobs in each config.pbtxt). Pass a CPU torch wheel index
+# (their shared helpers sit in model_helpers/, beside the repository, their knobs in each config.pbtxt). Pass a CPU torch wheel index
 # as the PIP_EXTRA_INDEX_URL build arg to keep the image small (plain torch==2.13.0 resolves to the CUDA build,
 # right for a GPU host).
 FROM nvcr.io/nvidia/tritonserver:24.10-py3
@@ -18,8 +18,10 @@ RUN PIP_EXTRA_INDEX_URL="$PIP_EXTRA_INDEX_URL" pip install --no-cache-dir \
       "open-clip-torch==3.3.0" "timm==1.0.31" \
       "dlib-bin==20.0.1.post1" "face-recognition-models==0.3.0"
 COPY model_repository /models
+# beside the repository (each model.py adds <repository>/../model_helpers to sys.path), where Triton looks for none
+COPY model_helpers /model_helpers
 # MODEL_CACHE_DIR: where whisper base is assembled, once (asr's config.pbtxt names it);
-# no bytecode: a __pycache__ folder in /models would look like a model to Triton.
+# no bytecode: the served folders stay as built.
 ENV MODEL_CACHE_DIR=/var/lib/triton-models PYTHONDONTWRITEBYTECODE=1
 # CLIP models need CLIP_WEIGHTS (a mounted checkpoint); without it they stay UNAVAILABLE and the rest serve.
 # The faces model needs FACES_ENABLED=true (faces are biometric data); without it it stays UNAVAILABLE too.

@@ -33,6 +33,12 @@ REQUIRED_MODELS = ("text_encoder", "asr", "ocr")
 CLIP_MODELS = ("frame_encoder", "clip_text_encoder")
 # Optional too, and off unless the deployment sets FACES_ENABLED=true (faces are biometric data).
 FACES_MODEL = "faces"
+# Triton's admin APIs (loading and unloading models, the repository index, logging, trace, shared memory) need this
+# header with TRITON_API_KEY (tritonserver's --http-restricted-api and --grpc-restricted-protocol); over gRPC Triton
+# expects it prefixed. The clients here send it only to read the repository index.
+RESTRICTED_APIS = "model-repository,logging,trace,shared-memory"
+API_KEY_HEADER = "triton-api-key"
+GRPC_API_KEY_HEADER = f"triton-grpc-protocol-{API_KEY_HEADER}"
 # gRPC status codes of answers that say Triton is down, overloaded or late rather than the input bad.
 BUSY_CODES = frozenset({"StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED", "StatusCode.RESOURCE_EXHAUSTED",
                         "StatusCode.CANCELLED", "StatusCode.ABORTED"})
@@ -60,6 +66,7 @@ class TritonModels:
         self.timeout_s = cfg.triton_timeout_s
         self.retries = cfg.triton_retries
         self.client = grpcclient.InferenceServerClient(url=self.url)
+        self._admin_headers = {GRPC_API_KEY_HEADER: cfg.triton_api_key} if cfg.triton_api_key else None
         self._max_batch: dict[str, int] = {}  # per model, its max_batch_size as Triton serves it
         self._in_flight: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(cfg.triton_max_in_flight))
 
@@ -69,7 +76,7 @@ class TritonModels:
     async def model_states(self) -> dict[str, ModelState]:
         """Every model in Triton's repository with its readiness and, if not ready, why."""
         try:
-            index = await self.client.get_model_repository_index(as_json=True)
+            index = await self.client.get_model_repository_index(headers=self._admin_headers, as_json=True)
         except InferenceServerException as exc:
             raise ServiceUnavailable(f"Triton at {self.url} is unreachable: {exc.message() or exc}") from exc
         return {m["name"]: ModelState(m["name"], m.get("state") == "READY", m.get("reason", "").split("\n")[0])
@@ -173,7 +180,7 @@ class TritonModels:
         return await self._frame_documents(FACES_MODEL, frames, "FACES")
 
     async def _frame_documents(self, model: str, frames: list[np.ndarray], output: str) -> list[Any]:
-        """The JSON document ``model`` answers for each frame (model_repository/frame_documents.py)."""
+        """The JSON document ``model`` answers for each frame (model_helpers/frame_documents.py)."""
         documents = await self._infer_images(model, frames, output)
         return [json.loads(d.reshape(-1)[0]) for d in documents]
 

@@ -110,7 +110,7 @@ def redrive(cfg: Settings, letters: Iterable[DeadLetter], timeout_s: float = 30)
                           letter)
     if not unique:
         return []
-    producer = Producer({"bootstrap.servers": cfg.kafka_bootstrap, "enable.idempotence": True, "linger.ms": 5})
+    producer = Producer({**cfg.kafka_client_config(), "enable.idempotence": True, "linger.ms": 5})
     failures: list[str] = []
 
     def report(letter: DeadLetter) -> Any:

@@ -74,8 +74,8 @@ def _oldest_timestamps(reader: Consumer, waiting: list[TopicPartition]) -> dict[
 
 def consumer_lag(cfg: Settings) -> list[PartitionLag]:
     """Every stage group's lag on every partition of the topics it consumes, with the oldest waiting record's age."""
-    admin = AdminClient({"bootstrap.servers": cfg.kafka_bootstrap})
-    reader = Consumer({"bootstrap.servers": cfg.kafka_bootstrap, "group.id": f"lag-{time.time_ns()}",
+    admin = AdminClient(cfg.kafka_client_config())
+    reader = Consumer({**cfg.kafka_client_config(), "group.id": f"lag-{time.time_ns()}",
                        "enable.auto.commit": False})
     try:
         found = []

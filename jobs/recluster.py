@@ -64,7 +64,7 @@ def publish_centroids(cfg: Settings, run: ClusteringRun, run_id: str, created_at
     """Every cluster, then a tombstone per retired id, to ``topic`` (default: the topic clusters' one),
     acknowledged by the broker before returning."""
     topic = topic or cfg.topic_cluster_centroids
-    producer = Producer({"bootstrap.servers": cfg.kafka_bootstrap, "enable.idempotence": True})
+    producer = Producer({**cfg.kafka_client_config(), "enable.idempotence": True})
     failures: list[str] = []
 
     def delivered(err: object, _msg: object) -> None:

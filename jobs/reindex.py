@@ -194,7 +194,7 @@ async def run_reindex(cfg: Settings, keep_old: bool = False, progress: Callable[
              f"{load_centroids(cfg, new.people, cfg.topic_person_centroids)} person cluster centroids loaded")
     models = TritonModels(cfg)
     replayer = Replayer(CopyStage(cfg, new), EnrichmentStage(cfg, new, models),
-                        Producer({"bootstrap.servers": cfg.kafka_bootstrap, "enable.idempotence": True}),
+                        Producer({**cfg.kafka_client_config(), "enable.idempotence": True}),
                         cfg.topic_archive)
     results: dict[str, dict[str, Any]] = {}
     try:

@@ -12,7 +12,7 @@ from settings import Settings
 
 
 def _consumer(cfg: Settings) -> Consumer:
-    return Consumer({"bootstrap.servers": cfg.kafka_bootstrap, "group.id": f"reader-{time.time_ns()}",
+    return Consumer({**cfg.kafka_client_config(), "group.id": f"reader-{time.time_ns()}",
                      "enable.auto.commit": False})
 
 

@@ -31,7 +31,7 @@ def _new_topic(cfg: Settings, name: str) -> NewTopic:
 
 def ensure_topics(cfg: Settings) -> list[str]:
     """Create missing topics with ``cfg.topic_partitions`` partitions; returns the names created."""
-    admin = AdminClient({"bootstrap.servers": cfg.kafka_bootstrap})
+    admin = AdminClient(cfg.kafka_client_config())
     existing = set(admin.list_topics(timeout=10).topics)
     missing = [name for name in topic_names(cfg) if name not in existing]
     if not missing:

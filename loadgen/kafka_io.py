@@ -22,7 +22,7 @@ from telemetry.progress import progress
 class Publisher:
     def __init__(self, cfg: Settings) -> None:
         self.topic = cfg.topic_publish
-        self.producer = Producer({"bootstrap.servers": cfg.kafka_bootstrap, "enable.idempotence": True,
+        self.producer = Producer({**cfg.kafka_client_config(), "enable.idempotence": True,
                                   "linger.ms": 5})
 
     def publish(self, event: dict[str, Any]) -> float:
@@ -79,7 +79,7 @@ class OutputCollector:
         ready.result(timeout=60)  # positioned at the end of every partition, or the error that prevented it
 
     async def _consume(self, ready: concurrent.futures.Future[None]) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.cfg.kafka_bootstrap, group_id=None,
+        consumer = AIOKafkaConsumer(**self.cfg.aiokafka_config(), group_id=None,
                                     enable_auto_commit=False)
         try:
             await consumer.start()

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from inference.triton_client import REQUIRED_MODELS
+from inference.triton_client import API_KEY_HEADER, REQUIRED_MODELS, RESTRICTED_APIS
 from settings import REPO_ROOT, Settings
 
 SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"])
@@ -65,7 +65,7 @@ def _kafka_healthy(cfg: Settings) -> bool:
     from confluent_kafka.admin import AdminClient
 
     try:
-        AdminClient({"bootstrap.servers": cfg.kafka_bootstrap}).list_topics(timeout=2)
+        AdminClient(cfg.kafka_client_config()).list_topics(timeout=2)
     except Exception:  # noqa: BLE001 - any failure means "not ready yet"
         return False
     return True
@@ -92,24 +92,24 @@ def _openssl11_dir(cfg: Settings) -> Path:
     return target
 
 
-def _redis_auth_file(cfg: Settings) -> list[str]:
-    """With REDIS_PASSWORD, a config file that sets it (readable by its owner only, not in the process list):
-    its path, the first argument of redis-server; else nothing."""
+def _redis_auth_file(cfg: Settings) -> str:
+    """A config file that sets REDIS_PASSWORD (readable by its owner only, not in the process list): its path, the
+    first argument of redis-server."""
+    if not cfg.redis_password:  # settings.py makes one unless REDIS_URL was given alone
+        raise StackError("REDIS_URL is set but REDIS_PASSWORD is not: the local Redis never starts without a password")
     path = cfg.stack_dir / "redis" / "auth.conf"
     path.unlink(missing_ok=True)
-    if not cfg.redis_password:
-        return []
     escaped = "".join(f"\\x{byte:02x}" for byte in cfg.redis_password.encode())  # any character, quoted
     path.touch(mode=0o600)
     path.write_text(f'requirepass "{escaped}"\n')
-    return [str(path)]
+    return str(path)
 
 
 def _redis_command(cfg: Settings) -> list[str]:
-    """Redis Stack on 127.0.0.1 only, with its password when REDIS_PASSWORD is set."""
+    """Redis Stack on 127.0.0.1 only, with its password (REDIS_PASSWORD)."""
     data = cfg.stack_dir / "redis"
     data.mkdir(parents=True, exist_ok=True)
-    return [str(REDIS_STACK / "bin" / "redis-server"), *_redis_auth_file(cfg), "--bind", "127.0.0.1",
+    return [str(REDIS_STACK / "bin" / "redis-server"), _redis_auth_file(cfg), "--bind", "127.0.0.1",
             "--protected-mode", "yes", "--port", str(cfg.redis_port), "--dir", str(data), "--appendonly", "yes",
             "--save", "", "--loadmodule", str(REDIS_STACK / "lib" / "redisearch.so"),
             "--loadmodule", str(REDIS_STACK / "lib" / "rejson.so")]
@@ -156,6 +156,12 @@ def _triton_backends(cfg: Settings) -> Path:
 
 
 def _triton_command(cfg: Settings) -> list[str]:
+    """tritonserver on 127.0.0.1 only, its admin APIs (RESTRICTED_APIS) behind TRITON_API_KEY. Triton reads the key
+    from its command line alone, so local users who can list processes can read it there."""
+    if not cfg.triton_api_key:  # settings.py makes one unless a Triton URL was given alone
+        raise StackError("TRITON_GRPC_URL or TRITON_HTTP_URL is set but TRITON_API_KEY is not: the local Triton never "
+                         "starts with its admin APIs open")
+    restricted = f"{RESTRICTED_APIS}:{API_KEY_HEADER}={cfg.triton_api_key}"
     return [str(TRITON_HOME / "bin" / "tritonserver"),
             f"--model-repository={cfg.triton_model_repository}",
             f"--backend-directory={_triton_backends(cfg)}",
@@ -163,6 +169,7 @@ def _triton_command(cfg: Settings) -> list[str]:
             "--grpc-address=127.0.0.1", f"--grpc-port={cfg.triton_grpc_port}",
             "--metrics-address=127.0.0.1", f"--metrics-port={cfg.triton_metrics_port}",
             "--allow-gpu-metrics=false", "--log-verbose=0",
+            f"--http-restricted-api={restricted}", f"--grpc-restricted-protocol={restricted}",
             # An optional model without weights (CLIP) must not stop the others: health is judged per
             # model below, required models only.
             "--exit-on-error=false", "--strict-readiness=false"]
@@ -180,7 +187,7 @@ def _triton_environment(cfg: Settings) -> dict[str, str]:
         "LD_LIBRARY_PATH": str(sysconfig.get_config_var("LIBDIR")),
         "OMP_NUM_THREADS": "1",
         "MODEL_CACHE_DIR": str(cfg.stack_dir / "models"),  # whisper base, assembled once from its packages
-        "PYTHONDONTWRITEBYTECODE": "1",  # a __pycache__ folder in the model repository would look like a model
+        "PYTHONDONTWRITEBYTECODE": "1",  # the served folders stay as checked in (no __pycache__ among versions)
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }
@@ -203,7 +210,8 @@ def _triton_healthy(cfg: Settings) -> bool:
 def triton_model_states(cfg: Settings) -> list[tuple[str, str, str]]:
     """(model, state, reason) for every model in the repository, as Triton reports them."""
     request = urllib.request.Request(f"http://{cfg.triton_http_url}/v2/repository/index", data=b"{}",
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json",
+                                              API_KEY_HEADER: cfg.triton_api_key or ""})
     with urllib.request.urlopen(request, timeout=2) as resp:
         index = json.load(resp)
     return [(m["name"], m.get("state", "UNKNOWN"), m.get("reason", "").split("\n")[0]) for m in index]
@@ -346,7 +354,7 @@ def start(cfg: Settings, service: Service, log: Callable[[str], None]) -> None:
         return
     if service.name == "triton":
         _clean_triton_shared_memory()
-        # left by a tool that imported the models' shared helpers: Triton would take the folder for a model
+        # stale: left by versions that kept the models' shared helpers in the repository (Triton lists it as a model)
         shutil.rmtree(cfg.triton_model_repository / "__pycache__", ignore_errors=True)
     log_path = log_file(cfg, service.name)
     log_path.parent.mkdir(parents=True, exist_ok=True)

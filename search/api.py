@@ -5,7 +5,8 @@
   ``person=`` keeps the videos showing that person cluster.
   The answer's ``did_you_mean`` is the query with its typos corrected (None without any).
 - ``GET /api/suggest?q=...``: up to SEARCH_SUGGESTIONS completions of what a user has typed (titles, keywords,
-  queries others repeated at least SEARCH_SUGGEST_MIN_REPEATS times), for the page's search box.
+  queries others repeated at least SEARCH_SUGGEST_MIN_REPEATS times), for the page's search box; none for a prefix
+  longer than any completion (storage/search_index.SUGGESTION_CHARS, 80 characters).
 - ``GET /api/clusters``: the topic clusters new videos are assigned to (id, label, size).
 - ``GET /api/people``: the person clusters (with FACES_ENABLED; id, size, radius), largest first.
 - ``GET /api/people/{person_id}?page=1&page_size=20``: the indexed videos showing that person, newest first, each
@@ -19,7 +20,8 @@
 
 Every response says ``X-Content-Type-Options: nosniff``, may not be framed (``X-Frame-Options: DENY``,
 ``frame-ancestors 'none'``) and has a Content-Security-Policy: the page may load its own script, style, API and
-media and nothing else; any other response may load nothing and runs sandboxed if a browser opens it.
+media and nothing else; any other response may load nothing and runs sandboxed if a browser opens it. An error
+the code did not foresee is a JSON 500 (``{"detail": "internal error"}``) with the same headers, logged.
 
 Limits: the query is 1..SEARCH_MAX_QUERY_CHARS characters without control characters, channel, cluster and person
 are ids
@@ -93,6 +95,15 @@ def _millis(day: date | None, end_of_day: bool) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
+def with_security_headers(response: Response, path: str) -> Response:
+    """``response`` marked with the headers every answer of the API carries (see the module's docstring)."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Content-Security-Policy"] = POLICIES.get(path, NOTHING_POLICY)
+    return response
+
+
 def create_app(cfg: Settings) -> FastAPI:
     state: dict[str, Any] = {}
 
@@ -130,12 +141,12 @@ def create_app(cfg: Settings) -> FastAPI:
 
     @app.middleware("http")  # added last, so it runs first and marks every response, a 429 too
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Content-Security-Policy"] = POLICIES.get(request.url.path, NOTHING_POLICY)
-        return response
+        return with_security_headers(await call_next(request), request.url.path)
+
+    @app.exception_handler(Exception)  # Starlette calls it outside every middleware: it marks its answer itself
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        log.error("%s %s failed: %r", request.method, request.url.path, exc)
+        return with_security_headers(JSONResponse({"detail": "internal error"}, status_code=500), request.url.path)
 
     @app.get("/api/search")
     async def search(

@@ -51,6 +51,9 @@ WORD = re.compile(r"\w*[^\W_]\w*")  # with a letter or digit: RediSearch refuses
 MIN_SPELLCHECKED_LETTERS = 4  # shorter words are not corrected: too many neighbours
 LONG_WORD_LETTERS = 7  # words this long may be two edits off (a swap is two), shorter ones one
 SUGGESTION_CHARS = 80  # longer titles and queries are not offered as completions
+# FT.SUGGET refuses a prefix of 100 UTF-16 code units or more ("Invalid query length"; a character outside the
+# Basic Multilingual Plane, an emoji, counts two)
+SUGGET_MAX_UNITS = 99
 TRACKED_QUERIES = 100_000  # the query counter keeps the most frequent this many
 _ESCAPER = TokenEscaper()
 QUERY_STOPWORDS = frozenset(get_stopwords("english")) | frozenset(get_stopwords("russian"))  # dropped from queries
@@ -469,9 +472,13 @@ class SearchIndex:
 
     def suggest(self, prefix: str, n: int) -> list[str]:
         """Up to ``n`` completions of what a user has typed: titles, keywords and repeated queries, best first
-        (one typo forgiven from four characters on)."""
-        fuzzy = ["FUZZY"] if len(prefix.strip()) >= MIN_SPELLCHECKED_LETTERS else []
-        found = self.client.execute_command("FT.SUGGET", self._suggestions_key, prefix.strip(), *fuzzy, "MAX", n)
+        (one typo forgiven from four characters on). A prefix longer than SUGGESTION_CHARS has none: no completion
+        is that long, and Redis is not asked (it refuses prefixes of SUGGET_MAX_UNITS + 1 UTF-16 units)."""
+        prefix = prefix.strip()
+        if len(prefix) > SUGGESTION_CHARS or len(prefix.encode("utf-16-le")) // 2 > SUGGET_MAX_UNITS:
+            return []
+        fuzzy = ["FUZZY"] if len(prefix) >= MIN_SPELLCHECKED_LETTERS else []
+        found = self.client.execute_command("FT.SUGGET", self._suggestions_key, prefix, *fuzzy, "MAX", n)
         return [item.decode() for item in found or []]
 
     def record_query(self, query: str, repeats_to_suggest: int) -> None:

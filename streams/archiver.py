@@ -53,10 +53,10 @@ class Archiver:
         self.deleted = DeletedVideos(redis.Redis.from_url(cfg.redis_url), cfg.redis_deleted_videos)
         self.stopping = asyncio.Event()
         self.consumer = AIOKafkaConsumer(
-            cfg.topic_archive, cfg.topic_enriched, bootstrap_servers=cfg.kafka_bootstrap,
+            cfg.topic_archive, cfg.topic_enriched, **cfg.aiokafka_config(),
             group_id=f"{cfg.faust_app_id}-archiver", group_instance_id=cfg.worker_instance_id,
             enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=cfg.archive_batch_max)
-        self.producer = AIOKafkaProducer(bootstrap_servers=cfg.kafka_bootstrap, enable_idempotence=True)
+        self.producer = AIOKafkaProducer(**cfg.aiokafka_config(), enable_idempotence=True)
 
     async def gather(self) -> list[ConsumerRecord]:
         """Up to ARCHIVE_BATCH_MAX records, for at most ARCHIVE_BATCH_S once the first has come."""

@@ -46,9 +46,14 @@ def stage_app(cfg: Settings, stage: str) -> faust.App:
     install_fetch_backoff(cfg.empty_fetch_backoff_ms)
     datadir = cfg.faust_data_dir / (cfg.worker_instance_id or stage)  # its own, so workers can share a machine
     datadir.mkdir(parents=True, exist_ok=True)
+    credentials = None  # the local broker: none; production: SASL (settings.kafka_client_config says the same)
+    if cfg.kafka_sasl_username:
+        credentials = faust.SASLCredentials(username=cfg.kafka_sasl_username, password=cfg.kafka_sasl_password,
+                                            mechanism=cfg.kafka_sasl_mechanism)
     app = faust.App(
         f"{cfg.faust_app_id}-{stage}",
         broker=[f"kafka://{server.strip()}" for server in cfg.kafka_bootstrap.split(",")],
+        broker_credentials=credentials,
         processing_guarantee="at_least_once",
         topic_partitions=cfg.topic_partitions,
         topic_allow_declare=True,

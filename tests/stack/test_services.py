@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import stat
 import subprocess
 import sys
 import time
@@ -12,17 +13,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 import numpy as np
 import pytest
+import tritonclient.grpc
 from redis import Redis
 from redis.exceptions import AuthenticationError
 from redisvl.index import SearchIndex as RedisVLIndex
+from tritonclient.utils import InferenceServerException
 
 from core.errors import ServiceUnavailable
 from core.records import ArchivedFrame, ArchivedVideo, PersonSeen
 from core.signature import FRAMINGS, INDEX_FRAMINGS, TURNS, WHOLE_FRAME, CopySignature
 from core.text import TEXT_EMBEDDING_DIMS, TextChunk
-from inference.triton_client import TritonModels
+from inference.triton_client import API_KEY_HEADER, GRPC_API_KEY_HEADER, REQUIRED_MODELS, TritonModels
 from local_stack.__main__ import status
 from settings import REPO_ROOT, Settings
 from storage.archive import Archive
@@ -40,9 +44,14 @@ def test_all_servers_healthy(stack: Settings, capsys: pytest.CaptureFixture[str]
 
 
 def test_redis_needs_its_password_and_listens_on_loopback_only(stack: Settings) -> None:
-    """The test suite's Redis runs with REDIS_PASSWORD (tests/conftest.py), so every stack test, worker, job and the
-    search API reach it with the credentials of REDIS_URL; a client without them is refused."""
-    assert stack.redis_password and f":{quote(stack.redis_password, safe='')}@" in stack.redis_url
+    """The test suite runs the default stack: no REDIS_PASSWORD given (tests/conftest.py), so settings.py made one on
+    first use, in a file only its owner may read; Redis requires it, and every stack test, worker, job and the
+    search API reach it with the credentials of the default REDIS_URL. A client without them is refused."""
+    secret = stack.stack_dir / "secrets" / "redis-password"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600 and stat.S_IMODE(secret.parent.stat().st_mode) == 0o700
+    assert stack.redis_password == secret.read_text() and len(stack.redis_password) >= 32
+    assert f":{quote(stack.redis_password, safe='')}@" in stack.redis_url
+    assert Settings.from_env().redis_password == stack.redis_password  # every process reads the same one
     with pytest.raises(AuthenticationError):
         Redis(port=stack.redis_port).ping()
     with pytest.raises(AuthenticationError):
@@ -50,6 +59,41 @@ def test_redis_needs_its_password_and_listens_on_loopback_only(stack: Settings) 
     client = Redis.from_url(stack.redis_url)
     assert client.ping() and client.config_get("bind") == {"bind": "127.0.0.1"}
     assert client.execute_command("FT._LIST") is not None  # the health check's command
+
+
+def test_triton_admin_apis_need_the_key(stack: Settings) -> None:
+    """The local tritonserver's model-repository, logging, trace and shared-memory APIs need TRITON_API_KEY (made on
+    first use, owner-only, like Redis's password): without it changing the log settings (Triton had accepted any
+    POST /v2/logging), unloading a model or reading the repository index is refused, over HTTP and gRPC. Health
+    and inference stay open to local clients; the project's own clients send the key for the index."""
+    secret = stack.stack_dir / "secrets" / "triton-api-key"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600 and stack.triton_api_key == secret.read_text()
+    base = f"http://{stack.triton_http_url}"
+    refused = {path: httpx.post(base + path, json=body, timeout=10) for path, body in [
+        ("/v2/logging", {"log_verbose_level": 1}), ("/v2/trace/setting", {"trace_level": ["TIMESTAMPS"]}),
+        ("/v2/repository/models/text_encoder/unload", {}), ("/v2/repository/index", {}),
+        ("/v2/systemsharedmemory/region/x/unregister", {})]}
+    for path, response in refused.items():
+        assert response.status_code in (401, 403), (path, response.status_code, response.text)
+    wrong_key = httpx.post(f"{base}/v2/logging", json={"log_verbose_level": 1}, headers={API_KEY_HEADER: "guess"})
+    assert wrong_key.status_code in (401, 403), wrong_key.text
+    grpc = tritonclient.grpc.InferenceServerClient(stack.triton_grpc_url)
+    with pytest.raises(InferenceServerException):
+        grpc.get_model_repository_index()
+    assert grpc.get_model_repository_index(headers={GRPC_API_KEY_HEADER: stack.triton_api_key}).models
+    with_key = httpx.get(f"{base}/v2/logging", headers={API_KEY_HEADER: stack.triton_api_key}, timeout=10)
+    assert with_key.status_code == 200 and "log_verbose_level" in with_key.json()
+    assert httpx.get(f"{base}/v2/health/ready", timeout=10).status_code == 200
+    assert httpx.get(f"{base}/v2/models/text_encoder/ready", timeout=10).status_code == 200
+    assert all(state.ready for name, state in asyncio.run(model_states(stack)).items() if name in REQUIRED_MODELS)
+
+
+async def model_states(cfg: Settings) -> dict:
+    models = TritonModels(cfg)
+    try:
+        return await models.model_states()
+    finally:
+        await models.close()
 
 
 def test_text_encoder_ranks_paraphrase_and_translation_above_unrelated(stack: Settings) -> None:

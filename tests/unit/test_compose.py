@@ -6,6 +6,7 @@ import re
 
 import yaml
 
+from inference.triton_client import API_KEY_HEADER, RESTRICTED_APIS
 from settings import REPO_ROOT, Settings
 
 APP_SERVICES = ("topics", "copies", "enrichment", "archiver", "lag-exporter", "search", "loadgen")
@@ -61,3 +62,46 @@ def test_redis_requires_the_password_every_app_service_connects_with() -> None:
     for name in APP_SERVICES:
         assert services[name]["environment"]["REDIS_URL"] == f"redis://:{password}@redis:6379/0"
 
+
+
+def test_triton_restricts_its_admin_apis_behind_a_required_key_the_apps_send() -> None:
+    """Model loading, the repository index, logging, trace and shared memory need TRITON_API_KEY (compose refuses to
+    start without it), over HTTP and gRPC, in the header the project's client sends; every app service has it."""
+    services = yaml.safe_load((REPO_ROOT / "docker-compose.yaml").read_text())["services"]
+    key = "${TRITON_API_KEY:?set TRITON_API_KEY}"
+    flags = dict(arg.removeprefix("--").split("=", 1) for arg in services["triton"]["command"] if arg.startswith("--"))
+    for flag in ("http-restricted-api", "grpc-restricted-protocol"):
+        apis, header_and_key = flags[flag].split(":", 1)
+        assert set(apis.split(",")) == set(RESTRICTED_APIS.split(",")) >= {"model-repository", "logging", "trace",
+                                                                             "shared-memory"}
+        assert header_and_key == f"{API_KEY_HEADER}={key}"
+    for name in APP_SERVICES:
+        assert services[name]["environment"]["TRITON_API_KEY"] == key
+
+
+def test_kafka_requires_sasl_authorizes_with_acls_and_every_app_logs_in() -> None:
+    """The broker listens with SASL only (clients and controller), KRaft's StandardAuthorizer with the admin as the
+    only super user; ACLs are set before the topics are created; each app service has a user and a required
+    password, the pipeline's (not the admin's) unless it is the topic creator."""
+    services = yaml.safe_load((REPO_ROOT / "docker-compose.yaml").read_text())["services"]
+    broker = services["kafka"]["environment"]
+    assert broker["KAFKA_LISTENERS"] == "SASL_PLAINTEXT://:9092,CONTROLLER://:9093"
+    assert set(broker["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")) == {
+        "SASL_PLAINTEXT:SASL_PLAINTEXT", "CONTROLLER:SASL_PLAINTEXT"}
+    assert broker["KAFKA_AUTHORIZER_CLASS_NAME"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert broker["KAFKA_SUPER_USERS"] == "User:admin"
+    users = broker["KAFKA_LISTENER_NAME_SASL__PLAINTEXT_PLAIN_SASL_JAAS_CONFIG"]
+    assert broker["KAFKA_LISTENER_NAME_CONTROLLER_PLAIN_SASL_JAAS_CONFIG"] == users
+    passwords = {"admin": "KAFKA_ADMIN_PASSWORD", "pipeline": "KAFKA_PIPELINE_PASSWORD",
+                 "loadgen": "KAFKA_LOADGEN_PASSWORD"}
+    for user, variable in passwords.items():
+        assert f'user_{user}="${{{variable}:?set {variable}}}"' in users
+    acls = services["kafka-acls"]["command"][0]
+    assert "--allow-principal User:pipeline" in acls and "--allow-principal User:loadgen" in acls
+    assert services["topics"]["depends_on"] == {"kafka-acls": {"condition": "service_completed_successfully"}}
+    for name in APP_SERVICES:
+        environment = services[name]["environment"]
+        user = environment["KAFKA_SASL_USERNAME"]
+        assert user == {"topics": "admin", "loadgen": "loadgen"}.get(name, "pipeline"), name
+        assert environment["KAFKA_SASL_PASSWORD"] == f"${{{passwords[user]}:?set {passwords[user]}}}"
+        assert environment["KAFKA_SASL_MECHANISM"] == "PLAIN" and environment["KAFKA_BOOTSTRAP"] == "kafka:9092"

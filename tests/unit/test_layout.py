@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -10,8 +11,8 @@ import pytest
 
 from settings import REPO_ROOT
 
-PROJECT = {"bench", "core", "features", "inference", "jobs", "loadgen", "local_stack", "model_repository",
-           "pipeline", "schemas", "search", "settings", "storage", "streams", "telemetry", "tests"}
+PROJECT = {"bench", "core", "features", "inference", "jobs", "loadgen", "local_stack", "model_helpers",
+           "model_repository", "pipeline", "schemas", "search", "settings", "storage", "streams", "telemetry", "tests"}
 
 
 def imports_of(folder: str, full: bool = False) -> dict[str, set[str]]:
@@ -56,11 +57,21 @@ def test_the_pipeline_runs_without_faust() -> None:
     assert all("faust" not in names for names in imports_of("pipeline").values())
 
 
-@pytest.mark.parametrize("folder", ["model_repository"])
+@pytest.mark.parametrize("folder", ["model_repository", "model_helpers"])
 def test_triton_models_are_self_contained(folder: str) -> None:
-    """The Triton image copies model_repository/ alone: no model imports the worker's code or settings."""
+    """The Triton image copies model_repository/ and model_helpers/ alone: no model imports the worker's code or
+    settings."""
     used = {path: names & PROJECT for path, names in imports_of(folder).items() if names & PROJECT}
     assert used == {}
+
+
+def test_the_model_repository_holds_model_folders_only() -> None:
+    """Triton takes every folder at the repository's top for a model (a __pycache__ left by importing a helper kept
+    there was listed as one): only folders with a config.pbtxt, nothing else, are checked in there."""
+    tracked = {path.split("/")[1] for path in subprocess.run(
+        ["git", "ls-files", "model_repository"], cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split()}
+    assert tracked and all((REPO_ROOT / "model_repository" / name / "config.pbtxt").is_file() for name in tracked)
 
 
 def test_the_search_api_needs_no_media_decoder() -> None:

@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from bench.ocr_languages import CONFIG
-from model_repository.model_parameters import config_file_parameters
+from model_helpers.model_parameters import config_file_parameters
 from model_repository.ocr.line_reader import (
     FrameReader,
     TesseractLines,

@@ -9,7 +9,7 @@ a weight is read, so Triton lists the model UNAVAILABLE with that reason.
 import sys
 from pathlib import Path
 
-sys.path.append(str(Path(__file__).resolve().parents[2]))  # model_repository/: the helpers the models share
+sys.path.append(str(Path(__file__).resolve().parents[3] / "model_helpers"))  # beside model_repository/: shared helpers
 
 import triton_python_backend_utils as pb_utils  # noqa: E402
 from frame_documents import frame_document_responses  # noqa: E402

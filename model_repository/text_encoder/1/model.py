@@ -11,7 +11,7 @@ about early (all-MiniLM-L6-v2, before it, read 256 tokens).
 import sys
 from pathlib import Path
 
-sys.path.append(str(Path(__file__).resolve().parents[2]))  # model_repository/: the helpers the models share
+sys.path.append(str(Path(__file__).resolve().parents[3] / "model_helpers"))  # beside model_repository/: shared helpers
 
 import triton_python_backend_utils as pb_utils  # noqa: E402
 from model_parameters import model_parameters  # noqa: E402
