@@ -204,6 +204,10 @@ class DamageCount:
             return []
 
 
+# A sample aspect ratio this far from 1 or more stretches the pictures (PAL 4:3's 12:11 is 9 % off).
+ANAMORPHIC_MIN = 0.03
+
+
 @dataclass(frozen=True)
 class Display:
     """How a stream's pictures are shown, as players show them: turned by the display matrix a phone writes for a
@@ -217,7 +221,9 @@ class Display:
     def of(cls, stream: av.video.stream.VideoStream) -> Display:
         degrees = float(stream.side_data.get("DISPLAYMATRIX", 0.0) or 0.0)  # counter-clockwise, as ffprobe says
         aspect = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
-        pixel_aspect = float(aspect) if aspect and 0.1 <= float(aspect) <= 10.0 else 1.0  # 0/1 means unknown
+        # 0/1 means unknown; a crop scaled back to its size leaves one within a few % of 1 (711:715), which
+        # changes the picture by a pixel or two: pictures are stretched only for a real anamorphic ratio
+        pixel_aspect = float(aspect) if aspect and ANAMORPHIC_MIN <= abs(float(aspect) - 1.0) <= 9.0 else 1.0
         return cls(round(degrees / 90.0) % 4, pixel_aspect)
 
     def rgb(self, frame: av.VideoFrame, cfg: Settings) -> np.ndarray:

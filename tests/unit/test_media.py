@@ -346,3 +346,12 @@ def test_every_packaged_container_decodes_but_flash(media_cfg: Settings) -> None
     assert outcomes.pop(".swf") == "media_unreadable"
     assert all(decoded is True for decoded in outcomes.values()), outcomes
     assert len(outcomes) == 20
+
+
+def test_a_crop_scaled_back_keeps_its_pictures_as_encoded(media_cfg: Settings, tmp_path: Path) -> None:
+    """ffmpeg's crop then scale back to the size keeps the shown shape with a sample aspect ratio near 1 (711:715
+    here): stretching by it would move the picture a pixel or two, which PDQ felt (a copy of the live band cropped
+    10 % was missed), so only a real anamorphic ratio (ANAMORPHIC_MIN off 1) stretches."""
+    cropped = run_ffmpeg([LIVE_BAND_60S], ["-t", "3", "-vf", "crop=iw*0.9:ih*0.9,scale=176:144", "-c:v", "libx264"],
+                         tmp_path / "cropped.mp4")
+    assert decode_video(cropped, media_cfg).frames[0].shape == (144, 176, 3)
