@@ -110,7 +110,8 @@ class Choice:
     options: tuple
 
     def draw(self, rng: random.Random) -> Any:
-        return rng.choice(self.options)
+        value = rng.choice(self.options)
+        return list(value) if isinstance(value, tuple) else value  # as JSON gives it back
 
     def allows(self, value: Any) -> bool:
         return value in self.options or (isinstance(value, list) and tuple(value) in self.options)
@@ -390,7 +391,9 @@ def _filler_inputs(fillers: list[Path]) -> list[str]:
 
 
 def _mixed(clip: Clip, p: dict, fillers: list[Path], graph: str, audio: str) -> list[str]:
-    """Arguments for a graph over the clip (input 0) and looped fillers (inputs 1..), as long as the clip."""
+    """Arguments for a graph over the clip (input 0) and looped fillers (inputs 1..), as long as the clip. Every
+    video stream of the graph must be brought to FPS first: ffmpeg 5.1 hung on a stack of a 12 frames/s copy
+    beside a looped 25 frames/s filler."""
     return [*_filler_inputs(fillers), "-filter_complex", graph, "-map", "[v]", "-map", audio,
             "-t", f"{clip.duration_s:.3f}", *_encode()]
 
@@ -422,8 +425,9 @@ def _grid(clip: Clip, p: dict, fillers: list[Path]) -> list[str]:
 def _stack(clip: Clip, p: dict, fillers: list[Path]) -> list[str]:
     horizontal = p["direction"] == "h"
     size = f"-2:{clip.height}" if horizontal else f"{clip.width}:-2"
-    pair = "[0:v][f]" if p["copy_first"] else "[f][0:v]"
-    graph = (f"[1:v]scale={size},setsar=1,fps={FPS}[f];{pair}{'h' if horizontal else 'v'}stack=inputs=2,"
+    pair = "[c][f]" if p["copy_first"] else "[f][c]"
+    graph = (f"[0:v]setsar=1,fps={FPS}[c];[1:v]scale={size},setsar=1,fps={FPS}[f];"
+             f"{pair}{'h' if horizontal else 'v'}stack=inputs=2,"
              f"scale='min(iw,720)':-2,setsar=1[v]")
     return _mixed(clip, p, fillers, graph, "0:a" if p["audio"] == "copy" else "1:a")
 
@@ -461,7 +465,7 @@ def _logo(clip: Clip, p: dict, images: dict[str, Path]) -> list[str]:
     x = margin if p["corner"].endswith("left") else f"W-w-{margin}"
     y = margin if p["corner"].startswith("top") else f"H-h-{margin}"
     graph = (f"[1:v]scale={w}:-2,format=rgba,colorchannelmixer=aa={p['opacity']}[logo];"
-             f"[0:v][logo]overlay={x}:{y}:shortest=1[v]")
+             f"[0:v]fps={FPS}[c];[c][logo]overlay={x}:{y}:shortest=1[v]")
     return ["-loop", "1", "-i", str(images[p["image"]]), "-filter_complex", graph, "-map", "[v]", "-map", "0:a",
             "-t", f"{clip.duration_s:.3f}", *_encode()]
 
