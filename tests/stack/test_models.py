@@ -255,3 +255,48 @@ def test_the_man_on_the_car_phone_is_one_person(faces_stack: Settings) -> None:
     [person] = group_people(video.frame_times_s, faces, DLIB_SAME_PERSON_DISTANCE)
     assert len(video.frames) == 20 and person.faces == sum(len(frame) for frame in faces)
     assert len(person.times_s) >= 16 and person.embedding.shape == (128,)
+
+
+def _photo_views() -> dict[str, np.ndarray]:
+    """scikit-learn's two packaged photos at the image_features model's 224 x 224, and the temple turned 6 degrees
+    and zoomed 115 % (the corners hidden), as a copy might show it."""
+    import cv2
+    from sklearn.datasets import load_sample_image
+
+    temple, flower = load_sample_image("china.jpg"), load_sample_image("flower.jpg")
+    height, width = temple.shape[:2]
+    turned = cv2.warpAffine(temple, cv2.getRotationMatrix2D((width / 2, height / 2), 6, 1.15), (width, height))
+    return {name: cv2.resize(picture, (224, 224), interpolation=cv2.INTER_AREA)
+            for name, picture in (("temple", temple), ("turned", turned), ("flower", flower))}
+
+
+def test_image_descriptors_find_a_turned_copy_of_a_photo_and_not_another_photo(stack: Settings) -> None:
+    """GeM-pooled EfficientNet-Lite0 descriptors: unit vectors; the temple turned and zoomed stays close (PDQ, turned
+    6 degrees, is no better than chance), the flower photo does not."""
+    views = _photo_views()
+    descriptors = call_models(stack, "describe_images", list(views.values()))
+    assert descriptors.shape == (3, 1280) and np.allclose(np.linalg.norm(descriptors, axis=1), 1.0, atol=1e-4)
+    temple, turned, flower = descriptors
+    assert float(temple @ turned) > 0.9 and float(temple @ flower) < 0.6, (temple @ turned, temple @ flower)
+
+
+def test_image_descriptors_of_concurrent_requests_of_two_sizes(stack: Settings) -> None:
+    """Requests batched together by Triton may differ in size: each gets the descriptors of its own images, the
+    same as alone."""
+    import cv2
+
+    views = _photo_views()
+    small = [cv2.resize(picture, (160, 160), interpolation=cv2.INTER_AREA) for picture in views.values()]
+
+    async def both() -> list[np.ndarray]:
+        models = TritonModels(stack)
+        try:
+            return list(await asyncio.gather(models.describe_images(list(views.values())),
+                                             models.describe_images(small)))
+        finally:
+            await models.close()
+
+    together = asyncio.run(both())
+    alone = [call_models(stack, "describe_images", list(views.values())), call_models(stack, "describe_images", small)]
+    for batched, single in zip(together, alone, strict=True):
+        assert np.allclose(batched, single, atol=1e-5)
