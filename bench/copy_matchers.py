@@ -8,14 +8,23 @@ never the ground truth. To judge a new signal, write a class with these methods 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
+from bench.bench_stack import own_triton
+from core.bits import thin
+from core.descriptor_match import background_similarity, match, view_similarities
 from features.copy_signature import copy_signature
+from features.descriptor_views import content_pictures, query_views, stacked_views, whole_views
 from features.media import decode_video
+from inference.triton_client import IMAGE_DESCRIPTOR_DIMS, IMAGE_FEATURES_MODEL, TritonModels
 from pipeline.copy_detection import CopyDetector
 from settings import Settings
 from storage.copy_index import CopyIndex
@@ -77,4 +86,75 @@ class ProductionMatcher:
         self.copy_index.drop()
 
 
-MATCHERS: dict[str, Callable[[Settings], Matcher]] = {"production": ProductionMatcher}
+class DescriptorMatcher:
+    """The CNN descriptor signal (core/descriptor_match.py), not yet in the pipeline: pictures described by the
+    image_features model on a tritonserver of its own; every sampled frame of the indexed videos by its whole
+    picture, each query by the views of up to QUERY_PICTURES of its frames (features/descriptor_views.py). Search is
+    brute force over every indexed frame in memory (what a Redis KNN index would answer); each query frame's
+    background is its similarity to the BACKGROUND_RANK-th most similar video, and the CANDIDATES videos most above
+    it are aligned in time. A copy at its operating point: a score of IS_COPY_SCORE or more (a round value above
+    the thresholds that kept precision at 0.99 on the quick slices of seeds 1 and 2, 1.71 and 1.81; never set on the
+    full benchmark)."""
+
+    name = "descriptor"
+    QUERY_PICTURES = 12
+    BACKGROUND_RANK = 10
+    CANDIDATES = 20
+    IS_COPY_SCORE = 2.0
+    TRITON_PORT_OFFSET = 320
+
+    def __init__(self, cfg: Settings) -> None:
+        self._servers = ExitStack()
+        self.cfg = self._servers.enter_context(own_triton(cfg, cfg.triton_http_port + self.TRITON_PORT_OFFSET,
+                                                          (IMAGE_FEATURES_MODEL,)))
+        self.ids: list[str] = []
+        self.frames: list[np.ndarray] = []  # per indexed video, its frames' descriptors
+        self.times: list[np.ndarray] = []
+        self.matrix = np.zeros((0, IMAGE_DESCRIPTOR_DIMS), np.float32)
+        self.owner = np.zeros(0, np.int64)
+
+    def _describe(self, images: list[np.ndarray]) -> np.ndarray:
+        async def run() -> np.ndarray:
+            models = TritonModels(self.cfg)
+            try:
+                return await models.describe_images(images)
+            finally:
+                await models.close()
+
+        return asyncio.run(run())
+
+    def index(self, videos: list[tuple[str, Path]]) -> None:
+        for video_id, path in track(videos, len(videos), "indexed", "videos"):
+            video = decode_video(path, self.cfg)
+            self.ids.append(video_id)
+            self.frames.append(self._describe(whole_views(content_pictures(video.frames))))
+            self.times.append(np.asarray(video.frame_times_s, np.float64))
+        self.matrix = np.concatenate(self.frames)
+        self.owner = np.concatenate([np.full(len(f), n) for n, f in enumerate(self.frames)])
+
+    def search(self, video_id: str, path: Path) -> list[Prediction]:
+        video = decode_video(path, self.cfg)
+        picked = thin(list(range(len(video.frames))), self.QUERY_PICTURES)
+        wholes, parts = query_views(content_pictures([video.frames[i] for i in picked]))
+        views = stacked_views(self._describe(wholes), self._describe(parts))
+        per_frame = np.einsum("qvd,nd->qvn", views, self.matrix).max(axis=1)
+        best_per_video = np.full((len(picked), len(self.ids)), -1.0, np.float32)
+        for row, similarities in zip(best_per_video, per_frame, strict=True):
+            np.maximum.at(row, self.owner, similarities)
+        background = background_similarity(best_per_video, self.BACKGROUND_RANK)
+        query_times = np.asarray(video.frame_times_s, np.float64)[picked]
+        spacing = 1.0 / self.cfg.frames_per_second
+        predictions = []
+        for n in np.argsort(-(best_per_video - background[:, None]).max(axis=0))[:self.CANDIDATES]:
+            similarities, which = view_similarities(views, self.frames[n])
+            found = match(query_times, similarities, which, background, self.times[n], 0.6 + spacing / 2)
+            if found is not None:
+                predictions.append(Prediction(self.ids[n], found.score, found.score >= self.IS_COPY_SCORE,
+                                              found.query_range_s, found.reference_range_s))
+        return predictions
+
+    def close(self) -> None:
+        self._servers.close()
+
+
+MATCHERS: dict[str, Callable[[Settings], Matcher]] = {"production": ProductionMatcher, "descriptor": DescriptorMatcher}
