@@ -10,7 +10,7 @@ import json
 from bench.bench_stack import own_redis
 from bench.copy_bench import breakdown, run
 from bench.copy_bench_corpus import QUICK, build_corpus, plan
-from bench.copy_matchers import ProductionMatcher
+from bench.copy_matchers import DescriptorMatcher, ProductionMatcher
 from features.media import decode_video
 from settings import Settings
 
@@ -53,3 +53,21 @@ def test_quick_slice_builds_as_planned_and_is_judged(cfg: Settings) -> None:
         QUICK.queries
     assert all(parts[f"family {f}"]["queries"] == sum(f in q.families for q in queries)
                for q in queries for f in q.families)
+
+
+def test_the_descriptor_matcher_finds_a_reference_uploaded_again(cfg: Settings) -> None:
+    """The CNN descriptor signal end to end on the real image_features model (a tritonserver of its own): indexed
+    with the quick slice's references and distractors, a reference uploaded again is its top prediction and a
+    copy; an unrelated filler is no copy of anything."""
+    folder, videos = build_corpus(cfg.stack_dir, seed=1, quick=True)
+    indexed = [v for v in videos if v.role in ("reference", "distractor")]
+    matcher = DescriptorMatcher(cfg)
+    try:
+        matcher.index([(v.video_id, v.path) for v in indexed])
+        reference = next(v for v in indexed if v.role == "reference")
+        again = sorted(matcher.search("again", reference.path), key=lambda p: -p.score)
+        assert again[0].reference_id == reference.video_id and again[0].is_copy, again[:3]
+        filler = next(v for v in videos if v.role == "filler")
+        assert not any(p.is_copy for p in matcher.search("filler", filler.path))
+    finally:
+        matcher.close()
