@@ -4,6 +4,9 @@ A reference counts as an *original* of the query only if it was published earlie
 breaking ties, so copies racing through different partitions are ordered the same way by every worker:
 the earliest published wins.
 
+A file byte-identical to an earlier one (the same SHA-256) is an EXACT_DUPLICATE of the earliest published with
+those bytes, whatever its length and whether or not its frames can be compared (``identical_media``).
+
 Audio decides the hard cases: the same visuals with a different soundtrack or a voice-over are SIMILAR,
 not duplicates; a copy whose audio was muted is still a visual copy and says so; different visuals over
 the same track never match at all, because candidates come from the pictures.
@@ -32,6 +35,7 @@ class Match:
     crop: tuple[float, float]  # centred share (width, height) of the reference's picture shown; > 1: a margin
     query_duration_s: float
     reference_duration_s: float
+    identical: bool = False  # the same file (SHA-256) as the reference: not compared by pictures
 
     @property
     def query_coverage(self) -> float:
@@ -53,7 +57,7 @@ class Match:
 
     @property
     def score(self) -> float:
-        return self.alignment.confidence
+        return 1.0 if self.identical else self.alignment.confidence
 
     def is_visual_copy(self, partial_min_coverage: float, partial_min_seconds: float) -> bool:
         a = self.alignment
@@ -98,6 +102,9 @@ def _audio_words(audio: AudioCheck) -> str:
 
 def _describe(match: Match) -> str:
     a = match.alignment
+    if match.identical:
+        return (f"the same file as {match.video_id} (SHA-256), {a.query_start_s:.1f}-{a.query_end_s:.1f}s of both; "
+                f"{_audio_words(match.audio)}")
     how = [f"{a.aligned_frames} frames aligned, mean PDQ distance {a.mean_hamming:.0f}/256"]
     if match.mirrored:
         how.append("mirrored left-right")
@@ -146,3 +153,17 @@ def decide(matches: list[Match], compared_frames: int, duplicate_min_coverage: f
     kind = "EXACT_DUPLICATE" if exact and original.as_shown and original.crop == (1.0, 1.0) else "NEAR_DUPLICATE"
     return Verdict(kind, original.video_id, original.score, f"{kind.lower().replace('_', ' ')}: {_describe(original)}",
                    matches, copy_ids)
+
+
+def identical_media(original_id: str, original_published_at_ms: int, duration_s: float, usable_frames: int,
+                    has_audio: bool) -> Verdict:
+    """The verdict on a file byte-identical to ``original_id``'s, the earliest published with those bytes: an
+    EXACT_DUPLICATE of it, both whole videos matched, whatever its length or how many frames it has to compare."""
+    alignment = Alignment(speed=1.0, offset_s=0.0, aligned_frames=usable_frames, segment_frames=usable_frames,
+                          mean_hamming=0.0, exact=True, query_start_s=0.0, query_end_s=round(duration_s, 2),
+                          reference_start_s=0.0, reference_end_s=round(duration_s, 2))
+    audio = AudioCheck("SAME", 0.0) if has_audio else AudioCheck("REFERENCE_SILENT", None)
+    match = Match(original_id, original_published_at_ms, alignment, audio, view="as shown", crop=(1.0, 1.0),
+                  query_duration_s=duration_s, reference_duration_s=duration_s, identical=True)
+    return Verdict("EXACT_DUPLICATE", original_id, match.score, f"exact duplicate: {_describe(match)}", [match],
+                   [original_id])

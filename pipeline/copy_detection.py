@@ -25,7 +25,7 @@ import numpy as np
 from core.bits import hamming_matrix, thin
 from core.copy_alignment import align, check_audio
 from core.signature import CROPS, WHOLE_FRAME, CopySignature
-from core.verdicts import Match, Verdict, decide
+from core.verdicts import Match, Verdict, decide, identical_media
 from settings import Settings
 from storage.copy_index import Candidate, CopyIndex, IndexedVideo
 
@@ -41,10 +41,14 @@ class CopyDetector:
         self.index = index
         self.cfg = cfg
 
-    def index_and_judge(self, video_id: str, published_at_ms: int,
-                        signature: CopySignature) -> tuple[Verdict, dict[str, float]]:
+    def index_and_judge(self, video_id: str, published_at_ms: int, signature: CopySignature,
+                        digest: str) -> tuple[Verdict, dict[str, float]]:
         """Index the video, wait for earlier-published videos still in flight, then judge it; with the
-        seconds each step took. The caller marked the video in flight when it started on it.
+        seconds each step took. The caller marked the video in flight when it started on it, and claimed its
+        media (SHA-256 ``digest``: CopyIndex.claim_media) before indexing it.
+
+        A video whose file is byte-identical to an earlier-published one's is an exact duplicate of the earliest
+        of those (core.verdicts.identical_media); any other is judged by its pictures (``detect``).
 
         Indexing before looking up means that of two racing copies at least the later one sees the other;
         waiting for earlier videos in flight makes sure it is the later one that does, so the earliest
@@ -55,7 +59,7 @@ class CopyDetector:
         indexed = time.perf_counter()
         self.index.wait_for_earlier(video_id, published_at_ms, self.cfg.in_flight_wait_s)
         waited = time.perf_counter()
-        verdict = self.detect(video_id, published_at_ms, signature)
+        verdict = self.judge(video_id, published_at_ms, signature, digest)
         if verdict.kind in FULL_COPY_VERDICTS and verdict.duplicate_of is not None:
             original = next(m for m in verdict.matches if m.video_id == verdict.duplicate_of)
             root = self.index.originals([original.video_id]).get(original.video_id,
@@ -63,6 +67,14 @@ class CopyDetector:
             self.index.keep_original(video_id, *root)
         return verdict, {"index": round(indexed - started, 4), "wait_for_earlier": round(waited - indexed, 4),
                          "lookup": round(time.perf_counter() - waited, 4)}
+
+    def judge(self, video_id: str, published_at_ms: int, signature: CopySignature, digest: str) -> Verdict:
+        """An exact duplicate of the earliest video with the same file, else the verdict by pictures."""
+        earliest = self.index.earliest_with_media(digest)
+        if earliest is None or earliest[0] == video_id:
+            return self.detect(video_id, published_at_ms, signature)
+        usable = int(np.count_nonzero(signature.quality >= self.cfg.pdq_min_quality))
+        return identical_media(*earliest, signature.duration_s, usable, signature.audio_fingerprint.size > 0)
 
     def detect(self, video_id: str, published_at_ms: int, signature: CopySignature) -> Verdict:
         """The verdict against the videos indexed so far (read only)."""

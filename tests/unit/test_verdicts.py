@@ -11,7 +11,7 @@ from core.bits import hamming_matrix
 from core.copy_alignment import Alignment, AudioCheck, align, check_audio
 from core.records import VideoPublished
 from core.signature import CROPS, SECONDS_PER_SUBFINGERPRINT, WHOLE_FRAME
-from core.verdicts import Match, decide
+from core.verdicts import Match, decide, identical_media
 from pipeline.copy_detection import copy_crop
 from pipeline.outputs import verdict_record
 
@@ -137,6 +137,22 @@ def test_a_short_shared_moment_is_not_a_copy() -> None:
 def test_no_comparable_frames() -> None:
     v = decide([], 0, 0.8, 0.5, 3.0)
     assert v.kind == "UNIQUE" and "no frame had enough detail" in v.reason
+
+
+def test_a_byte_identical_file_is_an_exact_duplicate_of_the_earliest_whatever_its_length() -> None:
+    """A 2 s file with no frame to compare is still the same file: EXACT_DUPLICATE, score 1, both whole videos."""
+    v = identical_media("first", 1000, 2.0, usable_frames=0, has_audio=True)
+    assert (v.kind, v.duplicate_of, v.copies, v.score) == ("EXACT_DUPLICATE", "first", ["first"], 1.0)
+    assert v.reason.startswith("exact duplicate: the same file as first (SHA-256), 0.0-2.0s of both")
+    record = v.match_records()[0]
+    assert (record.query_start_s, record.query_end_s, record.reference_start_s, record.reference_end_s) == (
+        0.0, 2.0, 0.0, 2.0)
+    assert (record.score, record.query_coverage, record.reference_coverage, record.audio) == (1.0, 1.0, 1.0, "SAME")
+    silent = identical_media("first", 1000, 2.0, usable_frames=2, has_audio=False)
+    assert silent.match_records()[0].audio == "REFERENCE_SILENT" and "the original has no audio" in silent.reason
+    event = VideoPublished(video_id="v2", media_uri="b.mp4", channel_id="c",
+                           published_at=datetime(2026, 12, 1, tzinfo=UTC))
+    assert verdict_record(event, v, event.published_at).duplicate_of == "first"
 
 
 def test_the_verdict_says_how_many_damaged_packets_decoding_skipped() -> None:
