@@ -4,7 +4,8 @@ Alignment: every (query frame, reference frame) pair within ``max_hamming`` bits
 ``reference_time = speed * query_time + offset``; speeds from 0.75x to 1.35x are tried, so sped-up or
 slowed-down copies align too. The line with the most distinct query frames on it wins; its longest run
 of aligned frames (gaps up to ``max_gap_s``), or the line's whole span if at least SPAN_MIN_DENSITY of
-its frames aligned, is the copied segment in both videos.
+its frames aligned, is the copied segment in both videos. At least MIN_ALIGNED_FRAMES must align, or every
+usable frame of a clip that has fewer (a clip of 1-2 s at one frame a second is matched by the frames it has).
 
 Audio check: the chromaprint fingerprints compared along that same line, as a bit error rate.
 """
@@ -77,9 +78,10 @@ def align(distances: np.ndarray, query_times: np.ndarray, query_usable: np.ndarr
     ``distances`` are the PDQ Hamming distances of every (query frame, reference frame) pair (see
     core.bits.hamming_matrix); ``*_usable`` masks frames with enough detail to compare.
     """
+    needed = max(1, min(MIN_ALIGNED_FRAMES, int(np.count_nonzero(query_usable))))
     close = (distances <= max_hamming) & query_usable[:, None] & reference_usable[None, :]
     qi, rj = np.nonzero(close)
-    if len(np.unique(qi)) < MIN_ALIGNED_FRAMES:
+    if len(np.unique(qi)) < needed:
         return None
     t, s = query_times[qi].astype(np.float64), reference_times[rj].astype(np.float64)
     speed, offset = best_line(t, s, qi, distances[qi, rj], SPEEDS)
@@ -95,7 +97,7 @@ def align(distances: np.ndarray, query_times: np.ndarray, query_usable: np.ndarr
     # longest run (a segment of one video inside another).
     span_usable = int(np.count_nonzero(query_usable[aligned[0]:aligned[-1] + 1]))
     run = aligned if len(aligned) >= SPAN_MIN_DENSITY * span_usable else max(runs, key=len)
-    if len(run) < MIN_ALIGNED_FRAMES:
+    if len(run) < needed:
         return None
     query_start, query_end = _segment_bounds(query_times, run[0], run[-1], query_duration_s)
     reference_start = float(np.clip(speed * query_start + offset, 0.0, reference_duration_s))

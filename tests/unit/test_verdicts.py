@@ -59,6 +59,19 @@ def test_unrelated_videos_do_not_align() -> None:
     assert aligned(np.arange(20.0), random_hashes(20), np.arange(20.0), random_hashes(20), 20.0, 20.0) is None
 
 
+def test_a_clip_of_fewer_than_three_frames_is_matched_by_every_frame_it_has() -> None:
+    """A 2 s clip sampled at 1 fps has 2 frames: both aligned, it matches; one of them unrelated, it does not."""
+    reference = random_hashes(20)
+    clip = flip_bits(reference[5:7], 6)
+    a = aligned(np.arange(2.0), clip, np.arange(20.0), reference, 2.0, 20.0)
+    assert a is not None and (a.speed, a.aligned_frames) == (1.0, 2)
+    assert (a.query_start_s, a.query_end_s, a.reference_start_s, a.reference_end_s) == (0.0, 2.0, 5.0, 7.0)
+    assert aligned(np.arange(2.0), np.concatenate([clip[:1], random_hashes(1)]), np.arange(20.0), reference, 2.0,
+                   20.0) is None
+    assert aligned(np.arange(3.0), np.concatenate([clip, random_hashes(1)]), np.arange(20.0), reference, 3.0,
+                   20.0) is None  # three frames: three must align, as for any longer video
+
+
 def alignment(query: tuple[float, float], reference: tuple[float, float], frames: int = 10,
               exact: bool = False) -> Alignment:
     return Alignment(speed=1.0, offset_s=reference[0] - query[0], aligned_frames=frames, segment_frames=frames,
