@@ -7,6 +7,11 @@ the earliest published wins.
 A file byte-identical to an earlier one (the same SHA-256) is an EXACT_DUPLICATE of the earliest published with
 those bytes, whatever its length and whether or not its frames can be compared (``identical_media``).
 
+A *still* (core.copy_alignment.is_still: one picture held) whose picture is a frame of an earlier video that moves
+shows one moment of it, not a stretch of its time: it is SIMILAR, its reason naming the earliest such video and
+the moment, never a copy of a stretch (a slow-motion copy holds each moment longer, yet the still copies none of its
+time). A still of a still is judged as any video (a re-upload of a held picture is its duplicate).
+
 Audio decides the hard cases: the same visuals with a different soundtrack or a voice-over are SIMILAR,
 not duplicates; a copy whose audio was muted is still a visual copy and says so; different visuals over
 the same track never match at all, because candidates come from the pictures.
@@ -49,6 +54,11 @@ class Match:
     @property
     def mirrored(self) -> bool:
         return self.view == "mirrored"
+
+    @property
+    def still(self) -> bool:
+        """This video is a still matched to one moment of the reference (aligned at speed 0)."""
+        return self.alignment.speed == 0.0
 
     @property
     def as_shown(self) -> bool:
@@ -97,6 +107,7 @@ def _audio_words(audio: AudioCheck) -> str:
         "INCONCLUSIVE": f"audio inconclusive{ber}",
         "QUERY_SILENT": "its audio is muted or missing: a visual copy",
         "REFERENCE_SILENT": "the original has no audio",
+        "NOT_CHECKED": "audio not compared",
     }[audio.status]
 
 
@@ -115,6 +126,9 @@ def _describe(match: Match) -> str:
     if match.crop != (1.0, 1.0):
         shown = f"{match.crop[0]:.0%} x {match.crop[1]:.0%}"
         how.append(f"cropped to {shown}" if max(match.crop) <= 1.0 else f"framed wider ({shown} of the original)")
+    if match.still:
+        return (f"its picture, held {a.query_start_s:.1f}-{a.query_end_s:.1f}s, is the frame of {match.video_id} "
+                f"at {a.reference_start_s:.1f}s ({', '.join(how)})")
     if abs(a.speed - 1.0) >= 0.05:
         how.append(f"playing at x{a.speed:.2f} speed")
     return (f"{a.query_start_s:.1f}-{a.query_end_s:.1f}s match {match.video_id} "
@@ -127,8 +141,13 @@ def decide(matches: list[Match], compared_frames: int, duplicate_min_coverage: f
     if compared_frames == 0:
         return Verdict("UNIQUE", None, 0.0, "no frame had enough detail to compare (flat or blank video)", [], [])
     matches = sorted(matches, key=lambda m: (-m.score, m.published_at_ms, m.video_id))
-    copies = [m for m in matches if m.is_visual_copy(partial_min_coverage, partial_min_seconds)]
+    copies = [m for m in matches if not m.still and m.is_visual_copy(partial_min_coverage, partial_min_seconds)]
     copy_ids = [m.video_id for m in copies]
+    stills = [m for m in matches if m.still]
+    if not copies and stills:
+        shown = min(stills, key=lambda m: (m.published_at_ms, m.video_id))
+        return Verdict("SIMILAR", None, shown.score, f"a still of one moment of another video: {_describe(shown)}",
+                       matches, [])
     if not copies:
         reason = "no earlier video shares its pictures"
         if matches:

@@ -23,7 +23,7 @@ from dataclasses import replace
 import numpy as np
 
 from core.bits import hamming_matrix, thin
-from core.copy_alignment import align, check_audio
+from core.copy_alignment import SPEEDS, STILL_SPEEDS, align, check_audio, is_still
 from core.signature import CROPS, WHOLE_FRAME, CopySignature
 from core.verdicts import Match, Verdict, decide, identical_media
 from settings import Settings
@@ -126,7 +126,8 @@ class CopyDetector:
     def verify(self, query: CopySignature, query_usable: np.ndarray, reference: IndexedVideo,
                candidate: Candidate) -> Match | None:
         """Align the query with one candidate at the pair of framings (the query's view, or for the picture as
-        shown each of its crops; each framing the reference has stored) that agrees on the most query frames."""
+        shown each of its crops; each framing the reference has stored) that agrees on the most query frames; a
+        still onto a reference that moves at speed 0, onto one moment of it."""
         ref = reference.signature
         reference_usable = ref.quality >= self.cfg.pdq_min_quality
         as_shown = candidate.view == "as shown"
@@ -139,9 +140,10 @@ class CopyDetector:
                  <= self.cfg.pdq_align_hamming) & reference_usable
         query_framing, reference_framing = np.unravel_index(np.argmax(close.any(axis=3).sum(axis=1)),
                                                             (len(query_bits), len(ref.bits)))
+        still = is_still(query.bits[0], query_usable) and not is_still(ref.bits[0], reference_usable)
         alignment = align(hamming_matrix(query_bits[query_framing], ref.bits[reference_framing]), query.times_s,
                           query_usable, query.duration_s, ref.times_s, reference_usable, ref.duration_s,
-                          self.cfg.pdq_align_hamming, self.cfg.segment_max_gap_s)
+                          self.cfg.pdq_align_hamming, self.cfg.segment_max_gap_s, STILL_SPEEDS if still else SPEEDS)
         if alignment is None:
             return None
         return Match(video_id=reference.video_id, published_at_ms=reference.published_at_ms, alignment=alignment,
