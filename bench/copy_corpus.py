@@ -452,9 +452,10 @@ def _built(jobs: list[_Job], corpus: str) -> list[CorpusVideo]:
     return [job.video for job in jobs if job.video is not None]
 
 
-def build_references(folder: Path) -> list[CorpusVideo]:
-    """Only the references (REFERENCES), built (or reused) under ``folder`` as ``build_corpus`` names them."""
-    return _built(_reference_jobs(folder.resolve(), list(REFERENCES), librivox_by_number()), "copy corpus references")
+def build_references(folder: Path, names: tuple[str, ...]) -> list[CorpusVideo]:
+    """Only the references named (of REFERENCES), built (or reused) under ``folder`` as ``build_corpus`` names them."""
+    return _built(_reference_jobs(folder.resolve(), [r for r in REFERENCES if r.name in names], librivox_by_number()),
+                  "copy corpus references")
 
 
 def main() -> None:

@@ -50,7 +50,7 @@ from storage.media_files import media_digest
 from telemetry.progress import track
 
 REDIS_PORT_OFFSET = 630
-QUICK_SOURCES = ("bikes", "band-00-20")
+QUICK_SOURCES = ("band-20-40", "kenburns-flower")
 EXCERPTS = ((1.0, 0.4), (2.0, 1.4), (3.0, 2.2))  # (seconds, start): within every source (the bunny lasts 5.28 s)
 STILL_S = 10.0
 STILL_MOMENTS = (0.3, 0.7)  # shares of the source's duration
@@ -141,12 +141,16 @@ def _unrelated(speech: list[Path]) -> tuple[dict[str, tuple[list[Path], list[str
     for n, (name, source) in enumerate(renders.items()):
         seconds = (1.0, 2.0, 3.0)[n % 3]
         clips[f"{name}-{seconds:.0f}s"] = _lavfi(source, seconds, voices[n % 3])
-    stills: dict[str, tuple[list[Path], list[str]]] = {}
-    for at_s in (0.5, 2.0, 3.5):
-        stills[f"carphone-at-{at_s}s"] = ([carphone, voices[0]], _held(at_s, STILL_S))
-    stills["cat-photo"] = ([CAT_PHOTO, voices[1]], _held(0.0, STILL_S))
-    for n, (name, source) in enumerate(renders.items()):
-        stills[f"{name}-frame"] = ([voices[n % 3]], _held(1.5, STILL_S, f"{source},", 0))
+    # held: renders none of the clips shows (a frame of a clip held would be a still of that clip)
+    stills: dict[str, tuple[list[Path], list[str]]] = {"cat-photo": ([CAT_PHOTO, voices[1]], _held(0.0, STILL_S))}
+    held = {"mandelbrot": "mandelbrot=s=320x240:rate=25:start_x=-0.1011:start_y=0.9563:start_scale=0.05",
+            "life": "life=s=320x240:rate=25:ratio=0.5:seed=21:life_color=#ff6020:death_color=#103010",
+            "sierpinski": "sierpinski=s=320x240:rate=25:seed=31:type=triangle", "testsrc": "testsrc=s=320x240:rate=25",
+            "gradients": "gradients=s=320x240:r=25:n=3:seed=41", "cellauto": "cellauto=s=320x240:rate=25:rule=30",
+            "smptehdbars": "smptehdbars=s=320x240:rate=25", "mandelbrot-outer": "mandelbrot=s=320x240:rate=25:"
+            "start_x=-1.25:start_y=0.2:start_scale=0.4", "life-sparse": "life=s=320x240:rate=25:ratio=0.1:seed=5"}
+    for n, (name, source) in enumerate(held.items()):
+        stills[name] = ([voices[n % 3]], _held(1.5, STILL_S, f"{source},", 0))
     return clips, stills
 
 
@@ -155,7 +159,7 @@ def build_cases(folder: Path, references_folder: Path, quick: bool = False) -> l
     folder = folder.resolve()
     speech = librivox_by_number()
     other_speech = [speech["0880"], speech["0930"]]  # clips no reference uses
-    sources = [r for r in build_references(references_folder) if not quick or r.video_id[4:] in QUICK_SOURCES]
+    sources = build_references(references_folder, QUICK_SOURCES if quick else tuple(r.name for r in REFERENCES))
     jobs: list[tuple[Path, Callable[[], object]]] = []
     videos: list[CaseVideo] = []
 
@@ -220,7 +224,7 @@ def build_cases(folder: Path, references_folder: Path, quick: bool = False) -> l
             add(f"unrelated-{name}", "unrelated clip of 1-3 s", ("UNIQUE",),
                 partial(run_ffmpeg, inputs, arguments, folder / f"unrelated-{name}.mp4"))
     for name, (inputs, arguments) in held.items():
-        if not quick or name in ("carphone-at-2.0s", "cat-photo"):
+        if not quick or name in ("cat-photo", "testsrc"):
             add(f"unrelated-still-{name}", "unrelated still", ("UNIQUE",),
                 partial(run_ffmpeg, inputs, arguments, folder / f"unrelated-still-{name}.mp4"))
     build_missing(jobs, "verdict cases")
