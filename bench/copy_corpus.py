@@ -391,15 +391,25 @@ def _hard_case_recipe(case: str, ref: _Reference, source: Path, speech: dict[str
     raise ValueError(f"unknown hard case {case!r}")
 
 
-def _plan(folder: Path, quick: bool) -> list[_Job]:
-    """Every file to build, in build order: references, distractors, the background, queries."""
-    speech = {clip.wav.stem.rsplit("-", 1)[1]: clip.wav for clip in librivox_clips()}
-    references = [r for r in REFERENCES if not quick or r.name in QUICK_REFERENCES]
-    jobs: list[_Job] = []
+def librivox_by_number() -> dict[str, Path]:
+    """The LibriVox clips by their number ("0870" ...)."""
+    return {clip.wav.stem.rsplit("-", 1)[1]: clip.wav for clip in librivox_clips()}
+
+
+def _reference_jobs(folder: Path, references: list[_Reference], speech: dict[str, Path]) -> list[_Job]:
+    jobs = []
     for ref in references:
         path = folder / f"ref-{ref.name}.mp4"
         jobs.append(_Job(path, _reference_recipe(ref, speech), CorpusVideo(
             f"ref-{ref.name}", path, "reference", "original", None, False, None, ("UNIQUE",), None, None)))
+    return jobs
+
+
+def _plan(folder: Path, quick: bool) -> list[_Job]:
+    """Every file to build, in build order: references, distractors, the background, queries."""
+    speech = librivox_by_number()
+    references = [r for r in REFERENCES if not quick or r.name in QUICK_REFERENCES]
+    jobs = _reference_jobs(folder, references, speech)
     for name, recipe in _distractor_recipes().items():
         if not quick or name in QUICK_DISTRACTORS:
             path = folder / f"dis-{name}.mp4"
@@ -432,10 +442,20 @@ def _plan(folder: Path, quick: bool) -> list[_Job]:
 def build_corpus(folder: Path, quick: bool = False) -> list[CorpusVideo]:
     """Build (or reuse, if the file already exists) every file under folder; return references and distractors
     first, then queries."""
-    jobs = _plan(folder.resolve(), quick)
+    return _built(_plan(folder.resolve(), quick), "copy corpus")
+
+
+def _built(jobs: list[_Job], corpus: str) -> list[CorpusVideo]:
+    """Build the jobs' missing files; their corpus videos, in order."""
     build_missing([(job.target, partial(run_ffmpeg, job.recipe.inputs, job.recipe.arguments, job.target))
-                   for job in jobs], "copy corpus")
+                   for job in jobs], corpus)
     return [job.video for job in jobs if job.video is not None]
+
+
+def build_references(folder: Path, names: tuple[str, ...]) -> list[CorpusVideo]:
+    """Only the references named (of REFERENCES), built (or reused) under ``folder`` as ``build_corpus`` names them."""
+    return _built(_reference_jobs(folder.resolve(), [r for r in REFERENCES if r.name in names], librivox_by_number()),
+                  "copy corpus references")
 
 
 def main() -> None:

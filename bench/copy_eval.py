@@ -36,6 +36,7 @@ from features.media import decode_video
 from pipeline.copy_detection import CopyDetector
 from settings import Settings
 from storage.copy_index import CopyIndex
+from storage.media_files import media_digest
 from telemetry.progress import track
 
 REDIS_PORT_OFFSET = 300
@@ -98,7 +99,7 @@ def crowded(indexed: list[CorpusVideo], queries: list[CorpusVideo], sigs: dict[s
                  and q.expected_verdicts == FULL_COPY]
         for copy in crowd:
             published += 1
-            detector.index_and_judge(copy.video_id, published, sigs[copy.video_id])
+            detector.index_and_judge(copy.video_id, published, sigs[copy.video_id], media_digest(copy.path))
         for excerpt in (q for q in queries if q.reference_id == reference.video_id and q.transform in EXCERPTS):
             published += 1
             started = time.perf_counter()

@@ -4,7 +4,12 @@ Alignment: every (query frame, reference frame) pair within ``max_hamming`` bits
 ``reference_time = speed * query_time + offset``; speeds from 0.75x to 1.35x are tried, so sped-up or
 slowed-down copies align too. The line with the most distinct query frames on it wins; its longest run
 of aligned frames (gaps up to ``max_gap_s``), or the line's whole span if at least SPAN_MIN_DENSITY of
-its frames aligned, is the copied segment in both videos.
+its frames aligned, is the copied segment in both videos. At least MIN_ALIGNED_FRAMES must align, or every
+usable frame of a clip that has fewer (a clip of 1-2 s at one frame a second is matched by the frames it has).
+
+A *still* (``is_still``: one picture held, every usable frame's hash within STILL_MAX_HAMMING bits of the first,
+over at least STILL_MIN_FRAMES frames) shows one moment of a video that moves: it is aligned at speed 0
+(STILL_SPEEDS), every query frame onto that one moment, not onto a stretch of the reference's time.
 
 Audio check: the chromaprint fingerprints compared along that same line, as a bit error rate.
 """
@@ -16,11 +21,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.alignment import ON_LINE_TOLERANCE_S, best_line, split_runs
-from core.bits import popcount
+from core.bits import hamming_matrix, popcount
 from core.signature import SECONDS_PER_SUBFINGERPRINT
 
 SPEEDS = np.round(np.arange(0.75, 1.351, 0.025), 3)
+STILL_SPEEDS = np.array([0.0])
 MIN_ALIGNED_FRAMES = 3
+# In bench/verdict_cases.py every held picture, re-encoded, stayed within 4 bits of its first frame; every video
+# that moves (Ken Burns pans included) of 4 frames or more had one at 120 bits or more from its first.
+STILL_MIN_FRAMES = 4
+STILL_MAX_HAMMING = 12
 SPAN_MIN_DENSITY = 0.6
 
 # Chromaprint bit error rates along the alignment. Unrelated audio is ~0.5. In bench/copy_eval.py the
@@ -58,7 +68,7 @@ class Alignment:
 
 @dataclass(frozen=True)
 class AudioCheck:
-    status: str  # an AudioMatch symbol: SAME, DIFFERENT, INCONCLUSIVE, QUERY_SILENT, REFERENCE_SILENT
+    status: str  # an AudioMatch symbol: SAME, DIFFERENT, INCONCLUSIVE, QUERY_SILENT, REFERENCE_SILENT, NOT_CHECKED
     bit_error_rate: float | None
 
 
@@ -69,20 +79,29 @@ def _segment_bounds(times: np.ndarray, first: int, last: int, duration_s: float)
     return start, max(end, start)
 
 
+def is_still(hashes: np.ndarray, usable: np.ndarray) -> bool:
+    """Do the usable frames of ``hashes`` (packed PDQ, one per frame) hold one picture: at least STILL_MIN_FRAMES
+    of them, each within STILL_MAX_HAMMING bits of the first?"""
+    frames = hashes[usable]
+    return len(frames) >= STILL_MIN_FRAMES and int(hamming_matrix(frames[:1], frames).max()) <= STILL_MAX_HAMMING
+
+
 def align(distances: np.ndarray, query_times: np.ndarray, query_usable: np.ndarray, query_duration_s: float,
           reference_times: np.ndarray, reference_usable: np.ndarray, reference_duration_s: float,
-          max_hamming: int, max_gap_s: float) -> Alignment | None:
-    """The best temporal alignment of the query's frames onto the reference's, or None if too few agree.
+          max_hamming: int, max_gap_s: float, speeds: np.ndarray = SPEEDS) -> Alignment | None:
+    """The best temporal alignment of the query's frames onto the reference's at one of ``speeds``, or None if
+    too few agree.
 
     ``distances`` are the PDQ Hamming distances of every (query frame, reference frame) pair (see
     core.bits.hamming_matrix); ``*_usable`` masks frames with enough detail to compare.
     """
+    needed = max(1, min(MIN_ALIGNED_FRAMES, int(np.count_nonzero(query_usable))))
     close = (distances <= max_hamming) & query_usable[:, None] & reference_usable[None, :]
     qi, rj = np.nonzero(close)
-    if len(np.unique(qi)) < MIN_ALIGNED_FRAMES:
+    if len(np.unique(qi)) < needed:
         return None
     t, s = query_times[qi].astype(np.float64), reference_times[rj].astype(np.float64)
-    speed, offset = best_line(t, s, qi, distances[qi, rj], SPEEDS)
+    speed, offset = best_line(t, s, qi, distances[qi, rj], speeds)
     on_line = np.abs(s - speed * t - offset) <= ON_LINE_TOLERANCE_S
     # Per aligned query frame, its closest reference frame on the line.
     per_frame: dict[int, int] = {}
@@ -95,7 +114,7 @@ def align(distances: np.ndarray, query_times: np.ndarray, query_usable: np.ndarr
     # longest run (a segment of one video inside another).
     span_usable = int(np.count_nonzero(query_usable[aligned[0]:aligned[-1] + 1]))
     run = aligned if len(aligned) >= SPAN_MIN_DENSITY * span_usable else max(runs, key=len)
-    if len(run) < MIN_ALIGNED_FRAMES:
+    if len(run) < needed:
         return None
     query_start, query_end = _segment_bounds(query_times, run[0], run[-1], query_duration_s)
     reference_start = float(np.clip(speed * query_start + offset, 0.0, reference_duration_s))
@@ -135,6 +154,8 @@ def _bit_error_rates(query_fp: np.ndarray, reference_fp: np.ndarray, alignment: 
 def check_audio(query_fp: np.ndarray, reference_fp: np.ndarray, alignment: Alignment) -> AudioCheck:
     """Does the copied segment carry the reference's audio? Small shifts around the visual line are tried,
     because audio and picture are not cut at exactly the same instant."""
+    if alignment.speed == 0.0:  # a still: no stretch of the reference's time to compare along
+        return AudioCheck("NOT_CHECKED", None)
     if query_fp.size == 0:
         return AudioCheck("QUERY_SILENT", None)
     if reference_fp.size == 0:

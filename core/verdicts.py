@@ -4,6 +4,14 @@ A reference counts as an *original* of the query only if it was published earlie
 breaking ties, so copies racing through different partitions are ordered the same way by every worker:
 the earliest published wins.
 
+A file byte-identical to an earlier one (the same SHA-256) is an EXACT_DUPLICATE of the earliest published with
+those bytes, whatever its length and whether or not its frames can be compared (``identical_media``).
+
+A *still* (core.copy_alignment.is_still: one picture held) whose picture is a frame of an earlier video that moves
+shows one moment of it, not a stretch of its time: it is SIMILAR, its reason naming the earliest such video and
+the moment, never a copy of a stretch (a slow-motion copy holds each moment longer, yet the still copies none of its
+time). A still of a still is judged as any video (a re-upload of a held picture is its duplicate).
+
 Audio decides the hard cases: the same visuals with a different soundtrack or a voice-over are SIMILAR,
 not duplicates; a copy whose audio was muted is still a visual copy and says so; different visuals over
 the same track never match at all, because candidates come from the pictures.
@@ -32,6 +40,7 @@ class Match:
     crop: tuple[float, float]  # centred share (width, height) of the reference's picture shown; > 1: a margin
     query_duration_s: float
     reference_duration_s: float
+    identical: bool = False  # the same file (SHA-256) as the reference: not compared by pictures
 
     @property
     def query_coverage(self) -> float:
@@ -47,13 +56,18 @@ class Match:
         return self.view == "mirrored"
 
     @property
+    def still(self) -> bool:
+        """This video is a still matched to one moment of the reference (aligned at speed 0)."""
+        return self.alignment.speed == 0.0
+
+    @property
     def as_shown(self) -> bool:
         """Matched without turning the picture or cutting a tile out of it."""
         return self.view in ("as shown", "with bars")
 
     @property
     def score(self) -> float:
-        return self.alignment.confidence
+        return 1.0 if self.identical else self.alignment.confidence
 
     def is_visual_copy(self, partial_min_coverage: float, partial_min_seconds: float) -> bool:
         a = self.alignment
@@ -93,11 +107,15 @@ def _audio_words(audio: AudioCheck) -> str:
         "INCONCLUSIVE": f"audio inconclusive{ber}",
         "QUERY_SILENT": "its audio is muted or missing: a visual copy",
         "REFERENCE_SILENT": "the original has no audio",
+        "NOT_CHECKED": "audio not compared",
     }[audio.status]
 
 
 def _describe(match: Match) -> str:
     a = match.alignment
+    if match.identical:
+        return (f"the same file as {match.video_id} (SHA-256), {a.query_start_s:.1f}-{a.query_end_s:.1f}s of both; "
+                f"{_audio_words(match.audio)}")
     how = [f"{a.aligned_frames} frames aligned, mean PDQ distance {a.mean_hamming:.0f}/256"]
     if match.mirrored:
         how.append("mirrored left-right")
@@ -108,6 +126,9 @@ def _describe(match: Match) -> str:
     if match.crop != (1.0, 1.0):
         shown = f"{match.crop[0]:.0%} x {match.crop[1]:.0%}"
         how.append(f"cropped to {shown}" if max(match.crop) <= 1.0 else f"framed wider ({shown} of the original)")
+    if match.still:
+        return (f"its picture, held {a.query_start_s:.1f}-{a.query_end_s:.1f}s, is the frame of {match.video_id} "
+                f"at {a.reference_start_s:.1f}s ({', '.join(how)})")
     if abs(a.speed - 1.0) >= 0.05:
         how.append(f"playing at x{a.speed:.2f} speed")
     return (f"{a.query_start_s:.1f}-{a.query_end_s:.1f}s match {match.video_id} "
@@ -120,8 +141,13 @@ def decide(matches: list[Match], compared_frames: int, duplicate_min_coverage: f
     if compared_frames == 0:
         return Verdict("UNIQUE", None, 0.0, "no frame had enough detail to compare (flat or blank video)", [], [])
     matches = sorted(matches, key=lambda m: (-m.score, m.published_at_ms, m.video_id))
-    copies = [m for m in matches if m.is_visual_copy(partial_min_coverage, partial_min_seconds)]
+    copies = [m for m in matches if not m.still and m.is_visual_copy(partial_min_coverage, partial_min_seconds)]
     copy_ids = [m.video_id for m in copies]
+    stills = [m for m in matches if m.still]
+    if not copies and stills:
+        shown = min(stills, key=lambda m: (m.published_at_ms, m.video_id))
+        return Verdict("SIMILAR", None, shown.score, f"a still of one moment of another video: {_describe(shown)}",
+                       matches, [])
     if not copies:
         reason = "no earlier video shares its pictures"
         if matches:
@@ -146,3 +172,17 @@ def decide(matches: list[Match], compared_frames: int, duplicate_min_coverage: f
     kind = "EXACT_DUPLICATE" if exact and original.as_shown and original.crop == (1.0, 1.0) else "NEAR_DUPLICATE"
     return Verdict(kind, original.video_id, original.score, f"{kind.lower().replace('_', ' ')}: {_describe(original)}",
                    matches, copy_ids)
+
+
+def identical_media(original_id: str, original_published_at_ms: int, duration_s: float, usable_frames: int,
+                    has_audio: bool) -> Verdict:
+    """The verdict on a file byte-identical to ``original_id``'s, the earliest published with those bytes: an
+    EXACT_DUPLICATE of it, both whole videos matched, whatever its length or how many frames it has to compare."""
+    alignment = Alignment(speed=1.0, offset_s=0.0, aligned_frames=usable_frames, segment_frames=usable_frames,
+                          mean_hamming=0.0, exact=True, query_start_s=0.0, query_end_s=round(duration_s, 2),
+                          reference_start_s=0.0, reference_end_s=round(duration_s, 2))
+    audio = AudioCheck("SAME", 0.0) if has_audio else AudioCheck("REFERENCE_SILENT", None)
+    match = Match(original_id, original_published_at_ms, alignment, audio, view="as shown", crop=(1.0, 1.0),
+                  query_duration_s=duration_s, reference_duration_s=duration_s, identical=True)
+    return Verdict("EXACT_DUPLICATE", original_id, match.score, f"exact duplicate: {_describe(match)}", [match],
+                   [original_id])

@@ -23,9 +23,9 @@ from dataclasses import replace
 import numpy as np
 
 from core.bits import hamming_matrix, thin
-from core.copy_alignment import align, check_audio
+from core.copy_alignment import SPEEDS, STILL_SPEEDS, align, check_audio, is_still
 from core.signature import CROPS, WHOLE_FRAME, CopySignature
-from core.verdicts import Match, Verdict, decide
+from core.verdicts import Match, Verdict, decide, identical_media
 from settings import Settings
 from storage.copy_index import Candidate, CopyIndex, IndexedVideo
 
@@ -41,10 +41,14 @@ class CopyDetector:
         self.index = index
         self.cfg = cfg
 
-    def index_and_judge(self, video_id: str, published_at_ms: int,
-                        signature: CopySignature) -> tuple[Verdict, dict[str, float]]:
+    def index_and_judge(self, video_id: str, published_at_ms: int, signature: CopySignature,
+                        digest: str) -> tuple[Verdict, dict[str, float]]:
         """Index the video, wait for earlier-published videos still in flight, then judge it; with the
-        seconds each step took. The caller marked the video in flight when it started on it.
+        seconds each step took. The caller marked the video in flight when it started on it, and claimed its
+        media (SHA-256 ``digest``: CopyIndex.claim_media) before indexing it.
+
+        A video whose file is byte-identical to an earlier-published one's is an exact duplicate of the earliest
+        of those (core.verdicts.identical_media); any other is judged by its pictures (``detect``).
 
         Indexing before looking up means that of two racing copies at least the later one sees the other;
         waiting for earlier videos in flight makes sure it is the later one that does, so the earliest
@@ -55,7 +59,7 @@ class CopyDetector:
         indexed = time.perf_counter()
         self.index.wait_for_earlier(video_id, published_at_ms, self.cfg.in_flight_wait_s)
         waited = time.perf_counter()
-        verdict = self.detect(video_id, published_at_ms, signature)
+        verdict = self.judge(video_id, published_at_ms, signature, digest)
         if verdict.kind in FULL_COPY_VERDICTS and verdict.duplicate_of is not None:
             original = next(m for m in verdict.matches if m.video_id == verdict.duplicate_of)
             root = self.index.originals([original.video_id]).get(original.video_id,
@@ -63,6 +67,14 @@ class CopyDetector:
             self.index.keep_original(video_id, *root)
         return verdict, {"index": round(indexed - started, 4), "wait_for_earlier": round(waited - indexed, 4),
                          "lookup": round(time.perf_counter() - waited, 4)}
+
+    def judge(self, video_id: str, published_at_ms: int, signature: CopySignature, digest: str) -> Verdict:
+        """An exact duplicate of the earliest video with the same file, else the verdict by pictures."""
+        earliest = self.index.earliest_with_media(digest)
+        if earliest is None or earliest[0] == video_id:
+            return self.detect(video_id, published_at_ms, signature)
+        usable = int(np.count_nonzero(signature.quality >= self.cfg.pdq_min_quality))
+        return identical_media(*earliest, signature.duration_s, usable, signature.audio_fingerprint.size > 0)
 
     def detect(self, video_id: str, published_at_ms: int, signature: CopySignature) -> Verdict:
         """The verdict against the videos indexed so far (read only)."""
@@ -114,7 +126,8 @@ class CopyDetector:
     def verify(self, query: CopySignature, query_usable: np.ndarray, reference: IndexedVideo,
                candidate: Candidate) -> Match | None:
         """Align the query with one candidate at the pair of framings (the query's view, or for the picture as
-        shown each of its crops; each framing the reference has stored) that agrees on the most query frames."""
+        shown each of its crops; each framing the reference has stored) that agrees on the most query frames; a
+        still onto a reference that moves at speed 0, onto one moment of it."""
         ref = reference.signature
         reference_usable = ref.quality >= self.cfg.pdq_min_quality
         as_shown = candidate.view == "as shown"
@@ -127,9 +140,10 @@ class CopyDetector:
                  <= self.cfg.pdq_align_hamming) & reference_usable
         query_framing, reference_framing = np.unravel_index(np.argmax(close.any(axis=3).sum(axis=1)),
                                                             (len(query_bits), len(ref.bits)))
+        still = is_still(query.bits[0], query_usable) and not is_still(ref.bits[0], reference_usable)
         alignment = align(hamming_matrix(query_bits[query_framing], ref.bits[reference_framing]), query.times_s,
                           query_usable, query.duration_s, ref.times_s, reference_usable, ref.duration_s,
-                          self.cfg.pdq_align_hamming, self.cfg.segment_max_gap_s)
+                          self.cfg.pdq_align_hamming, self.cfg.segment_max_gap_s, STILL_SPEEDS if still else SPEEDS)
         if alignment is None:
             return None
         return Match(video_id=reference.video_id, published_at_ms=reference.published_at_ms, alignment=alignment,

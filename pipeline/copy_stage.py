@@ -3,9 +3,10 @@
 check the event -> mark it in flight -> decode its media and compute its copy signature (in a child process within
 the media budget: features/media_budget.py) (PDQ at ten framings, turned and tile PDQ,
 chromaprint) -> bind the video id to its media's digest (other media under a known id: conflicting_event) ->
-index it in Redis -> wait for earlier-published videos still in flight -> candidates,
-alignment and audio check -> the verdict, kept. Enrichment (models, clusters, search, archive) is the enrichment
-stage's, on its own workers (pipeline/enrichment_stage.py), so a backlog there never delays a verdict.
+index it in Redis -> wait for earlier-published videos still in flight -> an exact duplicate of the earliest
+video with the same file, or else candidates, alignment and audio check -> the verdict, kept. Enrichment (models,
+clusters, search, archive) is the enrichment stage's, on its own workers (pipeline/enrichment_stage.py), so a
+backlog there never delays a verdict.
 Indexing is idempotent by key, and a replayed event (a crash before its offset was committed, a re-drive, the same
 media published again) gets the verdict kept the first time, not a new decision: judged again, a copy whose
 original was published just before it on another partition, and not yet seen the first time, would now be found,
@@ -60,14 +61,15 @@ class CopyStage:
                                                                  event.media_uri, cfg=self.cfg, name=event.media_uri)
             stopwatch.lap("decode_and_signature")
             # bound to its media once that proved usable (a file that failed may be fixed under the same id)
-            await asyncio.to_thread(copies.claim_media, event.video_id, await asyncio.to_thread(media_digest, path))
+            digest = await asyncio.to_thread(media_digest, path)
+            await asyncio.to_thread(copies.claim_media, event.video_id, event.published_at_ms, digest)
             kept = await asyncio.to_thread(copies.kept_verdict, event.video_id)
             if kept is not None:
                 await asyncio.to_thread(copies.clear_in_flight, event.video_id)
                 stopwatch.lap("kept_verdict")
                 return Judged(decode_record(DuplicateVerdict, kept), stopwatch.seconds)
             verdict, judge_seconds = await asyncio.to_thread(self.detector.index_and_judge, event.video_id,
-                                                             event.published_at_ms, signature)
+                                                             event.published_at_ms, signature, digest)
         except BaseException:
             await asyncio.to_thread(copies.clear_in_flight, event.video_id)
             raise

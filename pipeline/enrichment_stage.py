@@ -100,7 +100,7 @@ class EnrichmentStage:
         signature = await self._signature(event)
         path = resolve_media_path(event.media_uri, self.cfg.media_root)
         # the file is still the media the copy stage judged (or, in a generation that lacks it, becomes bound)
-        await asyncio.to_thread(self.indexes.copies.claim_media, event.video_id,
+        await asyncio.to_thread(self.indexes.copies.claim_media, event.video_id, event.published_at_ms,
                                 await asyncio.to_thread(media_digest, path))
         reused = await self._reuse(event, verdict)
         if reused is not None:

@@ -12,6 +12,8 @@ verification, and the register of videos in flight.
   keep that original in view however many copies of it crowd the nearest neighbours.
 - Media ``media:<name>:<video_id>``: the SHA-256 of the file the video was first accepted with; the id stays
   bound to it (``claim_media``: a re-publish with other bytes is refused, README "One video id, one media").
+- Same media ``samemedia:<name>:<sha256>``: a sorted set of the videos bound to that file, by publish time (ties
+  by id), so the earliest published of byte-identical uploads is one lookup (``earliest_with_media``).
 - Verdicts ``verdict:<name>:<video_id>``: the verdict first sent for the video (its encoded record), sent again
   as it is when the event is replayed (``keep_verdict``, ``kept_verdict``).
 - In flight ``inflight:<name>``: a sorted set of videos being processed, by publish time, each with a
@@ -99,14 +101,17 @@ class CopyIndex:
         in-flight register."""
         if self.index.exists():
             self.index.delete(drop=True)
-        delete_matching(self.client, self._signature_key("*"), self._media_key("*"), self._verdict_key("*"),
-                        self._in_flight, f"{self._in_flight}:*")
+        delete_matching(self.client, self._signature_key("*"), self._media_key("*"), self._same_media_key("*"),
+                        self._verdict_key("*"), self._in_flight, f"{self._in_flight}:*")
 
     def _signature_key(self, video_id: str) -> str:
         return f"signature:{self.name}:{video_id}"
 
     def _media_key(self, video_id: str) -> str:
         return f"media:{self.name}:{video_id}"
+
+    def _same_media_key(self, digest: str) -> str:
+        return f"samemedia:{self.name}:{digest}"
 
     def _verdict_key(self, video_id: str) -> str:
         return f"verdict:{self.name}:{video_id}"
@@ -119,9 +124,10 @@ class CopyIndex:
         """The verdict decided for ``video_id`` before, if any."""
         return self.client.get(self._verdict_key(video_id))
 
-    def claim_media(self, video_id: str, digest: str) -> None:
+    def claim_media(self, video_id: str, published_at_ms: int, digest: str) -> None:
         """Bind ``video_id`` to the media with SHA-256 ``digest`` unless it is bound already (atomically: of two
-        racing claims one wins). Raises PipelineError (conflicting_event) if it is bound to other media."""
+        racing claims one wins), and list it among the videos with that media (its first publish time kept).
+        Raises PipelineError (conflicting_event) if it is bound to other media."""
         pipe = self.client.pipeline(transaction=True)
         pipe.set(self._media_key(video_id), digest, nx=True)
         pipe.get(self._media_key(video_id))
@@ -130,6 +136,13 @@ class CopyIndex:
             raise PipelineError(f"video {video_id} was published before with other media (SHA-256 "
                                 f"{bound.decode()[:16]}..., this file's {digest[:16]}...): a video id keeps its "
                                 "first media; publish other media under a new id", kind="conflicting_event")
+        self.client.zadd(self._same_media_key(digest), {video_id: published_at_ms}, nx=True)
+
+    def earliest_with_media(self, digest: str) -> tuple[str, int] | None:
+        """The earliest published video (ties by id) bound to the media with SHA-256 ``digest``, and when it was
+        published; None if none is."""
+        first = self.client.zrange(self._same_media_key(digest), 0, 0, withscores=True)
+        return (first[0][0].decode(), int(first[0][1])) if first else None
 
     def upsert(self, video_id: str, published_at_ms: int, signature: CopySignature) -> None:
         """Store the signature, then the index frames' KNN vectors at every framing of INDEX_FRAMINGS."""

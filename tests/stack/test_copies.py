@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from loadgen.samples import run_ffmpeg
 from pipeline.copy_detection import CopyDetector
 from settings import Settings
 from storage.copy_index import CopyIndex
+from storage.media_files import media_digest
 
 
 def test_quick_corpus_every_verdict_as_expected(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -60,7 +63,8 @@ def test_racing_copies_earliest_published_wins(stack: Settings, tmp_path: Path) 
         barrier.wait()
         index.mark_in_flight(video_id, published_at_ms, stack.in_flight_ttl_s)
         signature = signature_of(path, stack)
-        verdicts[video_id], _ = CopyDetector(index, stack).index_and_judge(video_id, published_at_ms, signature)
+        verdicts[video_id], _ = CopyDetector(index, stack).index_and_judge(video_id, published_at_ms, signature,
+                                                                           media_digest(path))
 
     threads = [threading.Thread(target=worker, args=("original", first_published, LIVE_BAND_60S)),
                threading.Thread(target=worker, args=("excerpt", second_published, excerpt))]
@@ -76,6 +80,47 @@ def test_racing_copies_earliest_published_wins(stack: Settings, tmp_path: Path) 
         CopyIndex(stack.redis_url, index_name).index.delete(drop=True)
 
 
+def test_identical_files_racing_name_the_earliest_published(stack: Settings, tmp_path: Path) -> None:
+    """Two byte-identical 2 s clips in flight at once on two workers, the later-published one ready first: it waits
+    for the earlier one and is its EXACT_DUPLICATE, whole video to whole video; a third copy names the earliest."""
+    clip = run_ffmpeg([LIVE_BAND_60S], ["-ss", "30", "-t", "2", "-c:v", "libx264", "-preset", "veryfast", "-c:a",
+                                        "aac"], tmp_path / "clip.mp4")
+    for name in ("copy", "third"):
+        shutil.copyfile(clip, tmp_path / f"{name}.mp4")
+    index_name = "same_file_race_test"
+    CopyIndex(stack.redis_url, index_name).create()
+    verdicts: dict[str, Verdict] = {}
+    barrier = threading.Barrier(2)
+
+    def worker(video_id: str, published_at_ms: int, path: Path, delay_s: float) -> None:
+        index = CopyIndex(stack.redis_url, index_name)  # each worker its own connection
+        barrier.wait()
+        index.mark_in_flight(video_id, published_at_ms, stack.in_flight_ttl_s)
+        time.sleep(delay_s)
+        signature, digest = signature_of(path, stack), media_digest(path)
+        index.claim_media(video_id, published_at_ms, digest)
+        verdicts[video_id], _ = CopyDetector(index, stack).index_and_judge(video_id, published_at_ms, signature,
+                                                                           digest)
+
+    threads = [threading.Thread(target=worker, args=("original", 1_700_000_000_000, clip, 1.0)),
+               threading.Thread(target=worker, args=("copy", 1_700_000_000_050, tmp_path / "copy.mp4", 0.0))]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        barrier = threading.Barrier(1)
+        worker("third", 1_700_000_001_000, tmp_path / "third.mp4", 0.0)
+        assert verdicts["original"].kind == "UNIQUE", verdicts["original"].reason
+        for video_id in ("copy", "third"):
+            v = verdicts[video_id]
+            assert (v.kind, v.duplicate_of, v.score) == ("EXACT_DUPLICATE", "original", 1.0), v.reason
+            a = v.matches[0].alignment
+            assert (a.query_start_s, a.reference_start_s) == (0.0, 0.0) and a.query_end_s == a.reference_end_s >= 2.0
+    finally:
+        CopyIndex(stack.redis_url, index_name).drop()
+
+
 def test_without_the_in_flight_wait_the_race_is_lost(stack: Settings, tmp_path: Path) -> None:
     """The control for the test above: judged before the original is indexed, the excerpt looks unique."""
     excerpt = run_ffmpeg([LIVE_BAND_60S], ["-ss", "20", "-t", "15", "-c:v", "libx264", "-preset", "veryfast",
@@ -83,7 +128,8 @@ def test_without_the_in_flight_wait_the_race_is_lost(stack: Settings, tmp_path: 
     index = CopyIndex(stack.redis_url, "race_control_test")
     index.create()
     try:
-        verdict, _ = CopyDetector(index, stack).index_and_judge("excerpt", 2_000, signature_of(excerpt, stack))
+        verdict, _ = CopyDetector(index, stack).index_and_judge("excerpt", 2_000, signature_of(excerpt, stack),
+                                                                media_digest(excerpt))
         assert verdict.kind == "UNIQUE"
     finally:
         index.index.delete(drop=True)
@@ -116,7 +162,8 @@ def test_copies_crowding_the_neighbours_keep_their_original_in_view(stack: Setti
     try:
         detector = CopyDetector(index, cfg)
         for n, video_id in enumerate(list(signatures)[:4]):
-            verdict, _ = detector.index_and_judge(video_id, 1_000 + n, signatures[video_id])
+            verdict, _ = detector.index_and_judge(video_id, 1_000 + n, signatures[video_id],
+                                                  media_digest(videos[video_id].path))
             assert verdict.kind == ("UNIQUE" if n == 0 else "NEAR_DUPLICATE"), (video_id, verdict.reason)
             assert n == 0 or verdict.duplicate_of == "ref-band-00-20", (video_id, verdict.reason)
         assert index.originals(["q-band-00-20-hflip", "ref-band-00-20"]) == {"q-band-00-20-hflip": (

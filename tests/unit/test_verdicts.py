@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import numpy as np
 
 from core.bits import hamming_matrix
-from core.copy_alignment import Alignment, AudioCheck, align, check_audio
+from core.copy_alignment import STILL_SPEEDS, Alignment, AudioCheck, align, check_audio, is_still
 from core.records import VideoPublished
 from core.signature import CROPS, SECONDS_PER_SUBFINGERPRINT, WHOLE_FRAME
-from core.verdicts import Match, decide
+from core.verdicts import Match, decide, identical_media
 from pipeline.copy_detection import copy_crop
 from pipeline.outputs import verdict_record
 
@@ -57,6 +57,19 @@ def test_alignment_finds_the_speed_of_a_sped_up_copy() -> None:
 
 def test_unrelated_videos_do_not_align() -> None:
     assert aligned(np.arange(20.0), random_hashes(20), np.arange(20.0), random_hashes(20), 20.0, 20.0) is None
+
+
+def test_a_clip_of_fewer_than_three_frames_is_matched_by_every_frame_it_has() -> None:
+    """A 2 s clip sampled at 1 fps has 2 frames: both aligned, it matches; one of them unrelated, it does not."""
+    reference = random_hashes(20)
+    clip = flip_bits(reference[5:7], 6)
+    a = aligned(np.arange(2.0), clip, np.arange(20.0), reference, 2.0, 20.0)
+    assert a is not None and (a.speed, a.aligned_frames) == (1.0, 2)
+    assert (a.query_start_s, a.query_end_s, a.reference_start_s, a.reference_end_s) == (0.0, 2.0, 5.0, 7.0)
+    assert aligned(np.arange(2.0), np.concatenate([clip[:1], random_hashes(1)]), np.arange(20.0), reference, 2.0,
+                   20.0) is None
+    assert aligned(np.arange(3.0), np.concatenate([clip, random_hashes(1)]), np.arange(20.0), reference, 3.0,
+                   20.0) is None  # three frames: three must align, as for any longer video
 
 
 def alignment(query: tuple[float, float], reference: tuple[float, float], frames: int = 10,
@@ -137,6 +150,66 @@ def test_a_short_shared_moment_is_not_a_copy() -> None:
 def test_no_comparable_frames() -> None:
     v = decide([], 0, 0.8, 0.5, 3.0)
     assert v.kind == "UNIQUE" and "no frame had enough detail" in v.reason
+
+
+def test_a_byte_identical_file_is_an_exact_duplicate_of_the_earliest_whatever_its_length() -> None:
+    """A 2 s file with no frame to compare is still the same file: EXACT_DUPLICATE, score 1, both whole videos."""
+    v = identical_media("first", 1000, 2.0, usable_frames=0, has_audio=True)
+    assert (v.kind, v.duplicate_of, v.copies, v.score) == ("EXACT_DUPLICATE", "first", ["first"], 1.0)
+    assert v.reason.startswith("exact duplicate: the same file as first (SHA-256), 0.0-2.0s of both")
+    record = v.match_records()[0]
+    assert (record.query_start_s, record.query_end_s, record.reference_start_s, record.reference_end_s) == (
+        0.0, 2.0, 0.0, 2.0)
+    assert (record.score, record.query_coverage, record.reference_coverage, record.audio) == (1.0, 1.0, 1.0, "SAME")
+    silent = identical_media("first", 1000, 2.0, usable_frames=2, has_audio=False)
+    assert silent.match_records()[0].audio == "REFERENCE_SILENT" and "the original has no audio" in silent.reason
+    event = VideoPublished(video_id="v2", media_uri="b.mp4", channel_id="c",
+                           published_at=datetime(2026, 12, 1, tzinfo=UTC))
+    assert verdict_record(event, v, event.published_at).duplicate_of == "first"
+
+
+def test_a_still_is_one_picture_held_over_four_frames_or_more() -> None:
+    picture = random_hashes(1)
+    held = np.concatenate([picture, flip_bits(np.repeat(picture, 9, axis=0), 4)])
+    usable = np.ones(10, bool)
+    assert is_still(held, usable)
+    assert not is_still(held[:3], usable[:3])  # a clip of 1-3 s is matched by its frames, never a still
+    assert not is_still(random_hashes(10), usable)
+    moving = held.copy()
+    moving[5] = random_hashes(1)[0]
+    assert not is_still(moving, usable) and is_still(moving, usable & (np.arange(10) != 5))  # a flat frame skipped
+
+
+def test_a_still_aligns_onto_one_moment_of_the_reference() -> None:
+    """Ten seconds of reference frame 7 held: every query frame onto 7.0 s, speed 0, whatever frames are near it."""
+    reference = random_hashes(20)
+    reference[8] = flip_bits(reference[7:8], 20)[0]  # the next second looks alike (a slow-motion copy: longer)
+    still = flip_bits(np.repeat(reference[7:8], 10, axis=0), 3)
+    a = align(hamming_matrix(still, reference), np.arange(10.0), np.ones(10, bool), 10.0, np.arange(20.0),
+              np.ones(20, bool), 20.0, max_hamming=40, max_gap_s=3.0, speeds=STILL_SPEEDS)
+    assert a is not None and (a.speed, a.aligned_frames) == (0.0, 10)
+    assert (a.query_start_s, a.query_end_s, a.reference_start_s, a.reference_end_s) == (0.0, 10.0, 7.0, 7.0)
+    assert check_audio(np.ones(100, np.int32), np.ones(100, np.int32), a).status == "NOT_CHECKED"
+
+
+def still_match(video_id: str, published_at_ms: int, moment_s: float) -> Match:
+    held = replace(match(video_id, published_at_ms, audio="NOT_CHECKED", reference=(moment_s, moment_s),
+                         durations=(10.0, 30.0)), view="as shown")
+    return replace(held, alignment=replace(held.alignment, speed=0.0))
+
+
+def test_a_still_of_a_video_is_similar_naming_the_earliest_video_and_the_moment() -> None:
+    """Not a PARTIAL_COPY of a slow-motion copy that holds the moment longer: SIMILAR, the earliest video named."""
+    v = verdict(still_match("slow-motion-copy", 2000, 14.0), still_match("original", 1000, 7.0))
+    assert (v.kind, v.duplicate_of, v.copies) == ("SIMILAR", None, [])
+    assert v.reason == ("a still of one moment of another video: its picture, held 0.0-10.0s, is the frame of "
+                        "original at 7.0s (10 frames aligned, mean PDQ distance 8/256)")
+    assert [r.visual_copy for r in v.match_records()] == [False, False]
+    full = verdict(still_match("original", 1000, 7.0), match("held-picture", 1500))  # a still of a still: a copy
+    assert (full.kind, full.duplicate_of, full.copies) == ("NEAR_DUPLICATE", "held-picture", ["held-picture"])
+    event = VideoPublished(video_id="v3", media_uri="c.mp4", channel_id="c",
+                           published_at=datetime(2026, 12, 1, tzinfo=UTC))
+    assert verdict_record(event, v, event.published_at).matches[0].audio == "NOT_CHECKED"
 
 
 def test_the_verdict_says_how_many_damaged_packets_decoding_skipped() -> None:
