@@ -237,8 +237,8 @@ class Settings(BaseSettings):
     search_max_page_size: int = Field(50, description="largest page of hits")
     search_max_concurrent: int = Field(32, description="requests in flight; more get 429 with Retry-After")
     search_max_connections: int = Field(
-        256, description="open connections (or requests running) past which uvicorn answers 503 "
-        "(its limit_concurrency)")
+        256, description="open connections past which a new one is answered 503 (JSON, with the security "
+        "headers) and closed (search/server.py)")
     search_header_timeout_s: float = Field(
         10.0, description="a connection whose request line and headers are not complete this long after it opened "
         "(or after its previous answer) gets 408 and is closed (search/server.py)")

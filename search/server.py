@@ -1,15 +1,17 @@
 """Serving the search API: uvicorn's h11 protocol with the limits a deployment needs against held-open connections.
 
-uvicorn closes idle keep-alive connections (SEARCH_KEEP_ALIVE_S) and answers 503 past SEARCH_MAX_CONNECTIONS, but
-has no header-read timeout, and answers an oversized request head with a plain-text 400 and an abrupt close (the
-client, still sending, sees a reset). ``GuardedH11Protocol`` adds (uvicorn 0.54's h11 protocol, subclassed):
+uvicorn closes idle keep-alive connections (SEARCH_KEEP_ALIVE_S), but has no header-read timeout, answers an
+oversized request head with a plain-text 400 and an abrupt close (the client, still sending, sees a reset), and
+past its connection limit a plain-text 503. ``GuardedH11Protocol`` (uvicorn 0.54's h11 protocol, subclassed) adds:
 
 - a header timeout: a connection whose request line and headers are not complete SEARCH_HEADER_TIMEOUT_S after it
   opened (or after its previous response) gets 408 and is closed: a slowloris client holds a socket that long;
 - size limits on the request head: a request line longer than SEARCH_MAX_REQUEST_LINE_BYTES gets 414, a head
   (line and headers) longer than SEARCH_MAX_HEADER_BYTES 431, both JSON with the API's security headers, then a
   lingering close: the rest of what the client sends is read and dropped for a moment, so it reads the answer
-  instead of a reset. A request h11 cannot parse gets the same kind of 400.
+  instead of a reset. A request h11 cannot parse gets the same kind of 400;
+- a connection limit: past SEARCH_MAX_CONNECTIONS open connections a new one gets the same kind of 503 and is
+  closed (requests running at once are the API's own SEARCH_MAX_CONCURRENT, answered 429).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class GuardedH11Protocol(H11Protocol):
     header_timeout_s = 10.0
     max_request_line = 8192
     max_head = 65536
+    max_connections = 256
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -53,6 +56,9 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        if len(self.connections) > self.max_connections:  # this one counted: uvicorn's own 503 is plain text
+            self._refuse(503, "Service Unavailable", f"more than {self.max_connections} open connections")
+            return
         self._expect_head()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -119,7 +125,7 @@ def serve(app: Any, cfg: Settings, log_config: dict[str, Any] | None = None) -> 
         header_timeout_s = cfg.search_header_timeout_s
         max_request_line = cfg.search_max_request_line_bytes
         max_head = cfg.search_max_header_bytes
+        max_connections = cfg.search_max_connections
 
     uvicorn.run(app, host=cfg.search_host, port=cfg.search_port, log_config=log_config, http=SearchProtocol,
-                timeout_keep_alive=cfg.search_keep_alive_s, limit_concurrency=cfg.search_max_connections,
-                h11_max_incomplete_event_size=cfg.search_max_header_bytes)
+                timeout_keep_alive=cfg.search_keep_alive_s, h11_max_incomplete_event_size=cfg.search_max_header_bytes)

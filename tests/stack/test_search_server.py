@@ -16,12 +16,14 @@ from settings import Settings
 
 HEADER_TIMEOUT_S = 2.0
 SLOW_CLIENTS = 50
+MAX_CONNECTIONS = 60  # above the slow clients and the normal request beside them
 
 
 @pytest.fixture(scope="module")
 def api(stack: Settings) -> Iterator[Settings]:
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("SEARCH_HEADER_TIMEOUT_S", str(HEADER_TIMEOUT_S))  # the API process reads it at start
+        env.setenv("SEARCH_HEADER_TIMEOUT_S", str(HEADER_TIMEOUT_S))  # the API process reads them at start
+        env.setenv("SEARCH_MAX_CONNECTIONS", str(MAX_CONNECTIONS))
         cfg = Settings.from_env()
         start(cfg, SEARCH_API, print)
         try:
@@ -101,3 +103,20 @@ def test_keep_alive_connections_serve_several_requests_each_with_its_own_header_
         for _ in range(3):
             assert client.get("/api/clusters").status_code == 200
             time.sleep(HEADER_TIMEOUT_S * 0.6)  # together longer than the header timeout: each request has its own
+
+
+def test_a_connection_past_the_limit_gets_a_json_503_and_the_others_are_served(api: Settings) -> None:
+    """MAX_CONNECTIONS open (idle) connections, then one more: it is answered 503 as JSON with the security headers
+    (uvicorn's own answer was plain text) and closed; once they are gone a request is served again."""
+    held = [socket.create_connection(("127.0.0.1", api.search_port), timeout=5) for _ in range(MAX_CONNECTIONS)]
+    try:
+        time.sleep(0.3)  # the server has accepted them all
+        answer = raw_request(api.search_port, b"GET /api/clusters HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    finally:
+        for sock in held:
+            sock.close()
+    assert answer.startswith(b"HTTP/1.1 503 "), answer[:200]
+    assert b"content-type: application/json" in answer and b"x-content-type-options: nosniff" in answer
+    time.sleep(0.5)
+    with httpx.Client(base_url=f"http://127.0.0.1:{api.search_port}", timeout=10) as client:
+        assert client.get("/api/clusters").status_code == 200
