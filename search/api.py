@@ -48,7 +48,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_fastapi_instrumentator import Instrumentator
 from redis import Redis
 
-from core.errors import InferenceError, PipelineError
+from core.errors import PipelineError, ServiceUnavailable
 from core.event_checks import CONTROL_CHARACTERS, ID_PATTERN
 from inference.triton_client import CLIP_MODELS, TritonModels
 from search.engine import SearchEngine
@@ -82,7 +82,7 @@ class LiveIndexes:
 async def _clip_ready(models: TritonModels) -> bool:
     try:
         states = await models.model_states()
-    except InferenceError as exc:
+    except ServiceUnavailable as exc:  # what model_states raises when Triton does not answer
         log.warning("Triton unreachable at start (%s): CLIP search off", exc)
         return False
     return all(name in states and states[name].ready for name in CLIP_MODELS)

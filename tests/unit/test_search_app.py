@@ -26,3 +26,21 @@ def test_docs_and_schema_only_with_search_api_docs() -> None:
     assert page.status_code == 200 and "swagger" in page.text.lower()
     assert "https://cdn.jsdelivr.net" in page.headers["content-security-policy"]
     assert "/api/search" in schema.json()["paths"] and schema.headers["x-content-type-options"] == "nosniff"
+
+
+def test_clip_search_is_off_when_triton_does_not_answer_at_start() -> None:
+    """A Triton that is down when the API starts turns CLIP search off (logged) instead of failing the start: the
+    client says so with ServiceUnavailable, which was not the error caught before (nothing listens on the port)."""
+    from inference.triton_client import TritonModels
+    from search.api import _clip_ready
+
+    cfg = Settings.from_env().with_triton_port(1)
+
+    async def run() -> bool:
+        models = TritonModels(cfg.replace(triton_retries=0, triton_timeout_s=2.0))
+        try:
+            return await _clip_ready(models)
+        finally:
+            await models.close()
+
+    assert asyncio.run(run()) is False
