@@ -107,27 +107,31 @@ class DescriptorMatcher:
         self._servers = ExitStack()
         self.cfg = self._servers.enter_context(own_triton(cfg, cfg.triton_http_port + self.TRITON_PORT_OFFSET,
                                                           (IMAGE_FEATURES_MODEL,)))
+        # one event loop and one Triton client for the matcher's life (a client is bound to its loop)
+        self._loop = self._servers.enter_context(asyncio.Runner())
+        self._models = self._loop.run(self._connect())
+        self._servers.callback(lambda: self._loop.run(self._models.close()))
         self.ids: list[str] = []
         self.frames: list[np.ndarray] = []  # per indexed video, its frames' descriptors
         self.times: list[np.ndarray] = []
         self.matrix = np.zeros((0, IMAGE_DESCRIPTOR_DIMS), np.float32)
         self.owner = np.zeros(0, np.int64)
 
-    def _describe(self, images: list[np.ndarray]) -> np.ndarray:
-        async def run() -> np.ndarray:
-            models = TritonModels(self.cfg)
-            try:
-                return await models.describe_images(images)
-            finally:
-                await models.close()
+    async def _connect(self) -> TritonModels:
+        return TritonModels(self.cfg)
 
-        return asyncio.run(run())
+    def _describe(self, *image_lists: list[np.ndarray]) -> list[np.ndarray]:
+        """The descriptors of each list of images (all of one size within a list), requested together."""
+        async def run() -> list[np.ndarray]:
+            return list(await asyncio.gather(*(self._models.describe_images(images) for images in image_lists)))
+
+        return self._loop.run(run())
 
     def index(self, videos: list[tuple[str, Path]]) -> None:
         for video_id, path in track(videos, len(videos), "indexed", "videos"):
             video = decode_video(path, self.cfg)
             self.ids.append(video_id)
-            self.frames.append(self._describe(whole_views(content_pictures(video.frames))))
+            self.frames.append(self._describe(whole_views(content_pictures(video.frames)))[0])
             self.times.append(np.asarray(video.frame_times_s, np.float64))
         self.matrix = np.concatenate(self.frames)
         self.owner = np.concatenate([np.full(len(f), n) for n, f in enumerate(self.frames)])
@@ -136,7 +140,7 @@ class DescriptorMatcher:
         video = decode_video(path, self.cfg)
         picked = thin(list(range(len(video.frames))), self.QUERY_PICTURES)
         wholes, parts = query_views(content_pictures([video.frames[i] for i in picked]))
-        views = stacked_views(self._describe(wholes), self._describe(parts))
+        views = stacked_views(*self._describe(wholes, parts))
         per_frame = np.einsum("qvd,nd->qvn", views, self.matrix).max(axis=1)
         best_per_video = np.full((len(picked), len(self.ids)), -1.0, np.float32)
         for row, similarities in zip(best_per_video, per_frame, strict=True):
