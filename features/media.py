@@ -54,8 +54,9 @@ def open_media(path: Path, max_pixels: int, name: str) -> Iterator[av.container.
     and FLV files, whose streams are only found while probing (fixed in PyAV 18)."""
     with open(path, "rb") as file:
         container_type = opened_container(file.read(SNIFF_BYTES), name)
-    options = {"protocol_whitelist": "file", "enable_drefs": "0"} if container_type.demuxer == "mov" else {
-        "protocol_whitelist": "file"}
+    options = {"protocol_whitelist": "file"}
+    if container_type.demuxer == "mov":
+        options["enable_drefs"] = "0"  # QuickTime's references to other files (its default too: said, not assumed)
     refuse_larger = {"max_pixels": str(max_pixels)}
     with av.open(str(path), format=container_type.demuxer, container_options=options) as container:
         for stream in container.streams.video:
@@ -109,13 +110,18 @@ def _check_container(container: av.container.InputContainer, cfg: Settings,
     return stream, duration
 
 
+def over_memory_budget(name: str, cfg: Settings) -> MediaError:
+    """The error for a file whose decoding needed more memory than its child process may have."""
+    return MediaError(f"{name!r} needed more than MEDIA_MEMORY_BUDGET_MIB={cfg.media_memory_budget_mib} MiB to decode",
+                      kind="media_over_budget")
+
+
 def _unreadable(exc: av.FFmpegError, name: str, cfg: Settings) -> MediaError:
     """FFmpeg's reason without the file's path on this server (its message ends with it). A decoder answers
     EINVAL for a picture over its ``max_pixels`` (or of an impossible size), which only decoding could tell."""
     if exc.errno in (errno.ENOMEM, errno.EAGAIN):  # an allocation (a buffer, a thread's stack) failed: the decode's
         # child process is at its memory budget (features/media_budget.py)
-        return MediaError(f"{name!r} needed more than MEDIA_MEMORY_BUDGET_MIB={cfg.media_memory_budget_mib} MiB to "
-                          "decode", kind="media_over_budget")
+        return over_memory_budget(name, cfg)
     if exc.errno == errno.EINVAL:
         return MediaError(f"cannot decode {name!r}: a picture over MAX_FRAME_PIXELS={cfg.max_frame_pixels} (or of "
                           "an invalid size)", kind="media_too_large")

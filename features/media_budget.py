@@ -25,6 +25,7 @@ from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 from core.errors import MediaError
+from features.media import over_memory_budget
 from settings import Settings
 
 T = TypeVar("T")
@@ -63,8 +64,7 @@ def within_budget(work: Callable[..., T], *args: Any, cfg: Settings, name: str) 
     if succeeded:
         return value
     if isinstance(value, MemoryError):
-        raise MediaError(f"{name!r} needed more than MEDIA_MEMORY_BUDGET_MIB={cfg.media_memory_budget_mib} MiB to "
-                         "decode", kind="media_over_budget") from None
+        raise over_memory_budget(name, cfg) from None
     raise value
 
 
@@ -74,8 +74,6 @@ def _run_in_child(sender: Connection, work: Callable[..., Any], args: tuple[Any,
     resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     try:
         answer: tuple[bool, Any] = (True, work(*args))
-    except MemoryError as exc:
-        answer = (False, exc)
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the worker, which decides
         answer = (False, exc)
     try:
