@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -25,7 +24,7 @@ import numpy as np
 from core.bits import select_key_frames
 from core.signature import CROPS, TURNS, CopySignature
 from features.audio_fingerprint import audio_fingerprint
-from features.media import DecodedVideo, decode_video
+from features.media import DecodedVideo
 from features.pdq import packed_pdq, shrink
 from settings import Settings
 
@@ -205,11 +204,3 @@ def copy_signature(video: DecodedVideo, cfg: Settings) -> CopySignature:
         audio_fingerprint=audio_fingerprint(audio, video.audio_sample_rate) if audible else np.zeros(0, np.int32),
         duration_s=float(video.duration_s),
     )
-
-
-def media_signature(path: Path, cfg: Settings, name: str) -> tuple[CopySignature, int]:
-    """Decode ``path`` and compute its copy signature in one go, and the damaged packets skipped while decoding:
-    the copy stage's media work, run within its budget (features/media_budget.py) so the pictures never leave the
-    child process that decoded them."""
-    video = decode_video(path, cfg, name)
-    return copy_signature(video, cfg), video.damaged_packets

@@ -25,7 +25,7 @@ from core.clustering import topic_embedding
 from core.event_checks import check_event
 from core.records import ArchivedVideo, DuplicateVerdict, EnrichedVideo, VideoPublished
 from core.signature import CopySignature
-from features.copy_signature import media_signature
+from features.copy_media import copy_media
 from features.keywords import extract_keywords
 from features.media import decode_key_frames
 from features.media_budget import within_budget
@@ -83,9 +83,9 @@ class EnrichmentStage:
         log.info("video %s: no stored signature in generation %d, computing it", event.video_id,
                  self.indexes.number)
         path = resolve_media_path(event.media_uri, self.cfg.media_root)
-        signature, _ = await asyncio.to_thread(within_budget, media_signature, path, self.cfg, event.media_uri,
-                                               cfg=self.cfg, name=event.media_uri)
-        return signature
+        media = await asyncio.to_thread(within_budget, copy_media, path, self.cfg, event.media_uri, False,
+                                        cfg=self.cfg, name=event.media_uri)
+        return media.signature
 
     async def enrich(self, event: VideoPublished, verdict: DuplicateVerdict,
                      on_enriched: EnrichedCallback | None = None) -> Enriched | None:

