@@ -181,6 +181,13 @@ class Settings(BaseSettings):
     partial_copy_min_coverage: float = Field(
         0.5, description="a partial copy covers this share of one video, or PARTIAL_COPY_MIN_SECONDS")
     partial_copy_min_seconds: float = Field(3.0, description="a shorter segment (and share) is not a copy")
+    descriptor_signal: bool = Field(
+        True, description="also look for copies by ImageNet descriptors (turned, warped, inset, grid copies) where PDQ "
+        "verifies none: the copy stage then needs the image_features model in Triton. Off, it neither describes nor "
+        "indexes pictures (PDQ and chromaprint only)")
+    descriptor_min_score: float = Field(
+        2.0, description="a descriptor match with at least this score is a copy (bench.copy_bench: precision "
+        "against recall)")
     in_flight_wait_s: float = Field(30.0, description="max wait for earlier-published videos in flight")
     in_flight_ttl_s: float = Field(120.0, description="liveness of a worker's in-flight mark")
 

@@ -71,6 +71,9 @@ class MatchRecord:
     crop_height: float
     audio: str  # an AudioMatch symbol
     audio_bit_error_rate: float | None
+    signal: str = "pdq"  # a CopySignal symbol: what found the match
+    descriptor_score: float | None = None
+    region: list[float] | None = None  # [left, top, width, height] shares of the picture showing the copy
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,10 @@ class Match:
     query_duration_s: float
     reference_duration_s: float
     identical: bool = False  # the same file (SHA-256) as the reference: not compared by pictures
+    signal: str = "pdq"  # what found it: "pdq" (hashes aligned), "descriptor" (ImageNet descriptors), "same_file"
+    descriptor_score: float | None = None  # the descriptor signal's score (core/descriptor_match.py)
+    region: tuple[float, float, float, float] | None = None  # (left, top, width, height) of the query's picture
+    # showing the copy, as shares, when the descriptor signal matched it in a part of the picture (an inset, a cell)
 
     @property
     def query_coverage(self) -> float:
@@ -83,7 +87,8 @@ class Match:
             query_end_s=a.query_end_s, reference_start_s=a.reference_start_s, reference_end_s=a.reference_end_s,
             visual_copy=visual_copy, aligned_frames=a.aligned_frames, mean_hamming=a.mean_hamming, speed=a.speed,
             mirrored=self.mirrored, crop_width=self.crop[0], crop_height=self.crop[1], audio=self.audio.status,
-            audio_bit_error_rate=self.audio.bit_error_rate)
+            audio_bit_error_rate=self.audio.bit_error_rate, signal=self.signal, descriptor_score=self.descriptor_score,
+            region=[round(share, 3) for share in self.region] if self.region else None)
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,15 @@ def _describe(match: Match) -> str:
     if match.identical:
         return (f"the same file as {match.video_id} (SHA-256), {a.query_start_s:.1f}-{a.query_end_s:.1f}s of both; "
                 f"{_audio_words(match.audio)}")
-    how = [f"{a.aligned_frames} frames aligned, mean PDQ distance {a.mean_hamming:.0f}/256"]
+    if match.signal == "descriptor":
+        how = [f"{a.aligned_frames} of {a.segment_frames} pictures aligned by their ImageNet descriptors (score "
+               f"{match.descriptor_score:.2f})"]
+        if match.region is not None:
+            left, top, width, height = match.region
+            how.append(f"shown in the {match.view} of the picture ({width:.0%} x {height:.0%} at {left:.0%} across, "
+                       f"{top:.0%} down)")
+    else:
+        how = [f"{a.aligned_frames} frames aligned, mean PDQ distance {a.mean_hamming:.0f}/256"]
     if match.mirrored:
         how.append("mirrored left-right")
     elif match.view.startswith("tile "):
@@ -183,6 +196,6 @@ def identical_media(original_id: str, original_published_at_ms: int, duration_s:
                           reference_start_s=0.0, reference_end_s=round(duration_s, 2))
     audio = AudioCheck("SAME", 0.0) if has_audio else AudioCheck("REFERENCE_SILENT", None)
     match = Match(original_id, original_published_at_ms, alignment, audio, view="as shown", crop=(1.0, 1.0),
-                  query_duration_s=duration_s, reference_duration_s=duration_s, identical=True)
+                  query_duration_s=duration_s, reference_duration_s=duration_s, identical=True, signal="same_file")
     return Verdict("EXACT_DUPLICATE", original_id, match.score, f"exact duplicate: {_describe(match)}", [match],
                    [original_id])

@@ -29,7 +29,7 @@ from telemetry import metrics
 log = logging.getLogger(__name__)
 
 # The pipeline cannot run without these; the CLIP models are optional (they need local weights).
-REQUIRED_MODELS = ("text_encoder", "asr", "ocr")
+REQUIRED_MODELS = ("text_encoder", "asr", "ocr", "image_features")
 CLIP_MODELS = ("frame_encoder", "clip_text_encoder")
 # Optional too, and off unless the deployment sets FACES_ENABLED=true (faces are biometric data).
 FACES_MODEL = "faces"

@@ -193,7 +193,7 @@ async def run_reindex(cfg: Settings, keep_old: bool = False, progress: Callable[
              f"{load_centroids(cfg, new.clusters, cfg.topic_cluster_centroids)} topic cluster centroids and "
              f"{load_centroids(cfg, new.people, cfg.topic_person_centroids)} person cluster centroids loaded")
     models = TritonModels(cfg)
-    replayer = Replayer(CopyStage(cfg, new), EnrichmentStage(cfg, new, models),
+    replayer = Replayer(CopyStage(cfg, new, models), EnrichmentStage(cfg, new, models),
                         Producer({**cfg.kafka_client_config(), "enable.idempotence": True}),
                         cfg.topic_archive)
     results: dict[str, dict[str, Any]] = {}

@@ -13,6 +13,9 @@
    the most query frames is chosen, and the two frame sequences are aligned in time (speed changes
    included), which also localizes the copied segment in both videos.
 3. Audio check along the alignment, then the verdict (core/verdicts.py).
+4. Where the PDQ path verifies no copy, the descriptor signal looks (pipeline/descriptor_detection.py: ImageNet
+   descriptors of the video's key pictures and their parts, for turned, warped, inset and grid copies); the verdict
+   is then decided on both signals' matches (``judge_by_descriptors``).
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ from core.bits import hamming_matrix, thin
 from core.copy_alignment import SPEEDS, STILL_SPEEDS, align, check_audio, is_still
 from core.signature import CROPS, WHOLE_FRAME, CopySignature
 from core.verdicts import Match, Verdict, decide, identical_media
+from pipeline.descriptor_detection import DescriptorDetector
 from settings import Settings
 from storage.copy_index import Candidate, CopyIndex, IndexedVideo
+from storage.descriptor_index import DescribedVideo, DescriptorIndex
 
 NEIGHBOURS_PER_FRAME = 10
 # Query frames (usable ones, evenly spread) on which the pair of framings to align at is chosen: all of them would
@@ -37,15 +42,19 @@ FULL_COPY_VERDICTS = ("EXACT_DUPLICATE", "NEAR_DUPLICATE")
 
 
 class CopyDetector:
-    def __init__(self, index: CopyIndex, cfg: Settings) -> None:
+    def __init__(self, index: CopyIndex, cfg: Settings, descriptors: DescriptorIndex | None = None) -> None:
+        """``descriptors``: the descriptor signal's index beside ``index`` (by default the one named after it)."""
         self.index = index
+        self.descriptors = descriptors or DescriptorIndex(index.client, index.name)
+        self.descriptor_detector = DescriptorDetector(descriptors, index, cfg)
         self.cfg = cfg
 
-    def index_and_judge(self, video_id: str, published_at_ms: int, signature: CopySignature,
-                        digest: str) -> tuple[Verdict, dict[str, float]]:
+    def index_and_judge(self, video_id: str, published_at_ms: int, signature: CopySignature, digest: str,
+                        described: tuple[DescribedVideo, np.ndarray] | None = None) -> tuple[Verdict, dict[str, float]]:
         """Index the video, wait for earlier-published videos still in flight, then judge it; with the
         seconds each step took. The caller marked the video in flight when it started on it, and claimed its
-        media (SHA-256 ``digest``: CopyIndex.claim_media) before indexing it.
+        media (SHA-256 ``digest``: CopyIndex.claim_media) before indexing it. ``described`` is the video's described
+        pictures with their descriptors, indexed too (the descriptor signal's index), when the stage described them.
 
         A video whose file is byte-identical to an earlier-published one's is an exact duplicate of the earliest
         of those (core.verdicts.identical_media); any other is judged by its pictures (``detect``).
@@ -54,19 +63,39 @@ class CopyDetector:
         waiting for earlier videos in flight makes sure it is the later one that does, so the earliest
         published wins even when the copies are processed at the same time on different partitions."""
         started = time.perf_counter()
+        if described is not None:
+            self.descriptors.upsert(*described)
         self.index.upsert(video_id, published_at_ms, signature)
         self.index.clear_in_flight(video_id)
         indexed = time.perf_counter()
         self.index.wait_for_earlier(video_id, published_at_ms, self.cfg.in_flight_wait_s)
         waited = time.perf_counter()
         verdict = self.judge(video_id, published_at_ms, signature, digest)
+        self.keep_original(video_id, verdict)
+        return verdict, {"index": round(indexed - started, 4), "wait_for_earlier": round(waited - indexed, 4),
+                         "lookup": round(time.perf_counter() - waited, 4)}
+
+    def keep_original(self, video_id: str, verdict: Verdict) -> None:
+        """For a full copy, remember the earliest original it copies (CopyIndex.keep_original)."""
         if verdict.kind in FULL_COPY_VERDICTS and verdict.duplicate_of is not None:
             original = next(m for m in verdict.matches if m.video_id == verdict.duplicate_of)
             root = self.index.originals([original.video_id]).get(original.video_id,
                                                                  (original.video_id, original.published_at_ms))
             self.index.keep_original(video_id, *root)
-        return verdict, {"index": round(indexed - started, 4), "wait_for_earlier": round(waited - indexed, 4),
-                         "lookup": round(time.perf_counter() - waited, 4)}
+
+    def judge_by_descriptors(self, video_id: str, published_at_ms: int, signature: CopySignature, verdict: Verdict,
+                             described: DescribedVideo, views: np.ndarray, looked_up: list[int]) -> Verdict:
+        """The verdict on the PDQ path's matches (``verdict``, which found no copy) and the descriptor signal's
+        (``views``: the looked-up pictures' descriptors; DescriptorDetector.matches), kept as ``index_and_judge``
+        keeps one."""
+        found = self.descriptor_detector.matches(video_id, published_at_ms, signature, described, views, looked_up)
+        if not found:
+            return verdict
+        usable = int(np.count_nonzero(signature.quality >= self.cfg.pdq_min_quality))
+        combined = decide([*verdict.matches, *found], usable, self.cfg.duplicate_min_coverage,
+                          self.cfg.partial_copy_min_coverage, self.cfg.partial_copy_min_seconds)
+        self.keep_original(video_id, combined)
+        return combined
 
     def judge(self, video_id: str, published_at_ms: int, signature: CopySignature, digest: str) -> Verdict:
         """An exact duplicate of the earliest video with the same file, else the verdict by pictures."""

@@ -2,9 +2,11 @@
 
 check the event -> mark it in flight -> decode its media and compute its copy signature (in a child process within
 the media budget: features/media_budget.py) (PDQ at ten framings, turned and tile PDQ,
-chromaprint) -> bind the video id to its media's digest (other media under a known id: conflicting_event) ->
-index it in Redis -> wait for earlier-published videos still in flight -> an exact duplicate of the earliest
-video with the same file, or else candidates, alignment and audio check -> the verdict, kept. Enrichment (models,
+chromaprint) and the pictures of its index frames -> describe them (Triton's image_features model) -> bind the video
+id to its media's digest (other media under a known id: conflicting_event) -> index it in Redis (both signals) ->
+wait for earlier-published videos still in flight -> an exact duplicate of the earliest video with the same file,
+or else candidates, alignment and audio check -> where PDQ verifies no copy, the pictures' parts described and the
+descriptor signal's lookup -> the verdict, kept. With DESCRIPTOR_SIGNAL off, nothing is described. Enrichment (models,
 clusters, search, archive) is the enrichment stage's, on its own workers (pipeline/enrichment_stage.py), so a
 backlog there never delays a verdict.
 Indexing is idempotent by key, and a replayed event (a crash before its offset was committed, a re-drive, the same
@@ -20,15 +22,21 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import numpy as np
+
+from core.descriptor_codes import codes
 from core.event_checks import check_event
 from core.records import DuplicateVerdict, VideoPublished
-from features.copy_signature import media_signature
+from features.copy_media import CopyMedia, copy_media
+from features.descriptor_views import stacked_views
 from features.media_budget import within_budget
+from inference.triton_client import TritonModels
 from pipeline.copy_detection import CopyDetector
 from pipeline.outputs import verdict_record
 from pipeline.stopwatch import Stopwatch
 from schemas.codec import decode_record, encode_record
 from settings import Settings
+from storage.descriptor_index import DescribedVideo
 from storage.generations import IndexGeneration
 from storage.media_files import media_digest, resolve_media_path
 
@@ -42,10 +50,12 @@ class Judged:
 
 
 class CopyStage:
-    def __init__(self, cfg: Settings, indexes: IndexGeneration) -> None:
+    def __init__(self, cfg: Settings, indexes: IndexGeneration, models: TritonModels | None) -> None:
+        """``models`` describes pictures for the descriptor signal (None with DESCRIPTOR_SIGNAL off)."""
         self.cfg = cfg
         self.indexes = indexes
-        self.detector = CopyDetector(indexes.copies, cfg)
+        self.detector = CopyDetector(indexes.copies, cfg, indexes.descriptors)
+        self.models = models if cfg.descriptor_signal else None
 
     async def judge(self, event: VideoPublished) -> Judged:
         """The verdict on one event (raises PipelineError for an event or media at fault)."""
@@ -57,9 +67,12 @@ class CopyStage:
         try:
             path = resolve_media_path(event.media_uri, self.cfg.media_root)
             # decoded and signed in a child process within the media budget; checks the file's size too
-            signature, damaged_packets = await asyncio.to_thread(within_budget, media_signature, path, self.cfg,
-                                                                 event.media_uri, cfg=self.cfg, name=event.media_uri)
+            media = await asyncio.to_thread(within_budget, copy_media, path, self.cfg, event.media_uri,
+                                            self.models is not None, cfg=self.cfg, name=event.media_uri)
+            signature, damaged_packets = media.signature, media.damaged_packets
             stopwatch.lap("decode_and_signature")
+            described = await self._described(event, media)
+            stopwatch.lap("describe")
             # bound to its media once that proved usable (a file that failed may be fixed under the same id)
             digest = await asyncio.to_thread(media_digest, path)
             await asyncio.to_thread(copies.claim_media, event.video_id, event.published_at_ms, digest)
@@ -69,13 +82,31 @@ class CopyStage:
                 stopwatch.lap("kept_verdict")
                 return Judged(decode_record(DuplicateVerdict, kept), stopwatch.seconds)
             verdict, judge_seconds = await asyncio.to_thread(self.detector.index_and_judge, event.video_id,
-                                                             event.published_at_ms, signature, digest)
+                                                             event.published_at_ms, signature, digest, described)
         except BaseException:
             await asyncio.to_thread(copies.clear_in_flight, event.video_id)
             raise
         stopwatch.add(judge_seconds)
+        if verdict.kind == "UNIQUE" and described is not None and media.pictures and media.pictures.looked_up:
+            parts = await self.models.describe_images(list(media.pictures.parts))
+            stopwatch.lap("describe_parts")
+            views = stacked_views(described[1], parts, media.pictures.looked_up)
+            verdict = await asyncio.to_thread(self.detector.judge_by_descriptors, event.video_id,
+                                              event.published_at_ms, signature, verdict, described[0], views,
+                                              media.pictures.looked_up)
+            stopwatch.lap("descriptor_lookup")
         if damaged_packets:
             log.warning("%s: skipped %d damaged packets of %s", event.video_id, damaged_packets, event.media_uri)
         record = verdict_record(event, verdict, datetime.now(UTC), damaged_packets)
         await asyncio.to_thread(copies.keep_verdict, event.video_id, encode_record(record))
         return Judged(record, stopwatch.seconds)
+
+    async def _described(self, event: VideoPublished, media: CopyMedia) -> tuple[DescribedVideo, np.ndarray] | None:
+        """The video as the descriptor index holds it, with its described pictures' descriptors (None when the
+        descriptor signal is off)."""
+        if self.models is None or media.pictures is None:
+            return None
+        descriptors = await self.models.describe_images(list(media.pictures.wholes))
+        signature = media.signature
+        return DescribedVideo(event.video_id, event.published_at_ms, signature.duration_s,
+                              signature.times_s[media.pictures.frames], codes(descriptors)), descriptors

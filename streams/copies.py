@@ -3,7 +3,8 @@
 Run workers with ``python -m streams copies worker -l info``: consumer group ``<FAUST_APP_ID>-copies``, as many
 workers as partitions, each working on COPIES_CONCURRENCY events at once. The verdict goes out as soon as it is
 decided; the video then goes to the enrichment stage through the internal ``enrichment-requests`` topic, so a
-backlog of enrichment never delays a verdict.
+backlog of enrichment never delays a verdict. With DESCRIPTOR_SIGNAL on (the default) the stage describes pictures
+with Triton's image_features model; while Triton is down, events wait.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import faust
 import redis
 
 from core.records import EnrichmentRequest, VideoPublished
+from inference.triton_client import TritonModels
 from pipeline.copy_stage import CopyStage, Judged
 from schemas.codec import SchemaError, decode_record, encode_record
 from settings import Settings
@@ -41,18 +43,22 @@ dead_letter_topic = bytes_topic(app, cfg.topic_dead_letter, cfg.topic_partitions
 
 _stages: dict[int, CopyStage] = {}  # by index generation: one entry, replaced when a reindex switches
 _redis: list[redis.Redis] = []
+_models: list[TritonModels] = []  # opened once, inside the worker's event loop, if the descriptor signal is on
 
 
 def copy_stage() -> CopyStage:
     """The stage writing to the index generation in use (storage/generations.py; one Redis GET per event)."""
     if not _redis:
         _redis.append(redis.Redis.from_url(cfg.redis_url))
+        if cfg.descriptor_signal:
+            _models.append(TritonModels(cfg))
     generation = current_generation(_redis[0], cfg)
     if generation not in _stages:
         if _stages:
             log.info("index generation %d in use from now on", generation)
         _stages.clear()
-        _stages[generation] = CopyStage(cfg, IndexGeneration.open(cfg, generation).create())
+        _stages[generation] = CopyStage(cfg, IndexGeneration.open(cfg, generation).create(),
+                                        _models[0] if _models else None)
     return _stages[generation]
 
 
@@ -76,7 +82,8 @@ async def judge_published_videos(stream: faust.StreamT) -> None:
         except SchemaError as exc:
             await send_dead_letter(dead_letter_topic, message, None, "malformed_event", str(exc))
             continue
-        judged = await until_done(partial(judge, published), message, published.video_id, dead_letter_topic, cfg)
+        judged = await until_done(partial(judge, published), message, published.video_id, dead_letter_topic, cfg,
+                                  _models[0] if _models else None)
         if judged is None:
             continue
         key = published.video_id.encode()

@@ -45,7 +45,7 @@ def run(cfg: Settings, indexes: IndexGeneration, events: list[VideoPublished],
     async def both_stages() -> list[tuple[Judged, Enriched]]:
         models = TritonModels(cfg)
         try:
-            copies, enrichment = CopyStage(cfg, indexes), EnrichmentStage(cfg, indexes, models)
+            copies, enrichment = CopyStage(cfg, indexes, models), EnrichmentStage(cfg, indexes, models)
             done = []
             for event in events:
                 judged = await copies.judge(event)
@@ -91,7 +91,7 @@ def test_a_file_changed_after_its_verdict_is_refused_by_the_enrichment_stage(sta
     async def both_stages() -> None:
         models = TritonModels(stack)
         try:
-            judged = await CopyStage(stack, indexes).judge(event)
+            judged = await CopyStage(stack, indexes, models).judge(event)
             shutil.copy(stack.media_root / samples["bigbuckbunny"].relative_path, target)
             await EnrichmentStage(stack, indexes, models).enrich(event, judged.verdict)
         finally:
@@ -133,8 +133,12 @@ def test_a_replay_gets_the_verdict_kept_the_first_time(stack: Settings, indexes:
                                 title="its copy, judged first")
 
     async def judge_all() -> list[Judged]:
-        copies = CopyStage(stack, indexes)
-        return [await copies.judge(event) for event in (early_copy, original, early_copy)]
+        models = TritonModels(stack)
+        try:
+            copies = CopyStage(stack, indexes, models)
+            return [await copies.judge(event) for event in (early_copy, original, early_copy)]
+        finally:
+            await models.close()
 
     first, judged_original, replayed = asyncio.run(judge_all())
     assert first.verdict.verdict == "UNIQUE" and judged_original.verdict.verdict == "UNIQUE"
@@ -143,5 +147,6 @@ def test_a_replay_gets_the_verdict_kept_the_first_time(stack: Settings, indexes:
     assert abs(replayed.verdict.processed_at - first.verdict.processed_at) < timedelta(milliseconds=1)
     assert "kept_verdict" in replayed.stage_seconds
     signature = copy_signature(decode_video(stack.media_root / early_copy.media_uri, stack), stack)
-    deciding_again = CopyStage(stack, indexes).detector.detect("vp-kept-copy", early_copy.published_at_ms, signature)
+    deciding_again = CopyStage(stack, indexes, None).detector.detect("vp-kept-copy", early_copy.published_at_ms,
+                                                                     signature)
     assert deciding_again.duplicate_of == "vp-kept-carphone"  # what a new decision would now say

@@ -1,0 +1,101 @@
+"""Copy detection by the descriptor signal, for what the PDQ path (pipeline/copy_detection.py) cannot see: a
+picture turned, warped, shrunk into an inset or a grid cell.
+
+1. Candidates: every view of the query's looked-up pictures (features/descriptor_views.py) finds its NEIGHBOURS
+   nearest indexed pictures in Redis (storage/descriptor_index.py); per query picture, each video's best similarity
+   and the picture's background (core/descriptor_match.background_similarity, among the videos found). The
+   CANDIDATES videos published before the query that stand most above a picture's background are verified, with
+   the originals of those kept as full copies.
+2. Verification: the candidate's stored codes against the query's (every view), the temporal line through the
+   pictures above their background (core/descriptor_match.match). A match scoring DESCRIPTOR_MIN_SCORE or more
+   becomes a Match for the verdict (core/verdicts.py), its audio checked along the line as the PDQ path's are.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.alignment import ON_LINE_TOLERANCE_S
+from core.copy_alignment import Alignment, check_audio
+from core.descriptor_codes import codes
+from core.descriptor_match import Spans, background_similarity, match, view_similarities
+from core.signature import CopySignature
+from core.verdicts import Match
+from features.descriptor_views import VIEW_NAMES, VIEW_REGIONS
+from settings import Settings
+from storage.copy_index import CopyIndex
+from storage.descriptor_index import DescribedVideo, DescriptorIndex
+
+NEIGHBOURS = 20  # nearest indexed pictures per query view
+EF_RUNTIME = 40
+BACKGROUND_RANK = 10  # a picture's background: its similarity to the 10th most similar video
+CANDIDATES = 20
+
+
+class DescriptorDetector:
+    def __init__(self, index: DescriptorIndex, copies: CopyIndex, cfg: Settings) -> None:
+        self.index = index
+        self.copies = copies
+        self.cfg = cfg
+
+    def matches(self, video_id: str, published_at_ms: int, signature: CopySignature, described: DescribedVideo,
+                views: np.ndarray, looked_up: list[int]) -> list[Match]:
+        """The copies the descriptor signal verifies among videos published before this one. ``described`` is the
+        query as indexed; ``views`` its looked-up pictures' descriptors (pictures, len(VIEW_NAMES), 1280), the
+        pictures at positions ``looked_up`` of ``described``."""
+        if not len(looked_up):
+            return []
+        own_order = (published_at_ms, video_id)
+        best: dict[str, np.ndarray] = {}  # video -> each query picture's best similarity (-inf: not found)
+        found = self.index.neighbours(views.reshape(-1, views.shape[-1]), NEIGHBOURS, EF_RUNTIME)
+        for row, neighbours in enumerate(found):
+            picture = row // views.shape[1]
+            for neighbour in neighbours:
+                if neighbour.video_id != video_id:
+                    similarities = best.setdefault(neighbour.video_id, np.full(len(looked_up), -np.inf, np.float32))
+                    similarities[picture] = max(similarities[picture], neighbour.similarity)
+        if not best:
+            return []
+        ids = list(best)
+        per_video = np.stack([best[i] for i in ids], axis=1)
+        background = background_similarity(per_video, BACKGROUND_RANK)
+        standing_out = (per_video - background[:, None]).max(axis=0)
+        ranked = [ids[n] for n in np.argsort(-standing_out) if standing_out[n] > 0]
+        candidates = self._with_originals(ranked[:CANDIDATES])
+        query_codes = codes(views)
+        query_spans = Spans.of(described.times_s, described.duration_s)
+        query_spans = Spans(query_spans.starts[looked_up], query_spans.ends[looked_up])
+        references = {v.video_id: v for v in self.copies.indexed_videos(candidates)}
+        verified = []
+        for reference in self.index.described_videos(candidates):
+            if (reference.published_at_ms, reference.video_id) >= own_order or reference.video_id not in references:
+                continue
+            similarities, which = view_similarities(query_codes, reference.codes)
+            found_match = match(query_spans, similarities, which, background,
+                                Spans.of(reference.times_s, reference.duration_s), ON_LINE_TOLERANCE_S)
+            if found_match is None or found_match.score < self.cfg.descriptor_min_score:
+                continue
+            alignment = Alignment(
+                speed=found_match.speed, offset_s=found_match.offset_s, aligned_frames=found_match.pictures,
+                segment_frames=found_match.segment_pictures, mean_hamming=0.0, exact=False,
+                query_start_s=found_match.query_range_s[0], query_end_s=found_match.query_range_s[1],
+                reference_start_s=found_match.reference_range_s[0], reference_end_s=found_match.reference_range_s[1])
+            original = references[reference.video_id].signature
+            verified.append(Match(
+                video_id=reference.video_id, published_at_ms=reference.published_at_ms, alignment=alignment,
+                audio=check_audio(signature.audio_fingerprint, original.audio_fingerprint, alignment),
+                view=VIEW_NAMES[found_match.view], crop=(1.0, 1.0), query_duration_s=signature.duration_s,
+                reference_duration_s=original.duration_s, signal="descriptor",
+                descriptor_score=found_match.score, region=VIEW_REGIONS[found_match.view]))
+        return verified
+
+    def _with_originals(self, candidates: list[str]) -> list[str]:
+        """The candidates, each followed by its original if it was kept as a full copy of one: however many copies
+        of a video crowd the neighbours, its earliest original stays in view."""
+        originals = self.copies.originals(candidates)
+        chosen: list[str] = []
+        for video_id in candidates:
+            for member in (video_id, originals.get(video_id, (video_id, 0))[0]):
+                if member not in chosen:
+                    chosen.append(member)
+        return chosen
