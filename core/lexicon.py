@@ -1,7 +1,6 @@
-"""Words per language for the keyword search: stopwords, stems, dictionaries and transliteration.
+"""Words per language for the keyword search: stems, dictionaries and transliteration (its stopwords, whose lists
+come with redisvl, are storage/search_index.stopwords).
 
-- Stopwords: NLTK's lists as redisvl bundles them, else stopwords-iso's (Japanese, Korean, Polish, Thai, which NLTK
-  lacks), for every language the text encoder serves (core/languages.ENCODER_LANGUAGES).
 - Stems: the Snowball stemmer of the language (snowballstemmer: the algorithms RediSearch stems with, Polish
   too); a language without one (Chinese, Japanese, Korean, Thai) keeps its words as they are.
 - Dictionaries: pyspellchecker's word-frequency lists (from OpenSubtitles) of the served languages it has (Arabic,
@@ -18,26 +17,14 @@ from importlib import resources
 
 import cyrtranslit
 import snowballstemmer
-import stopwordsiso
-from redisvl.utils.stopwords import get_stopwords
 
 from core.languages import STEMMERS, mostly_cyrillic
 
 DICTIONARY_LANGUAGES = ("ar", "de", "en", "es", "fr", "it", "nl", "pt", "ru")  # pyspellchecker's, of the served
 MIN_DICTIONARY_LETTERS = 4  # shorter words are never taken for typos, so the dictionaries keep only longer ones
-NLTK_NAMES = {**STEMMERS, "zh": "chinese"}  # redisvl's stopword lists are named as RediSearch's stemmers
 SNOWBALL_NAMES = {**STEMMERS, "pl": "polish"}  # snowballstemmer's algorithms, named likewise; Chinese has none
 # cyrtranslit's Russian leaves these Latin letters as they are; read as Russian speakers transcribe them
 LATIN_LEFT_OVER = str.maketrans({"x": "кс", "w": "в", "q": "к"})
-
-
-@cache
-def stopwords(code: str) -> frozenset[str]:
-    """The stopwords of the language ``code`` (ISO 639-1); none for a language neither list has."""
-    try:
-        return frozenset(get_stopwords(NLTK_NAMES[code]))
-    except (KeyError, ValueError):
-        return frozenset(stopwordsiso.stopwords(code)) if stopwordsiso.has_lang(code) else frozenset()
 
 
 @cache

@@ -25,23 +25,26 @@ only, so a rebuilt generation of the indexes can replace this one (storage/gener
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import stopwordsiso
 from redis import Redis
 from redis.commands.search.index_definition import IndexDefinition, IndexType
 from redis.commands.search.query import Query
 from redisvl.index import SearchIndex as RedisVLIndex
 from redisvl.query import VectorQuery
 from redisvl.query.filter import FilterExpression, Num, Tag
+from redisvl.utils.stopwords import get_stopwords
 from redisvl.utils.token_escaper import TokenEscaper
 
 from core.faces import Person
-from core.languages import DEFAULT_LANGUAGE, code_of, stemmer_of, text_language
-from core.lexicon import forms, is_dictionary_word, stem, stopwords, transliterated
+from core.languages import DEFAULT_LANGUAGE, STEMMERS, code_of, stemmer_of, text_language
+from core.lexicon import forms, is_dictionary_word, stem, transliterated
 from core.records import PersonSeen
 from core.text import TEXT_EMBEDDING_DIMS, TextChunk
 from storage.index_layout import require_vector_layout
@@ -60,6 +63,17 @@ SUGGET_MAX_UNITS = 99
 TRACKED_QUERIES = 100_000  # the query counter keeps the most frequent this many
 LATER_WORD_SCORE = 0.5  # a completion from a later word of a title ranks below one from its start
 _ESCAPER = TokenEscaper()
+NLTK_NAMES = {**STEMMERS, "zh": "chinese"}  # redisvl's stopword lists (NLTK's) are named as RediSearch's stemmers
+
+
+@functools.cache
+def stopwords(code: str) -> frozenset[str]:
+    """The stopwords of the language ``code`` (ISO 639-1): NLTK's list as redisvl bundles it, else stopwords-iso's
+    (Japanese, Korean, Polish, Thai, which NLTK lacks); none for a language neither has."""
+    try:
+        return frozenset(get_stopwords(NLTK_NAMES[code]))
+    except (KeyError, ValueError):
+        return frozenset(stopwordsiso.stopwords(code)) if stopwordsiso.has_lang(code) else frozenset()
 
 
 def _filter_fields() -> list[dict]:

@@ -1,11 +1,13 @@
-"""Stopwords, stems, dictionaries and transliteration per language (core/lexicon.py), without servers."""
+"""Stems, dictionaries and transliteration per language (core/lexicon.py) and stopwords
+(storage/search_index.stopwords), without servers."""
 
 from __future__ import annotations
 
 import pytest
 
 from core.languages import ENCODER_LANGUAGES
-from core.lexicon import forms, is_dictionary_word, stem, stopwords, transliterated
+from core.lexicon import forms, is_dictionary_word, stem, transliterated
+from storage.search_index import stopwords
 
 
 def test_every_served_language_has_stopwords() -> None:
@@ -13,7 +15,8 @@ def test_every_served_language_has_stopwords() -> None:
 
 
 @pytest.mark.parametrize("word, code, stop", [
-    ("de", "es", True), ("la", "fr", True), ("en", "es", True), ("der", "de", True), ("и", "ru", True), ("się", "pl", True),
+    ("de", "es", True), ("la", "fr", True), ("en", "es", True), ("der", "de", True), ("и", "ru", True),
+    ("się", "pl", True),
     ("de", "en", False), ("die", "en", False),  # English words: "die" is a German stopword only
     ("casa", "es", False), ("home", "en", False),
 ])
