@@ -5,6 +5,8 @@ and a query in the language given with it, so "пекарня" finds "пекар
 A transcript segment takes the language whisper decoded it in; a title, an OCR line or a query, which say nothing
 of their language, take their script's: mostly Cyrillic letters is Russian (this service's first market), anything
 else English. A script that contradicts whisper's language (a Cyrillic segment "in English") goes by the script.
+Each chunk also keeps that language's ISO 639-1 code (``text_language``), for its stopwords and stems in Python
+(core/lexicon.py), which cover languages RediSearch has no stemmer for.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ STEMMERS = {"ar": "arabic", "hy": "armenian", "eu": "basque", "ca": "catalan", "
             "hi": "hindi", "hu": "hungarian", "id": "indonesian", "ga": "irish", "it": "italian", "lt": "lithuanian",
             "ne": "nepali", "no": "norwegian", "pt": "portuguese", "ro": "romanian", "ru": "russian",
             "sr": "serbian", "es": "spanish", "sv": "swedish", "ta": "tamil", "tr": "turkish", "yi": "yiddish"}
+# what the text encoder (universal-sentence-encoder-multilingual v3) serves: zh stands for zh-cn and zh-tw
+ENCODER_LANGUAGES = ("ar", "de", "en", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh")
 CYRILLIC_LANGUAGES = frozenset({"ru", "uk", "be", "bg", "sr", "mk", "kk"})
 DEFAULT_LANGUAGE = "english"
 CYRILLIC_DEFAULT = "russian"
@@ -31,9 +35,25 @@ def mostly_cyrillic(text: str) -> bool:
     return bool(letters) and 2 * sum(1 for letter in letters if _CYRILLIC.match(letter)) > len(letters)
 
 
+def text_language(text: str, spoken: str | None = None) -> str:
+    """The ISO 639-1 code of ``text``'s language: ``spoken`` (whisper's, if it was said) unless the script
+    contradicts it, else the script's (Russian for mostly Cyrillic, English otherwise)."""
+    cyrillic = mostly_cyrillic(text)
+    if spoken and (spoken in CYRILLIC_LANGUAGES) == cyrillic:
+        return spoken
+    return "ru" if cyrillic else "en"
+
+
+def stemmer_of(code: str) -> str:
+    """RediSearch's stemmer for the language ``code``: its own, else its script's default."""
+    return STEMMERS.get(code) or (CYRILLIC_DEFAULT if code in CYRILLIC_LANGUAGES else DEFAULT_LANGUAGE)
+
+
 def stemming_language(text: str, spoken: str | None = None) -> str:
     """RediSearch's stemmer for ``text``; ``spoken`` is the ISO 639-1 code whisper decoded it in, if it was said."""
-    cyrillic = mostly_cyrillic(text)
-    if spoken in STEMMERS and (spoken in CYRILLIC_LANGUAGES) == cyrillic:
-        return STEMMERS[spoken]
-    return CYRILLIC_DEFAULT if cyrillic else DEFAULT_LANGUAGE
+    return stemmer_of(text_language(text, spoken))
+
+
+def code_of(stemmer: str) -> str:
+    """The ISO 639-1 code of a RediSearch stemmer's language (a chunk indexed before it kept its code)."""
+    return next((code for code, name in STEMMERS.items() if name == stemmer), "en")

@@ -1,8 +1,10 @@
 """The search HTTP API (FastAPI) and its web page.
 
-- ``GET /api/search?q=...&channel=&cluster=&person=&from=YYYY-MM-DD&to=YYYY-MM-DD&page=1&page_size=20``: ranked
+- ``GET /api/search?q=...&channel=&cluster=&person=&from=YYYY-MM-DD&to=YYYY-MM-DD&page=1&page_size=20
+  &expand_copies=false``: ranked
   videos, each with the moments that matched and why (search/engine.py), and the people seen in it;
-  ``person=`` keeps the videos showing that person cluster.
+  ``person=`` keeps the videos showing that person cluster. Full copies of a video are one hit listing them
+  (``copies``); ``expand_copies=true`` ranks each on its own.
   The answer's ``did_you_mean`` is the query with its typos corrected (None without any).
 - ``GET /api/suggest?q=...``: up to SEARCH_SUGGESTIONS completions of what a user has typed (titles, keywords,
   queries others repeated at least SEARCH_SUGGEST_MIN_REPEATS times), for the page's search box; none for a prefix
@@ -50,6 +52,7 @@ from redis import Redis
 
 from core.errors import PipelineError, ServiceUnavailable
 from core.event_checks import CONTROL_CHARACTERS, ID_PATTERN
+from core.lexicon import load_dictionaries
 from inference.triton_client import CLIP_MODELS, TritonModels
 from search.engine import SearchEngine
 from settings import Settings
@@ -113,6 +116,7 @@ def create_app(cfg: Settings) -> FastAPI:
         state["models"] = models
         state["use_clip"] = await _clip_ready(models)
         state["redis"] = Redis.from_url(cfg.redis_url)
+        await asyncio.to_thread(load_dictionaries)  # ~2 s now rather than in the first misspelled query
         yield
         await models.close()
 
@@ -122,7 +126,8 @@ def create_app(cfg: Settings) -> FastAPI:
         if state.get("live") is None or state["live"].indexes.number != generation:
             indexes = IndexGeneration.open(cfg, generation)
             indexes.search.create()
-            state["live"] = LiveIndexes(indexes, SearchEngine(cfg, indexes.search, state["models"], state["use_clip"]))
+            engine = SearchEngine(cfg, indexes.search, state["models"], state["use_clip"], indexes.copies.originals)
+            state["live"] = LiveIndexes(indexes, engine)
         return state["live"]
 
     docs = cfg.search_api_docs
@@ -158,6 +163,7 @@ def create_app(cfg: Settings) -> FastAPI:
         date_to: Annotated[date | None, Query(alias="to")] = None,
         page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
         page_size: Annotated[int, Query(ge=1, le=cfg.search_max_page_size)] = 20,
+        expand_copies: bool = False,
     ) -> dict[str, Any]:
         if not q.strip():
             raise HTTPException(422, "the query is blank")
@@ -168,7 +174,7 @@ def create_app(cfg: Settings) -> FastAPI:
         filters = SearchFilters(channel_id=channel or None, cluster_id=cluster or None, person_id=person or None,
                                 published_from_ms=_millis(date_from, False), published_to_ms=_millis(date_to, True))
         live_indexes = await asyncio.to_thread(live)
-        result = await live_indexes.engine.search(q.strip(), filters, page, page_size)
+        result = await live_indexes.engine.search(q.strip(), filters, page, page_size, expand_copies)
         return dataclasses.asdict(result)
 
     @app.get("/api/suggest")

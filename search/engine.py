@@ -13,9 +13,11 @@ says how good the video's best chunk is by the signal's own measure: for keyword
 it holds, for embeddings its similarity over the signal's best similarity. So one incidental shared word ("home"
 in a long query) on a video whose meaning is only weakly near does not outrank a strong match of meaning, which
 plain reciprocal rank let happen (ranks 1 and 3 are worth nearly the same). Equal scores are ordered by meaning
-(semantic similarity). Each hit carries the moments that matched, best first, each with its reasons. The page's
-``did_you_mean`` is the query with its typos corrected, when it had any. If Triton is unreachable the search
-still answers from keywords and says so in ``warnings``.
+(semantic similarity). Each hit carries the moments that matched, best first, each with its reasons (for
+keywords, the words of the moment that matched). Full copies of one video (the copy stage keeps each one's
+original: storage/copy_index.py) are one hit, their best-ranked, which lists the others it stands for, unless the
+search asks to expand them. The page's ``did_you_mean`` is the query with its typos corrected, when it had any.
+If Triton is unreachable the search still answers from keywords and says so in ``warnings``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,13 +55,14 @@ class Hit:
     score: float
     ranks: dict[str, int]  # signal -> the video's rank in it (1 = best)
     moments: list[Moment]
+    copies: list[str] = field(default_factory=list)  # its full copies (or original) found too, collapsed into it
 
 
 @dataclass(frozen=True)
 class SearchPage:
     query: str
     hits: list[Hit]
-    total: int  # videos matched (within each signal's SEARCH_CANDIDATES chunks)
+    total: int  # hits: videos matched (within each signal's SEARCH_CANDIDATES chunks), each group of copies once
     page: int
     page_size: int
     took_ms: float
@@ -116,12 +120,31 @@ def corrected(query: str, corrections: dict[str, str]) -> str | None:
     return WORD.sub(lambda word: corrections.get(word.group().lower(), word.group()), query)
 
 
+def collapse_copies(ranked: list[str], originals: dict[str, str]) -> list[tuple[str, list[str]]]:
+    """Videos best first -> one entry per group of copies (an original and the videos ``originals`` says copy it),
+    at its best-ranked member's place: that member and the others, best first."""
+    groups: dict[str, tuple[str, list[str]]] = {}
+    for video_id in ranked:
+        key = originals.get(video_id, video_id)
+        if key in groups:
+            groups[key][1].append(video_id)
+        else:
+            groups[key] = (video_id, [])
+    return list(groups.values())
+
+
+# video ids -> (its original, when that was published) for those kept as full copies (CopyIndex.originals)
+Originals = Callable[[list[str]], dict[str, tuple[str, int]]]
+
+
 class SearchEngine:
-    def __init__(self, cfg: Settings, index: SearchIndex, models: TritonModels, use_clip: bool) -> None:
+    def __init__(self, cfg: Settings, index: SearchIndex, models: TritonModels, use_clip: bool,
+                 originals: Originals | None = None) -> None:
         self.cfg = cfg
         self.index = index
         self.models = models
         self.use_clip = use_clip
+        self.originals = originals  # None: copies are not collapsed
 
     async def _semantic(self, query: str, filters: SearchFilters) -> list[ChunkHit]:
         vector = (await self.models.embed_texts([query]))[0]
@@ -134,7 +157,9 @@ class SearchEngine:
         return await asyncio.to_thread(self.index.frames_near, np.asarray(vector), filters,
                                        self.cfg.search_candidates, self.cfg.search_ef_runtime)
 
-    async def search(self, query: str, filters: SearchFilters, page: int = 1, page_size: int = 20) -> SearchPage:
+    async def search(self, query: str, filters: SearchFilters, page: int = 1, page_size: int = 20,
+                     expand_copies: bool = False) -> SearchPage:
+        """A page of hits; each group of full copies is one hit unless ``expand_copies``."""
         started = time.perf_counter()
         calls = {"semantic": self._semantic(query, filters),
                  "keyword": asyncio.to_thread(self.index.keyword, query, filters, self.cfg.search_candidates)}
@@ -154,13 +179,20 @@ class SearchEngine:
             else:
                 signals[name] = result
         fused = fuse(signals)
-        ranked = sorted(fused.items(), key=lambda item: (-item[1].score, -item[1].meaning, item[0]))
-        window = ranked[(page - 1) * page_size:page * page_size]
+        ranked = [video_id for video_id, _ in sorted(fused.items(), key=lambda item: (-item[1].score,
+                                                                                       -item[1].meaning, item[0]))]
+        originals: dict[str, str] = {}
+        if self.originals is not None and not expand_copies:
+            originals = {video_id: original for video_id, (original, _) in
+                         (await asyncio.to_thread(self.originals, ranked)).items()}
+        groups = collapse_copies(ranked, originals)
+        window = groups[(page - 1) * page_size:page * page_size]
         cards = await asyncio.to_thread(self.index.cards, [video_id for video_id, _ in window])
-        hits = [Hit(cards[video_id], round(video.score, 6), video.ranks, best_moments(video))
-                for video_id, video in window if video_id in cards]
+        hits = [Hit(cards[video_id], round(fused[video_id].score, 6), fused[video_id].ranks,
+                    best_moments(fused[video_id]), copies)
+                for video_id, copies in window if video_id in cards]
         if hits and page == 1:
             await asyncio.to_thread(self.index.record_query, query, self.cfg.search_suggest_min_repeats)
-        return SearchPage(query=query, hits=hits, total=len(ranked), page=page, page_size=page_size,
+        return SearchPage(query=query, hits=hits, total=len(groups), page=page, page_size=page_size,
                           took_ms=round((time.perf_counter() - started) * 1000, 2), signals=list(signals),
                           warnings=warnings, did_you_mean=corrected(query, corrections))

@@ -7,7 +7,9 @@
 - Frame index ``<name>-frames`` (only with CLIP weights): one hash per key frame, key
   ``<name>:frame:<video_id>:<n>``, with the same filter fields, its time and its CLIP embedding.
 - Suggestions ``<name>:suggest`` (FT.SUGADD / FT.SUGGET): titles, keywords and queries users repeated, for
-  completing what a user types; ``<name>:queries`` counts the queries that found something.
+  completing what a user types (a title or keyword also from each of its later words on, with the whole of it
+  as payload, so "Stadtb" completes "Die Stadtbibliothek"); ``<name>:queries`` counts the queries that found
+  something.
 - Video cards ``<name>:video:<video_id>``: what a hit shows (title, channel, media, duration, cluster label,
   keywords, verdict, the people seen), how many chunks/frames the video has, so re-indexing a video deletes the
   ones it no longer has, and a summary of its enrichment (language, OCR confidences, face descriptors...), so an
@@ -23,12 +25,14 @@ only, so a rebuilt generation of the indexes can replace this one (storage/gener
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import stopwordsiso
 from redis import Redis
 from redis.commands.search.index_definition import IndexDefinition, IndexType
 from redis.commands.search.query import Query
@@ -39,7 +43,8 @@ from redisvl.utils.stopwords import get_stopwords
 from redisvl.utils.token_escaper import TokenEscaper
 
 from core.faces import Person
-from core.languages import DEFAULT_LANGUAGE, stemming_language
+from core.languages import DEFAULT_LANGUAGE, STEMMERS, code_of, stemmer_of, text_language
+from core.lexicon import forms, is_dictionary_word, stem, transliterated
 from core.records import PersonSeen
 from core.text import TEXT_EMBEDDING_DIMS, TextChunk
 from storage.index_layout import require_vector_layout
@@ -47,6 +52,7 @@ from storage.redis_keys import delete_matching
 
 CLIP_DIMS = 512
 HIT_FIELDS = ["video_id", "kind", "start_s", "end_s", "text"]
+KEYWORD_FIELDS = [*HIT_FIELDS, "language", "lang"]  # with the chunk's stemmer and ISO 639-1 code
 WORD = re.compile(r"\w*[^\W_]\w*")  # with a letter or digit: RediSearch refuses a lone "_" as a term
 MIN_SPELLCHECKED_LETTERS = 4  # shorter words are not corrected: too many neighbours
 LONG_WORD_LETTERS = 7  # words this long may be two edits off (a swap is two), shorter ones one
@@ -55,8 +61,19 @@ SUGGESTION_CHARS = 80  # longer titles and queries are not offered as completion
 # Basic Multilingual Plane, an emoji, counts two)
 SUGGET_MAX_UNITS = 99
 TRACKED_QUERIES = 100_000  # the query counter keeps the most frequent this many
+LATER_WORD_SCORE = 0.5  # a completion from a later word of a title ranks below one from its start
 _ESCAPER = TokenEscaper()
-QUERY_STOPWORDS = frozenset(get_stopwords("english")) | frozenset(get_stopwords("russian"))  # dropped from queries
+NLTK_NAMES = {**STEMMERS, "zh": "chinese"}  # redisvl's stopword lists (NLTK's) are named as RediSearch's stemmers
+
+
+@functools.cache
+def stopwords(code: str) -> frozenset[str]:
+    """The stopwords of the language ``code`` (ISO 639-1): NLTK's list as redisvl bundles it, else stopwords-iso's
+    (Japanese, Korean, Polish, Thai, which NLTK lacks); none for a language neither has."""
+    try:
+        return frozenset(get_stopwords(NLTK_NAMES[code]))
+    except (KeyError, ValueError):
+        return frozenset(stopwordsiso.stopwords(code)) if stopwordsiso.has_lang(code) else frozenset()
 
 
 def _filter_fields() -> list[dict]:
@@ -80,8 +97,10 @@ def chunk_schema(name: str) -> dict:
                        {"name": "words", "type": "text"}, _vector_field(TEXT_EMBEDDING_DIMS)]}
 # the chunk hash field naming the language RediSearch stems its text in (FT.CREATE ... LANGUAGE_FIELD)
 LANGUAGE_FIELD = "language"
-# A chunk's hash keeps its text as found ("text", shown, not indexed) and lower-cased ("words", the full-text
-# field): RediSearch 2.10 folds the case of ASCII letters only, so "Вокзал" would not match "вокзал".
+CODE_FIELD = "lang"  # the chunk's language as an ISO 639-1 code (not indexed: its stopwords and stems in Python)
+# A chunk's hash keeps its text as found ("text", shown, not indexed) and lower-cased with its Cyrillic words
+# also in Latin letters and its Latin words in Cyrillic ones ("words", the full-text field): RediSearch 2.10 folds
+# the case of ASCII letters only, so "Вокзал" would not match "вокзал", and "роблокс" should find "Roblox".
 
 
 def frame_schema(name: str) -> dict:
@@ -197,7 +216,7 @@ class ChunkHit:
     end_s: float
     text: str
     score: float  # cosine similarity for embeddings, BM25 for keywords
-    terms: tuple[str, ...] = field(default=())  # keyword signal: the query terms the text contains
+    terms: tuple[str, ...] = field(default=())  # keyword signal: the words of the text that matched the query
     coverage: float = 1.0  # keyword signal: the share of the query's words the text contains
 
 
@@ -284,10 +303,10 @@ class SearchIndex:
         old_chunks, old_frames = (int(value or 0) for value in old)
         pipe = self.client.pipeline(transaction=True)
         for n, chunk in enumerate(chunks):
+            code = text_language(chunk.text, spoken if chunk.kind == "transcript" else None)
             pipe.hset(self._chunk_key(card.video_id, n), mapping={
                 **filters, "kind": chunk.kind, "start_s": chunk.start_s, "end_s": chunk.end_s, "text": chunk.text,
-                "words": chunk.text.lower(),
-                LANGUAGE_FIELD: stemming_language(chunk.text, spoken if chunk.kind == "transcript" else None),
+                "words": _indexed_words(chunk.text), LANGUAGE_FIELD: stemmer_of(code), CODE_FIELD: code,
                 "embedding": _unit_bytes(chunk.embedding)})
         for n, (time_s, embedding) in enumerate(frames):
             pipe.hset(self._frame_key(card.video_id, n), mapping={
@@ -304,9 +323,11 @@ class SearchIndex:
             "people": _people_json(card.people), "person_ids": card.person_ids, "chunks": len(chunks),
             "frames": len(frames),
             "enrichment": summary.as_json() if summary is not None else ""})
-        for phrase in (card.title, *card.keywords):
-            if phrase.strip() and len(phrase) <= SUGGESTION_CHARS:
-                pipe.execute_command("FT.SUGADD", self._suggestions_key, phrase.strip(), 1)
+        for phrase in (card.title.strip(), *(keyword.strip() for keyword in card.keywords)):
+            if phrase and len(phrase) <= SUGGESTION_CHARS:
+                for start in _completion_starts(phrase):
+                    pipe.execute_command("FT.SUGADD", self._suggestions_key, phrase[start:],
+                                         LATER_WORD_SCORE if start else 1, "PAYLOAD", phrase)
         pipe.execute()
 
     def stored_enrichment(self, video_id: str) -> StoredEnrichment | None:
@@ -420,33 +441,40 @@ class SearchIndex:
         return [ChunkHit(doc["video_id"], "frame", float(doc["start_s"]), float(doc["start_s"]), "",
                          1.0 - float(doc["vector_distance"])) for doc in self.frames.query(query)]
 
-    def keyword(self, text: str, filters: SearchFilters, k: int) -> KeywordResult:
-        """The ``k`` chunks that hold most of the query's words (stemmed in the query's language, stopwords dropped),
-        best BM25 first among equals. A word nothing in the index has, not even stemmed, is taken for a typo and
-        searched with its correction too (FT.SPELLCHECK over the indexed words). Only the words go to RediSearch,
-        never the user's punctuation: ``|``, quotes or ``@`` are query syntax."""
-        words = _words(text) - QUERY_STOPWORDS
+    def keyword(self, text: str, filters: SearchFilters, k: int, language: str | None = None) -> KeywordResult:
+        """The ``k`` chunks that hold most of the query's words, best BM25 first among equals. The query is in
+        ``language`` (ISO 639-1; by default its script's), stemmed in it, its stopwords dropped; a chunk's words
+        match in its own language or the query's, each word also in the other script (Cyrillic <-> Latin), and a
+        stopword of the chunk's language matches nothing. A word of no dictionary that nothing in the index has,
+        not even stemmed or transliterated, is taken for a typo and searched with its correction too
+        (FT.SPELLCHECK over the indexed words). Only the words go to RediSearch, never the user's punctuation:
+        ``|``, quotes or ``@`` are query syntax."""
+        code = language or text_language(text)
+        words = _words(text) - stopwords(code)
         if not words:  # e.g. "the" or "|": nothing to search for
             return KeywordResult([], {})
-        language = stemming_language(text)
-        corrections = self._corrections(words, language)
-        terms = " | ".join(_ESCAPER.escape(word) for word in sorted(words | set(corrections.values())))
+        corrections = self._corrections(words, code)
+        wanted = {word: {*forms(word), *(forms(corrections[word]) if word in corrections else ())} for word in words}
+        terms = " | ".join(_ESCAPER.escape(term) for term in sorted(set().union(*wanted.values())))
         where = filters.expression()
-        query = (Query(f"{where} @words:({terms})" if where else f"@words:({terms})").language(language)
-                 .scorer("BM25STD").with_scores().return_fields(*HIT_FIELDS).paging(0, k).dialect(2))
+        query = (Query(f"{where} @words:({terms})" if where else f"@words:({terms})").language(stemmer_of(code))
+                 .scorer("BM25STD").with_scores().return_fields(*KEYWORD_FIELDS).paging(0, k).dialect(2))
         hits = []
         for doc in self.client.ft(self.chunks.name).search(query).docs:
-            chunk_words = _words(doc.text)
-            found = tuple(sorted(word for word in words
-                                 if _holds(chunk_words, word) or _holds(chunk_words, corrections.get(word))))
-            hits.append(_hit(vars(doc), float(doc.score), found, len(found) / len(words)))
+            fields = vars(doc)
+            chunk_code = fields.get(CODE_FIELD) or code_of(fields.get(LANGUAGE_FIELD, DEFAULT_LANGUAGE))
+            matched = _matched(doc.text, chunk_code, wanted, code)
+            if matched is not None:  # else it matched only through stopwords of its language
+                hits.append(_hit(fields, float(doc.score), *matched))
         hits.sort(key=lambda hit: (-hit.coverage, -hit.score))
         return KeywordResult(hits, corrections)
 
-    def _corrections(self, words: set[str], language: str) -> dict[str, str]:
+    def _corrections(self, words: set[str], code: str) -> dict[str, str]:
         """Query word -> the most frequent indexed word within one edit (two for long words), for the words of
-        MIN_SPELLCHECKED_LETTERS or more that the index does not hold in any form."""
-        checked = [word for word in words if len(word) >= MIN_SPELLCHECKED_LETTERS]
+        MIN_SPELLCHECKED_LETTERS or more that are in no dictionary (core/lexicon.py) and that the index does not
+        hold in any form."""
+        checked = [word for word in words if len(word) >= MIN_SPELLCHECKED_LETTERS
+                   and not any(is_dictionary_word(form) for form in forms(word))]
         if not checked:
             return {}
         pipe = self.client.pipeline(transaction=False)
@@ -463,23 +491,33 @@ class SearchIndex:
                     unknown[word.decode()] = max(candidates)[1]
         if not unknown:
             return {}
-        pipe = self.client.pipeline(transaction=False)  # a word form the stemmer knows is no typo
+        pipe = self.client.pipeline(transaction=False)  # a word form the stemmer knows, or transliterated, is no typo
         for word in unknown:
-            pipe.execute_command("FT.SEARCH", self.chunks.name, f"@words:({_ESCAPER.escape(word)})",
-                                 "LANGUAGE", language, "LIMIT", 0, 0, "DIALECT", 2)
+            any_form = " | ".join(_ESCAPER.escape(form) for form in forms(word))
+            pipe.execute_command("FT.SEARCH", self.chunks.name, f"@words:({any_form})",
+                                 "LANGUAGE", stemmer_of(code), "LIMIT", 0, 0, "DIALECT", 2)
         return {word: fix for (word, fix), found in zip(unknown.items(), pipe.execute(), strict=True)
                 if found[0] == 0}  # the reply is [how many documents match]
 
     def suggest(self, prefix: str, n: int) -> list[str]:
-        """Up to ``n`` completions of what a user has typed: titles, keywords and repeated queries, best first
-        (one typo forgiven from four characters on). A prefix longer than SUGGESTION_CHARS has none: no completion
-        is that long, and Redis is not asked (it refuses prefixes of SUGGET_MAX_UNITS + 1 UTF-16 units)."""
+        """Up to ``n`` completions of what a user has typed: titles, keywords and repeated queries, those it
+        begins first, best first, then those it begins with one typo (from four characters on). A prefix longer
+        than SUGGESTION_CHARS has none: no completion is that long, and Redis is not asked (it refuses prefixes of
+        SUGGET_MAX_UNITS + 1 UTF-16 units)."""
         prefix = prefix.strip()
         if len(prefix) > SUGGESTION_CHARS or len(prefix.encode("utf-16-le")) // 2 > SUGGET_MAX_UNITS:
             return []
-        fuzzy = ["FUZZY"] if len(prefix) >= MIN_SPELLCHECKED_LETTERS else []
-        found = self.client.execute_command("FT.SUGGET", self._suggestions_key, prefix, *fuzzy, "MAX", n)
-        return [item.decode() for item in found or []]
+        found = self._completions(prefix, n, fuzzy=False)
+        if len(found) < n and len(prefix) >= MIN_SPELLCHECKED_LETTERS:
+            found += [phrase for phrase in self._completions(prefix, n, fuzzy=True) if phrase not in found]
+        return found[:n]
+
+    def _completions(self, prefix: str, n: int, fuzzy: bool) -> list[str]:
+        """Up to ``n`` distinct phrases completing ``prefix`` (with one typo if ``fuzzy``), best first."""
+        found = self.client.execute_command("FT.SUGGET", self._suggestions_key, prefix, *(["FUZZY"] if fuzzy else []),
+                                            "MAX", 3 * n, "WITHPAYLOADS")  # a title may come from several words
+        phrases = (payload or completion for completion, payload in zip(found[::2], found[1::2], strict=True))
+        return list(dict.fromkeys(phrase.decode() for phrase in phrases))[:n]
 
     def record_query(self, query: str, repeats_to_suggest: int) -> None:
         """Count a query that found something; once asked ``repeats_to_suggest`` times it is offered as a
@@ -500,9 +538,42 @@ def _people_from_json(text: str | bytes) -> tuple[PersonSeen, ...]:
     return tuple(PersonSeen(**person) for person in json.loads(text))
 
 
-def _holds(chunk_words: set[str], word: str | None) -> bool:
-    """The chunk has the word or one of its forms (the same first five letters: a rough stem)."""
-    return word is not None and any(w.startswith(word[:5]) for w in chunk_words)
+def _matched(text: str, code: str, wanted: Mapping[str, set[str]], query_code: str
+             ) -> tuple[tuple[str, ...], float] | None:
+    """The words of a chunk (its ``text`` in language ``code``) that match the query, and the share of the query's
+    words they match; None when none does. ``wanted``: each query word -> its forms (itself, its correction, in the
+    other script). A word matches a form when their stems agree in the chunk's or the query's language; stopwords
+    of the chunk's language match nothing and do not count."""
+    chunk_stopwords = stopwords(code)
+    counted = [word for word in wanted if word not in chunk_stopwords]
+    codes = {code, query_code}
+
+    def stems(word: str) -> set[str]:
+        return {stem(form, language) for form in forms(word) for language in codes}
+
+    chunk_stems = {word: stems(word) for word in _words(text) - chunk_stopwords}
+    shown: set[str] = set()
+    found = 0
+    for word in counted:
+        query_stems = set().union(*(stems(form) for form in wanted[word]))
+        holding = [chunk_word for chunk_word, its_stems in chunk_stems.items() if its_stems & query_stems]
+        shown.update(holding)
+        found += bool(holding)
+    return (tuple(sorted(shown)), found / len(counted)) if found else None
+
+
+def _indexed_words(text: str) -> str:
+    """The full-text field of a chunk: its text lower-cased, then its words that have one in the other script."""
+    lower = text.lower()
+    others = [other for word in dict.fromkeys(WORD.findall(lower)) if (other := transliterated(word))]
+    return " ".join([lower, *others])
+
+
+def _completion_starts(phrase: str) -> list[int]:
+    """Where a phrase is completed from: its start and each later word that is no stopword of its language."""
+    ignored = stopwords(text_language(phrase))
+    return [0, *(word.start() for word in WORD.finditer(phrase)
+                 if word.start() and word.group().lower() not in ignored)]
 
 
 def _words(text: str) -> set[str]:

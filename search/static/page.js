@@ -56,7 +56,8 @@ function renderHit(hit) {
     element("h3", { textContent: video.title || video.video_id }),
     element("div", { className: "meta", textContent:
       `${video.channel_id} · ${new Date(video.published_at_ms).toISOString().slice(0, 10)} · ` +
-      `${clock(video.duration_s)} · cluster: ${video.cluster_label || "unassigned"} · matched by ${signals}` }),
+      `${clock(video.duration_s)} · cluster: ${video.cluster_label || "unassigned"} · matched by ${signals}` +
+      (hit.copies.length ? ` · ${hit.copies.length} more cop${hit.copies.length === 1 ? "y" : "ies"} of this video` : "") }),
     ...renderPeople(video));
   for (const moment of hit.moments) {
     const words = { title: "title", transcript: "said", ocr: "on screen", frame: "picture" }[moment.kind];

