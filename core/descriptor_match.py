@@ -124,13 +124,12 @@ def match(query: Spans, similarities: np.ndarray, views: np.ndarray, background:
                            view=int(np.bincount(views[chosen, chosen_references]).argmax()))
 
 
-def background_similarity(best_per_video: np.ndarray, rank: int) -> np.ndarray:
+def background_similarity(best_per_video: np.ndarray, rank: int, prior: float) -> np.ndarray:
     """Each query picture's background: its similarity to the ``rank``-th most similar indexed video, from
-    ``best_per_video`` (query pictures, videos; -inf where a video was not among a picture's neighbours). With
-    fewer videos found, the least similar found (the ones not found are less similar still); 1.0 with none."""
-    ordered = -np.sort(-best_per_video, axis=1)[:, :rank]
-    found = np.where(np.isfinite(ordered), ordered, np.nan)
-    background = np.full(len(best_per_video), 1.0, np.float32)
-    any_found = ~np.isnan(found).all(axis=1)
-    background[any_found] = np.nanmin(found[any_found], axis=1)
-    return background
+    ``best_per_video`` (query pictures, videos; -inf where a video was not among a picture's neighbours). Where
+    fewer than ``rank`` videos were found (a young index), the ones missing count as ``prior``: a typical
+    background, so that a copy stands out of an index that holds little but its original."""
+    found = np.where(np.isfinite(best_per_video), best_per_video, prior)
+    if found.shape[1] < rank:
+        found = np.concatenate([found, np.full((len(found), rank - found.shape[1]), prior)], axis=1)
+    return (-np.sort(-found, axis=1)[:, rank - 1]).astype(np.float32)

@@ -130,7 +130,9 @@ def _describe(match: Match) -> str:
                        f"{top:.0%} down)")
     else:
         how = [f"{a.aligned_frames} frames aligned, mean PDQ distance {a.mean_hamming:.0f}/256"]
-    if match.mirrored:
+    if match.signal == "descriptor":
+        pass  # its view is the region above
+    elif match.mirrored:
         how.append("mirrored left-right")
     elif match.view.startswith("tile "):
         how.append(f"shown in {match.view} of a split or inset picture")

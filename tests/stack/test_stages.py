@@ -16,7 +16,7 @@ from core.records import EnrichedVideo, VideoPublished
 from features.copy_signature import copy_signature
 from features.media import decode_video
 from inference.triton_client import TritonModels
-from loadgen.samples import Sample, prepare_samples
+from loadgen.samples import Sample, prepare_samples, run_ffmpeg
 from pipeline.copy_stage import CopyStage, Judged
 from pipeline.enrichment_stage import Enriched, EnrichmentStage
 from settings import Settings
@@ -150,3 +150,44 @@ def test_a_replay_gets_the_verdict_kept_the_first_time(stack: Settings, indexes:
     deciding_again = CopyStage(stack, indexes, None).detector.detect("vp-kept-copy", early_copy.published_at_ms,
                                                                      signature)
     assert deciding_again.duplicate_of == "vp-kept-carphone"  # what a new decision would now say
+
+
+def test_an_inset_copy_pdq_cannot_see_is_found_by_its_descriptors(stack: Settings, indexes: IndexGeneration) -> None:
+    """Big Buck Bunny shrunk to 45 % and set, mirrored, over a moving texture: no PDQ framing follows it. The copy
+    stage finds it by the descriptor signal, and the verdict says so: which signal, the part of the picture showing
+    the copy, the original and the ranges. The same stage with DESCRIPTOR_SIGNAL off finds nothing."""
+    samples = {s.video_id: s for s in prepare_samples(stack.media_root)}
+    bunny = samples["bigbuckbunny"]
+    inset = stack.media_root / "stages" / "bunny-inset.mp4"
+    inset.parent.mkdir(parents=True, exist_ok=True)
+    if not inset.is_file():
+        run_ffmpeg([stack.media_root / bunny.relative_path],
+                   ["-f", "lavfi", "-i", "mandelbrot=s=640x360:r=25", "-filter_complex",
+                    "[0:v]scale=288:-2,hflip[small];[1:v][small]overlay=x=320:y=40:shortest=1", "-c:v", "libx264",
+                    "-preset", "veryfast", "-pix_fmt", "yuv420p", "-an"], inset)
+    original = VideoPublished(video_id="vp-desc-bunny", media_uri=bunny.relative_path, channel_id="vp",
+                              published_at=datetime(2026, 8, 2, tzinfo=UTC), title="original")
+    copy = VideoPublished(video_id="vp-desc-inset", media_uri="stages/bunny-inset.mp4", channel_id="vp",
+                          published_at=original.published_at + timedelta(minutes=1), title="an inset copy")
+
+    async def judge_both() -> list[Judged]:
+        models = TritonModels(stack)
+        try:
+            copies = CopyStage(stack, indexes, models)
+            return [await copies.judge(event) for event in (original, copy)]
+        finally:
+            await models.close()
+
+    judged_original, judged_copy = asyncio.run(judge_both())
+    assert judged_original.verdict.verdict == "UNIQUE"
+    verdict = judged_copy.verdict
+    assert verdict.duplicate_of == original.video_id and verdict.verdict in ("NEAR_DUPLICATE", "PARTIAL_COPY"), verdict
+    found = next(m for m in verdict.matches if m.video_id == original.video_id)
+    assert found.signal == "descriptor" and found.descriptor_score is not None and found.visual_copy
+    assert found.region is not None and found.region[0] >= 0.25  # a part on the right, where the inset is
+    assert "ImageNet descriptors" in verdict.reason
+    assert {"describe", "describe_parts", "descriptor_lookup"} <= set(judged_copy.stage_seconds)
+    # PDQ alone finds no copy in it
+    by_pdq = CopyStage(stack, indexes, None).detector.detect("vp-desc-inset", copy.published_at_ms,
+                                                              copy_signature(decode_video(inset, stack), stack))
+    assert original.video_id not in by_pdq.copies
