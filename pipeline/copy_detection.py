@@ -84,17 +84,19 @@ class CopyDetector:
             self.index.keep_original(video_id, *root)
 
     def judge_by_descriptors(self, video_id: str, published_at_ms: int, signature: CopySignature, verdict: Verdict,
-                             described: DescribedVideo, views: np.ndarray, looked_up: list[int]) -> Verdict:
+                             described: DescribedVideo, views: np.ndarray, looked_up: list[int],
+                             indexed: bool) -> Verdict:
         """The verdict on the PDQ path's matches (``verdict``, which found no copy) and the descriptor signal's
-        (``views``: the looked-up pictures' descriptors; DescriptorDetector.matches), kept as ``index_and_judge``
-        keeps one."""
+        (``views``: the looked-up pictures' descriptors; DescriptorDetector.matches); for an ``indexed`` video,
+        its original kept as ``index_and_judge`` keeps one."""
         found = self.descriptor_detector.matches(video_id, published_at_ms, signature, described, views, looked_up)
         if not found:
             return verdict
         usable = int(np.count_nonzero(signature.quality >= self.cfg.pdq_min_quality))
         combined = decide([*verdict.matches, *found], usable, self.cfg.duplicate_min_coverage,
                           self.cfg.partial_copy_min_coverage, self.cfg.partial_copy_min_seconds)
-        self.keep_original(video_id, combined)
+        if indexed:
+            self.keep_original(video_id, combined)
         return combined
 
     def judge(self, video_id: str, published_at_ms: int, signature: CopySignature, digest: str) -> Verdict:

@@ -27,6 +27,7 @@ import numpy as np
 from core.descriptor_codes import codes
 from core.event_checks import check_event
 from core.records import DuplicateVerdict, VideoPublished
+from core.verdicts import Verdict
 from features.copy_media import CopyMedia, copy_media
 from features.descriptor_views import stacked_views
 from features.media_budget import within_budget
@@ -69,10 +70,7 @@ class CopyStage:
             # decoded and signed in a child process within the media budget; checks the file's size too
             media = await asyncio.to_thread(within_budget, copy_media, path, self.cfg, event.media_uri,
                                             self.models is not None, cfg=self.cfg, name=event.media_uri)
-            signature, damaged_packets = media.signature, media.damaged_packets
             stopwatch.lap("decode_and_signature")
-            described = await self._described(event, media)
-            stopwatch.lap("describe")
             # bound to its media once that proved usable (a file that failed may be fixed under the same id)
             digest = await asyncio.to_thread(media_digest, path)
             await asyncio.to_thread(copies.claim_media, event.video_id, event.published_at_ms, digest)
@@ -81,32 +79,51 @@ class CopyStage:
                 await asyncio.to_thread(copies.clear_in_flight, event.video_id)
                 stopwatch.lap("kept_verdict")
                 return Judged(decode_record(DuplicateVerdict, kept), stopwatch.seconds)
-            verdict, judge_seconds = await asyncio.to_thread(self.detector.index_and_judge, event.video_id,
-                                                             event.published_at_ms, signature, digest, described)
+            verdict, decide_seconds = await self.decide(event.video_id, event.published_at_ms, media, digest)
         except BaseException:
             await asyncio.to_thread(copies.clear_in_flight, event.video_id)
             raise
-        stopwatch.add(judge_seconds)
+        stopwatch.add(decide_seconds)
+        if media.damaged_packets:
+            log.warning("%s: skipped %d damaged packets of %s", event.video_id, media.damaged_packets,
+                        event.media_uri)
+        record = verdict_record(event, verdict, datetime.now(UTC), media.damaged_packets)
+        await asyncio.to_thread(copies.keep_verdict, event.video_id, encode_record(record))
+        return Judged(record, stopwatch.seconds)
+
+    async def decide(self, video_id: str, published_at_ms: int, media: CopyMedia,
+                     digest: str | None) -> tuple[Verdict, dict[str, float]]:
+        """The decision on a video's media, with the seconds of each step: described (descriptor signal on), indexed
+        under its SHA-256 ``digest`` and judged (CopyDetector.index_and_judge), then, where PDQ verified no copy,
+        looked up by its descriptors. With ``digest`` None it is only looked up, never indexed: a benchmark's query
+        judged against the indexed videos alone."""
+        stopwatch = Stopwatch()
+        described = await self._described(video_id, published_at_ms, media)
+        stopwatch.lap("describe")
+        if digest is None:
+            verdict = await asyncio.to_thread(self.detector.detect, video_id, published_at_ms, media.signature)
+            stopwatch.lap("lookup")
+        else:
+            verdict, judge_seconds = await asyncio.to_thread(self.detector.index_and_judge, video_id,
+                                                             published_at_ms, media.signature, digest, described)
+            stopwatch.add(judge_seconds)
         if verdict.kind == "UNIQUE" and described is not None and media.pictures and media.pictures.looked_up:
             parts = await self.models.describe_images(list(media.pictures.parts))
             stopwatch.lap("describe_parts")
             views = stacked_views(described[1], parts, media.pictures.looked_up)
-            verdict = await asyncio.to_thread(self.detector.judge_by_descriptors, event.video_id,
-                                              event.published_at_ms, signature, verdict, described[0], views,
-                                              media.pictures.looked_up)
+            verdict = await asyncio.to_thread(self.detector.judge_by_descriptors, video_id, published_at_ms,
+                                              media.signature, verdict, described[0], views,
+                                              media.pictures.looked_up, digest is not None)
             stopwatch.lap("descriptor_lookup")
-        if damaged_packets:
-            log.warning("%s: skipped %d damaged packets of %s", event.video_id, damaged_packets, event.media_uri)
-        record = verdict_record(event, verdict, datetime.now(UTC), damaged_packets)
-        await asyncio.to_thread(copies.keep_verdict, event.video_id, encode_record(record))
-        return Judged(record, stopwatch.seconds)
+        return verdict, stopwatch.seconds
 
-    async def _described(self, event: VideoPublished, media: CopyMedia) -> tuple[DescribedVideo, np.ndarray] | None:
+    async def _described(self, video_id: str, published_at_ms: int,
+                         media: CopyMedia) -> tuple[DescribedVideo, np.ndarray] | None:
         """The video as the descriptor index holds it, with its described pictures' descriptors (None when the
         descriptor signal is off)."""
         if self.models is None or media.pictures is None:
             return None
         descriptors = await self.models.describe_images(list(media.pictures.wholes))
         signature = media.signature
-        return DescribedVideo(event.video_id, event.published_at_ms, signature.duration_s,
+        return DescribedVideo(video_id, published_at_ms, signature.duration_s,
                               signature.times_s[media.pictures.frames], codes(descriptors)), descriptors

@@ -177,15 +177,6 @@ class CopyIndex:
             for frame, vector in zip(np.array(frames)[keep].tolist(), vectors, strict=True):
                 pipe.hset(f"{self.name}:{video_id}:{frame}:{framing}", "pdq", vector.tobytes())
 
-    def forget(self, video_id: str) -> None:
-        """Remove the video: its vectors, signature, media binding and kept verdict (the benchmarks' queries are
-        judged against the indexed videos only; the pipeline keeps every video, deleted ones included)."""
-        digest = self.client.get(self._media_key(video_id))
-        if digest is not None:
-            self.client.zrem(self._same_media_key(digest.decode()), video_id)
-        delete_matching(self.client, f"{self.name}:{video_id}:*", self._signature_key(video_id),
-                        self._media_key(video_id), self._verdict_key(video_id))
-
     def keep_original(self, video_id: str, original_id: str, original_published_at_ms: int) -> None:
         """Record that ``video_id`` is a full copy of ``original_id`` (itself no copy of an earlier video)."""
         self.client.hset(self._signature_key(video_id), mapping={

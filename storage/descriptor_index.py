@@ -89,10 +89,6 @@ class DescriptorIndex:
             pipe.hset(f"{self.name}:{video.video_id}:{n}", "descriptor", vector.tobytes())
         pipe.execute()
 
-    def forget(self, video_id: str) -> None:
-        """Remove the video's pictures and vectors (as CopyIndex.forget)."""
-        delete_matching(self.client, f"{self.name}:{video_id}:*", self._video_key(video_id))
-
     def neighbours(self, descriptors: np.ndarray, k: int, ef_runtime: int) -> list[list[Neighbour]]:
         """The ``k`` nearest indexed pictures of each of ``descriptors`` (n, 1280), in one round trip (raw
         FT.SEARCH, as the copy index does: redisvl's result objects cost more Python than Redis takes)."""
