@@ -45,8 +45,8 @@ class Matcher(Protocol):
 
 class ProductionMatcher:
     """The copy stage (bench/stage_driver.py: CopyStage with its descriptor signal, on a tritonserver of its own): the
-    indexed videos are published to it one at a time, judged and indexed as the pipeline does; each query is looked
-    up (judged against them, not indexed). A match is a copy when the verdict lists it among its visual copies and,
+    indexed videos are described and indexed as the stage does (not judged: they copy nothing); each query is looked
+    up, judged as the stage judges a video, against them (not indexed). A match is a copy when the verdict lists it among its visual copies and,
     for a descriptor match, its score reaches DESCRIPTOR_MIN_SCORE (the pipeline's threshold); descriptor matches
     below it are kept for ranking (the stage here runs with the threshold at 0).
 
@@ -67,7 +67,7 @@ class ProductionMatcher:
 
     def index(self, videos: list[tuple[str, Path]]) -> None:
         for n, (video_id, path) in enumerate(track(videos, len(videos), "indexed", "videos")):
-            self.driver.publish(video_id, path, INDEXED_FROM_MS + n * 1000)
+            self.driver.index(video_id, path, INDEXED_FROM_MS + n * 1000)
 
     def search(self, video_id: str, path: Path) -> list[Prediction]:
         self.looked_up += 1

