@@ -46,9 +46,9 @@ class Matcher(Protocol):
 class ProductionMatcher:
     """The copy stage (bench/stage_driver.py: CopyStage with its descriptor signal, on a tritonserver of its own): the
     indexed videos are described and indexed as the stage does (not judged: they copy nothing); each query is looked
-    up, judged as the stage judges a video, against them (not indexed). A match is a copy when the verdict lists it among its visual copies and,
-    for a descriptor match, its score reaches DESCRIPTOR_MIN_SCORE (the pipeline's threshold); descriptor matches
-    below it are kept for ranking (the stage here runs with the threshold at 0).
+    up, judged as the stage judges a video, against them (not indexed). A match is a copy when the verdict lists it
+    among its visual copies and, for a descriptor match, its score reaches DESCRIPTOR_MIN_SCORE (the pipeline's
+    threshold); descriptor matches below it are kept for ranking (the stage here runs with the threshold at 0).
 
     Scores rank every pair for micro-AP in three tiers, as the pipeline trusts them: copies PDQ verified (their
     confidence, plus 2 * TIER), then descriptor matches (their score, plus TIER), then PDQ matches that are no copy
