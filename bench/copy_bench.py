@@ -20,7 +20,7 @@ import json
 import statistics
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.bench_stack import own_redis
@@ -32,7 +32,6 @@ from settings import Settings
 from telemetry.progress import track
 
 REDIS_PORT_OFFSET = 310
-COMBINED_RANK_SHIFT = 1000.0  # above any score a matcher gives (in_turn)
 MIN_PRECISION = 0.99
 TARGET_MICRO_AP, TARGET_RECALL = 0.90, 0.90  # issue 36: micro-AP, and recall at precision >= MIN_PRECISION
 
@@ -132,37 +131,11 @@ def write_results(path: Path, parts: dict[str, dict], results: list[QueryResult]
         for r in results]}, indent=1))
 
 
-def read_results(path: Path, videos: list[BenchVideo]) -> list[QueryResult]:
-    """The per-query results a run wrote (write_results: each query's 10 best predictions)."""
-    by_id = {v.video_id: v for v in videos}
-    return [QueryResult(by_id[q["query"]], [Prediction(p["reference"], p["score"], p["is_copy"],
-                                                       *(tuple(p[k]) if p[k] else None
-                                                         for k in ("query_range_s", "reference_range_s")))
-                                            for p in q["predictions"]], q["seconds"])
-            for q in json.loads(path.read_text())["queries"]]
-
-
-def in_turn(first: list[QueryResult], second: list[QueryResult]) -> list[QueryResult]:
-    """Two matchers in turn, from their results: a query's copies as the first calls them, ranked above anything the
-    second scores (COMBINED_RANK_SHIFT added to their scores); where the first calls nothing a copy, the second's
-    predictions. What running a second signal only where the first verifies nothing would give."""
-    second_of = {r.query.video_id: r for r in second}
-    combined = []
-    for result in first:
-        copies = [replace(p, score=p.score + COMBINED_RANK_SHIFT) for p in result.predictions if p.is_copy]
-        other = second_of[result.query.video_id]
-        combined.append(QueryResult(result.query, copies or other.predictions,
-                                    result.seconds + (0.0 if copies else other.seconds)))
-    return combined
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a small slice (6 references, 20 distractors, 20 queries)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--matcher", choices=sorted(MATCHERS), default="production")
-    parser.add_argument("--in-turn", nargs=2, metavar=("FIRST", "SECOND"), choices=sorted(MATCHERS),
-                        help="no new run: the results two runs wrote, combined as in_turn does")
     args = parser.parse_args()
     cfg = Settings.from_env()
     started = time.perf_counter()
@@ -170,10 +143,6 @@ def main() -> None:
     build_s = time.perf_counter() - started
     print(f"corpus: {len(videos)} videos in {folder} ({build_s:.0f} s)")
     distractor_ids = {v.video_id for v in videos if v.role == "distractor"}
-    if args.in_turn:
-        first, second = (read_results(folder / f"results-{name}.json", videos) for name in args.in_turn)
-        print_report(breakdown(in_turn(first, second), distractor_ids))
-        return
     with own_redis(cfg, REDIS_PORT_OFFSET) as bench_cfg:
         matcher = MATCHERS[args.matcher](bench_cfg)
         try:

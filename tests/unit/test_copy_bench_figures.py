@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.copy_bench import COMBINED_RANK_SHIFT, QueryResult, breakdown, figures, in_turn
+from bench.copy_bench import QueryResult, breakdown, figures
 from bench.copy_bench_corpus import BenchVideo
 from bench.copy_matchers import Prediction
 from bench.figures import micro_average_precision, recall_at_precision
@@ -51,19 +51,3 @@ def test_figures_count_pairs_at_the_operating_point_and_per_part() -> None:
     assert parts["family speed"]["positive_pairs"] == 1 and parts["family speed"]["recall"] == 0.0
     assert parts["group temporal"]["queries"] == 2 and parts["family rotate"]["queries"] == 0
     assert parts["chain length 1"]["queries"] == 2 and parts["chain length 2"]["queries"] == 1
-
-
-def test_two_matchers_in_turn() -> None:
-    """The first matcher's copies rank above every score of the second; the second speaks only where the first
-    called nothing a copy."""
-    def query(name: str) -> BenchVideo:
-        return BenchVideo(name, Path(f"{name}.mp4"), "query", {}, [{"family": "crop", "params": {}}], "ref-0")
-
-    first = [QueryResult(query("q-0"), [Prediction("ref-0", 0.2, True), Prediction("dis-1", 0.1, False)], 1.0),
-             QueryResult(query("q-1"), [Prediction("dis-1", 0.3, False)], 1.0)]
-    second = [QueryResult(query("q-0"), [Prediction("dis-2", 5.0, True)], 2.0),
-              QueryResult(query("q-1"), [Prediction("ref-0", 4.0, False)], 2.0)]
-    combined = in_turn(first, second)
-    assert [[(p.reference_id, p.score) for p in r.predictions] for r in combined] == [
-        [("ref-0", 0.2 + COMBINED_RANK_SHIFT)], [("ref-0", 4.0)]]
-    assert [r.seconds for r in combined] == [1.0, 3.0]
