@@ -124,12 +124,12 @@ def match(query: Spans, similarities: np.ndarray, views: np.ndarray, background:
                            view=int(np.bincount(views[chosen, chosen_references]).argmax()))
 
 
-def background_similarity(best_per_video: np.ndarray, rank: int, prior: float) -> np.ndarray:
+def background_similarity(best_per_video: np.ndarray, rank: int, floor: float) -> np.ndarray:
     """Each query picture's background: its similarity to the ``rank``-th most similar indexed video, from
-    ``best_per_video`` (query pictures, videos; -inf where a video was not among a picture's neighbours). Where
-    fewer than ``rank`` videos were found (a young index), the ones missing count as ``prior``: a typical
-    background, so that a copy stands out of an index that holds little but its original."""
-    found = np.where(np.isfinite(best_per_video), best_per_video, prior)
+    ``best_per_video`` (query pictures, videos; -inf where a video was not among a picture's neighbours), and at
+    least ``floor``, a typical background: in a young index (few videos found, all unlike the picture) a lower one
+    would let anything stand out, and a copy's margin would mean more there than in a full index."""
+    found = np.where(np.isfinite(best_per_video), best_per_video, floor)
     if found.shape[1] < rank:
-        found = np.concatenate([found, np.full((len(found), rank - found.shape[1]), prior)], axis=1)
-    return (-np.sort(-found, axis=1)[:, rank - 1]).astype(np.float32)
+        found = np.concatenate([found, np.full((len(found), rank - found.shape[1]), floor)], axis=1)
+    return np.maximum(-np.sort(-found, axis=1)[:, rank - 1], floor).astype(np.float32)

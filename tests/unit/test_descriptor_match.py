@@ -103,11 +103,11 @@ def test_nothing_above_the_background_is_no_match() -> None:
                  tolerance_s=0.6) is None
 
 
-def test_the_background_is_the_similarity_to_the_kth_most_similar_video_found() -> None:
+def test_the_background_is_the_similarity_to_the_kth_most_similar_video_found_and_at_least_the_floor() -> None:
     best_per_video = np.array([[0.9, 0.1, 0.5, 0.3], [0.2, 0.4, 0.6, 0.8], [0.7, -np.inf, -np.inf, -np.inf],
                                [-np.inf] * 4])
     assert background_similarity(best_per_video, 2, 0.45).tolist() == pytest.approx([0.5, 0.6, 0.45, 0.45])
-    assert background_similarity(best_per_video, 3, 0.45).tolist() == pytest.approx([0.3, 0.4, 0.45, 0.45])
-    # fewer videos found than the rank: those missing count as the prior
-    assert background_similarity(best_per_video, 10, 0.45).tolist() == pytest.approx([0.1, 0.2, 0.45, 0.45])
+    assert background_similarity(best_per_video, 2, 0.0).tolist() == pytest.approx([0.5, 0.6, 0.0, 0.0])
+    # fewer videos found than the rank, or a rank-th one below the floor: the floor
+    assert background_similarity(best_per_video, 10, 0.45).tolist() == pytest.approx([0.45] * 4)
     assert background_similarity(np.array([[0.9, 0.7, 0.6]]), 2, 0.45).tolist() == pytest.approx([0.7])
