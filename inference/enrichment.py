@@ -59,6 +59,14 @@ class Enrichment:
                          in zip(places, self.chunk_texts, self.chunk_embeddings, strict=True)]
 
 
+async def classify_key_frames(models: TritonModels, frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """image_features' ImageNet classes of each key frame, cut to its content inside black bars and squeezed to the
+    network's 224 x 224 (the whole picture: an object at its side counts too)."""
+    pictures = [cv2.resize(p, (WHOLE_SIDE, WHOLE_SIDE), interpolation=cv2.INTER_AREA)
+                for p in content_pictures(frames)] if frames else []
+    return await models.classify_images(pictures)
+
+
 async def enrich(media: KeyFrames, metadata_text: str, models: TritonModels, use_clip: bool,
                  language_hint: str | None = None, use_faces: bool = False, duration_s: float = 0.0,
                  seen_min_confidence: float | None = None) -> Enrichment:
@@ -84,9 +92,7 @@ async def enrich(media: KeyFrames, metadata_text: str, models: TritonModels, use
         return [[] for _ in media.frames]
 
     async def seen() -> list[ConceptMoment]:
-        pictures = [cv2.resize(p, (WHOLE_SIDE, WHOLE_SIDE), interpolation=cv2.INTER_AREA)
-                    for p in content_pictures(media.frames)] if media.frames else []
-        ids, scores = await models.classify_images(pictures)
+        ids, scores = await classify_key_frames(models, media.frames)
         return seen_moments(media.times_s, ids, scores, duration_s, seen_min_confidence or 0.0)
 
     async def nothing_seen() -> list[ConceptMoment]:
