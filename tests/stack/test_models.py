@@ -303,7 +303,7 @@ def test_image_descriptors_of_concurrent_requests_of_two_sizes(stack: Settings) 
 
 
 def test_image_features_names_what_packaged_photos_show(stack: Settings) -> None:
-    """The same model's ImageNet head: a cat, a cup of coffee, a temple's bell tower and a moped, each the most
+    """The same model's ImageNet head: a cat, a cup of coffee, a camera on a tripod and a moped, each the most
     probable plain concept of its photo, probable enough to be reported; 5 classes per picture, most probable first."""
     import cv2
 
@@ -311,7 +311,7 @@ def test_image_features_names_what_packaged_photos_show(stack: Settings) -> None
     from core.visual_concepts import frame_concepts
 
     fetch_photos()
-    photos = {"cat": "chelsea.png", "coffee": "coffee.png", "church": "sklearn:china.jpg",
+    photos = {"cat": "chelsea.png", "coffee": "coffee.png", "tripod": "camera.png",
               "motorcycle": "motorcycle_left.png"}
     pictures = [cv2.resize(cv2.cvtColor(cv2.imread(str(photo_path(name))), cv2.COLOR_BGR2RGB), (224, 224),
                            interpolation=cv2.INTER_AREA) for name in photos.values()]
