@@ -138,6 +138,10 @@ class Settings(BaseSettings):
         0.15, description="mean grey difference (0..1) of consecutive 32x32 thumbnails that counts as a cut")
     key_frames_max: int = Field(8, description="key frames for OCR/CLIP: at most this many")
     key_frame_min_hamming: int = Field(40, description="a new key frame when PDQ moved this many bits")
+    seen_min_confidence: float = Field(
+        0.3, description="an ImageNet concept is reported as seen on a key frame (enriched record, search) when its "
+        "probability, summed over its plain group's classes, is at least this (bench.seen_eval: wrong concepts "
+        "against missed ones)")
 
     # Inference (the client side; the models' own knobs are in model_repository/*/config.pbtxt).
     triton_timeout_s: float = Field(

@@ -143,6 +143,17 @@ class ArchivedPerson:
 
 
 @dataclass(frozen=True)
+class SeenConcept:
+    """An ImageNet concept seen over consecutive key frames (EnrichedVideo.seen; core/visual_concepts.py)."""
+
+    concept: str
+    imagenet_class: str
+    start_s: float
+    end_s: float
+    confidence: float
+
+
+@dataclass(frozen=True)
 class EnrichedVideo:
     """What was found in one video (topic enriched)."""
 
@@ -170,6 +181,7 @@ class EnrichedVideo:
     episode_number: int | None
     recurring_segments: list[RecurringSegment]
     people: list[PersonSeen] = field(default_factory=list)
+    seen: list[SeenConcept] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

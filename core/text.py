@@ -28,7 +28,7 @@ class TextChunk:
     video), a transcript segment, or an OCR line (from the first to the last key frame it was read on). Also the
     Avro record ArchivedVideo.chunks holds."""
 
-    kind: str  # "title", "transcript" or "ocr"
+    kind: str  # "title", "transcript", "ocr" or "seen" (an ImageNet concept, core/visual_concepts.py)
     start_s: float
     end_s: float
     text: str

@@ -36,6 +36,7 @@ FACES_MODEL = "faces"
 # ImageNet CNN descriptors of pictures and their parts (EfficientNet-Lite0, GeM-pooled): weights in a package.
 IMAGE_FEATURES_MODEL = "image_features"
 IMAGE_DESCRIPTOR_DIMS = 1280
+IMAGENET_TOP_CONCEPTS = 5  # classes the model answers per picture (model_repository/image_features/network.py)
 # Triton's admin APIs (loading and unloading models, the repository index, logging, trace, shared memory) need this
 # header with TRITON_API_KEY (tritonserver's --http-restricted-api and --grpc-restricted-protocol); over gRPC Triton
 # expects it prefixed. The clients here send it only to read the repository index.
@@ -117,6 +118,11 @@ class TritonModels:
     async def _infer(self, model: str, inputs: list[grpcclient.InferInput], output: str, units: float) -> np.ndarray:
         """One request for ``units`` of work (seconds of audio, images, texts): at most TRITON_TIMEOUT_S in Triton's
         queue, then its share of time to run."""
+        return (await self._infer_outputs(model, inputs, (output,), units))[0]
+
+    async def _infer_outputs(self, model: str, inputs: list[grpcclient.InferInput], outputs: tuple[str, ...],
+                             units: float) -> list[np.ndarray]:
+        """As _infer, for several outputs of one request."""
         deadline_s = self.timeout_s + units * SECONDS_PER_UNIT[model]
         delay = 0.2
         for attempt in range(1, self.retries + 2):
@@ -124,10 +130,10 @@ class TritonModels:
                 async with self._in_flight[model]:
                     with metrics.TRITON_SECONDS.labels(model).time():
                         result = await self.client.infer(
-                            model, inputs, outputs=[grpcclient.InferRequestedOutput(output)],
+                            model, inputs, outputs=[grpcclient.InferRequestedOutput(name) for name in outputs],
                             client_timeout=deadline_s,
                             timeout=int(self.timeout_s * 1_000_000))  # microseconds in Triton's queue, at most
-                return result.as_numpy(output)
+                return [result.as_numpy(name) for name in outputs]
             except InferenceServerException as exc:
                 status = exc.status() or "no status"
                 metrics.TRITON_ERRORS.labels(model, status.removeprefix("StatusCode.")).inc()
@@ -179,6 +185,19 @@ class TritonModels:
         if not images:
             return np.zeros((0, IMAGE_DESCRIPTOR_DIMS), dtype=np.float32)
         return np.stack(await self._infer_images(IMAGE_FEATURES_MODEL, images, "DESCRIPTOR"))
+
+    async def classify_images(self, images: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The image_features model's ImageNet classification, one row per image (all of one size): the
+        IMAGENET_TOP_CONCEPTS most probable ImageNet-1k class indices (int32) and their probabilities, most probable
+        first (core/visual_concepts.py names them)."""
+        if not images:
+            return (np.zeros((0, IMAGENET_TOP_CONCEPTS), np.int32), np.zeros((0, IMAGENET_TOP_CONCEPTS), np.float32))
+        limit = await self._batch_limit(IMAGE_FEATURES_MODEL) or len(images)
+        results = await asyncio.gather(*(
+            self._infer_outputs(IMAGE_FEATURES_MODEL, [_image_input(images[i:i + limit])],
+                                ("CONCEPT_IDS", "CONCEPT_SCORES"), len(images[i:i + limit]))
+            for i in range(0, len(images), limit)))
+        return np.concatenate([ids for ids, _ in results]), np.concatenate([scores for _, scores in results])
 
     async def read_text(self, frames: list[np.ndarray]) -> list[list[dict[str, Any]]]:
         """OCR per frame: a list of ``{"text", "confidence", "box"}`` lines for each frame."""

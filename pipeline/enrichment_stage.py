@@ -115,7 +115,8 @@ class EnrichmentStage:
             stopwatch.lap("decode")
             enrichment = await enrich(media, event.metadata_text, self.models,
                                       await self._feature_on("CLIP", CLIP_MODELS), event.language_hint,
-                                      self.cfg.faces_enabled and await self._feature_on("faces", (FACES_MODEL,)))
+                                      self.cfg.faces_enabled and await self._feature_on("faces", (FACES_MODEL,)),
+                                      signature.duration_s, self.cfg.seen_min_confidence)
             has_audio = media.audio is not None and media.audio.size > 0
             stopwatch.lap("models")
         stopwatch.add({f"model_{name}": s for name, s in enrichment.model_seconds.items()})

@@ -16,6 +16,7 @@ from core.records import (
     DuplicateVerdict,
     EnrichedVideo,
     PersonSeen,
+    SeenConcept,
     Transcript,
     TranscriptSegment,
     VideoPublished,
@@ -66,7 +67,8 @@ def enriched_record(event: VideoPublished, signature: CopySignature, has_audio: 
                                         for seg in transcript["segments"]]),
         ocr=enrichment.ocr, clip_features=enrichment.clip_embeddings is not None, series_id=event.series_id,
         episode_number=event.episode_number, recurring_segments=[],
-        people=people)
+        people=people, seen=[SeenConcept(s.concept, s.imagenet_class, s.start_s, s.end_s, s.confidence)
+                             for s in enrichment.seen])
 
 
 def archived_video(event: VideoPublished, signature: CopySignature, verdict: DuplicateVerdict,

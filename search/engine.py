@@ -41,7 +41,7 @@ MOMENTS_PER_HIT = 5
 
 @dataclass
 class Moment:
-    kind: str  # "title", "transcript", "ocr" or "frame"
+    kind: str  # "title", "transcript", "ocr", "seen" (an ImageNet concept) or "frame"
     start_s: float
     end_s: float
     text: str

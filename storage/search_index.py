@@ -155,6 +155,7 @@ class EnrichmentSummary:
     speech_s: float
     ocr_confidence: tuple[float, ...]  # of its OCR chunks, in order
     people: tuple[Person, ...] = ()  # with their face descriptors (biometric: deleted with the card)
+    seen: tuple[tuple[str, str, float], ...] = ()  # of its seen chunks, in order: concept, ImageNet class, confidence
 
     def as_json(self) -> str:
         stored = dataclasses.asdict(self)
@@ -167,7 +168,8 @@ class EnrichmentSummary:
         stored = json.loads(text)
         people = tuple(Person(**{**person, "embedding": np.asarray(person["embedding"], np.float32)})
                        for person in stored.pop("people", []))  # cards written before faces have none
-        return cls(**{**stored, "ocr_confidence": tuple(stored["ocr_confidence"]), "people": people})
+        seen = tuple(tuple(concept) for concept in stored.pop("seen", []))  # cards written before it have none
+        return cls(**{**stored, "ocr_confidence": tuple(stored["ocr_confidence"]), "people": people, "seen": seen})
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,7 @@ class StoredEnrichment:
     """A video's enrichment as its card and chunks keep it."""
 
     summary: EnrichmentSummary
-    chunks: list[TextChunk]  # its transcript segments, then its OCR lines (not its title: that is each video's own)
+    chunks: list[TextChunk]  # its transcript segments, OCR lines, concepts seen (not its title: each video's own)
     frame_times_s: list[float]  # its CLIP key frames
     frame_embeddings: np.ndarray | None  # None without CLIP
 
@@ -211,7 +213,7 @@ class ChunkHit:
     """A chunk (or CLIP frame) one retrieval signal returned, with that signal's score."""
 
     video_id: str
-    kind: str  # "title", "transcript", "ocr" (core.text.TextChunk.kind) or "frame"
+    kind: str  # "title", "transcript", "ocr", "seen" (core.text.TextChunk.kind) or "frame"
     start_s: float
     end_s: float
     text: str

@@ -60,7 +60,7 @@ function renderHit(hit) {
       (hit.copies.length ? ` · ${hit.copies.length} more cop${hit.copies.length === 1 ? "y" : "ies"} of this video` : "") }),
     ...renderPeople(video));
   for (const moment of hit.moments) {
-    const words = { title: "title", transcript: "said", ocr: "on screen", frame: "picture" }[moment.kind];
+    const words = { title: "title", transcript: "said", ocr: "on screen", seen: "seen", frame: "picture" }[moment.kind];
     const button = element("button", { className: "moment", type: "button" },
       element("span", { className: "at", textContent: moment.kind === "title" ? "title" : clock(moment.start_s) }),
       element("span", { textContent: moment.text ? `${words}: “${moment.text}”` : words }),

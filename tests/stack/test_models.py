@@ -300,3 +300,25 @@ def test_image_descriptors_of_concurrent_requests_of_two_sizes(stack: Settings) 
     alone = [call_models(stack, "describe_images", list(views.values())), call_models(stack, "describe_images", small)]
     for batched, single in zip(together, alone, strict=True):
         assert np.allclose(batched, single, atol=1e-5)
+
+
+def test_image_features_names_what_packaged_photos_show(stack: Settings) -> None:
+    """The same model's ImageNet head: a cat, a cup of coffee, a camera on a tripod and a moped, each the most
+    probable plain concept of its photo, probable enough to be reported; 5 classes per picture, most probable first."""
+    import cv2
+
+    from bench.copy_bench_corpus import fetch_photos, photo_path
+    from core.visual_concepts import frame_concepts
+
+    fetch_photos()
+    photos = {"cat": "chelsea.png", "coffee": "coffee.png", "tripod": "camera.png",
+              "motorcycle": "motorcycle_left.png"}
+    pictures = [cv2.resize(cv2.cvtColor(cv2.imread(str(photo_path(name))), cv2.COLOR_BGR2RGB), (224, 224),
+                           interpolation=cv2.INTER_AREA) for name in photos.values()]
+    ids, scores = call_models(stack, "classify_images", pictures)
+    assert ids.shape == scores.shape == (4, 5) and ids.dtype == np.int32
+    assert np.all(np.diff(scores, axis=1) <= 0) and np.all(scores.sum(axis=1) <= 1.0 + 1e-5)
+    for expected, row_ids, row_scores in zip(photos, ids, scores, strict=True):
+        concepts = frame_concepts(row_ids, row_scores)
+        best = max(concepts, key=lambda c: concepts[c][0])
+        assert best.name == expected and concepts[best][0] >= stack.seen_min_confidence, (best.name, concepts[best])

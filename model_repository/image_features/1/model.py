@@ -1,4 +1,6 @@
-"""Triton python-backend model: one GeM-pooled EfficientNet-Lite0 descriptor (1280-d, unit length) per image.
+"""Triton python-backend model: per image, one GeM-pooled EfficientNet-Lite0 descriptor (1280-d, unit length) and
+the network's own ImageNet classification: its TOP_CONCEPTS most probable classes (CONCEPT_IDS, ImageNet-1k class
+indices; CONCEPT_SCORES, softmax probabilities), most probable first. One pass of the network gives both.
 
 Input IMAGE: RGB uint8 pictures, all of one request the same size (the client resizes them: 224 x 224 is what the
 network was trained at). The network runs with ONNX Runtime on the ONNX file network.py exports from the package's
@@ -13,6 +15,8 @@ sys.path.append(str(Path(__file__).resolve().parents[3] / "model_helpers"))  # b
 import numpy as np  # noqa: E402
 import triton_python_backend_utils as pb_utils  # noqa: E402
 from model_parameters import model_parameters  # noqa: E402
+
+OUTPUTS = ("DESCRIPTOR", "CONCEPT_IDS", "CONCEPT_SCORES")
 
 
 class TritonPythonModel:
@@ -29,10 +33,11 @@ class TritonPythonModel:
                                                     providers=["CPUExecutionProvider"])
 
     def describe(self, images):
-        from network import gem, normalised
+        """(descriptors, concept ids, concept scores) of a batch of images of one size."""
+        from network import gem, normalised, top_concepts
 
-        (features,) = self.session.run(["features"], {"image": normalised(images)})
-        return gem(features, self.power).astype(np.float32)
+        features, logits = self.session.run(["features", "logits"], {"image": normalised(images)})
+        return (gem(features, self.power).astype(np.float32), *top_concepts(logits))
 
     def execute(self, requests):
         """Requests whose images share a size run as one batch; one failing batch fails only its requests."""
@@ -43,7 +48,7 @@ class TritonPythonModel:
         responses = [None] * len(requests)
         for members in by_size.values():
             try:
-                descriptors = self.describe(np.concatenate([images[n] for n in members]))
+                outputs = self.describe(np.concatenate([images[n] for n in members]))
             except Exception as exc:  # noqa: BLE001 - answered as an error, the other sizes still run
                 error = pb_utils.TritonError(f"image_features failed: {exc}")
                 for n in members:
@@ -51,7 +56,8 @@ class TritonPythonModel:
                 continue
             start = 0
             for n in members:
-                rows = descriptors[start:start + len(images[n])]
+                rows = slice(start, start + len(images[n]))
                 start += len(images[n])
-                responses[n] = pb_utils.InferenceResponse(output_tensors=[pb_utils.Tensor("DESCRIPTOR", rows)])
+                responses[n] = pb_utils.InferenceResponse(output_tensors=[
+                    pb_utils.Tensor(name, output[rows]) for name, output in zip(OUTPUTS, outputs, strict=True)])
         return responses
