@@ -262,11 +262,12 @@ class SearchIndex:
                 self.client.execute_command("FT.ALTER", index.name, "SCHEMA", "ADD", "person_ids", "TAG")
 
     def drop(self) -> None:
-        """Delete the indexes with their documents, and every video card."""
+        """Delete the indexes with their documents, every video card and the channels' video lists."""
         for index in (self.chunks, self.frames, self.videos):
             if index.exists():
                 index.delete(drop=True)
         delete_matching(self.client, self._card_key("*"))
+        delete_matching(self.client, self._channel_key("*"))
         self.client.delete(self._suggestions_key, self._queries_key)
 
     def video_count(self) -> int:

@@ -10,10 +10,11 @@ restricted to those languages and weighted by the prior, and each stretch is dec
 (model_helpers/spoken_language.py): a video may change language between windows. Without either, whisper detects
 from the first 30 s among all its languages. Output TRANSCRIPT: one JSON document ``{"language",
 "language_probability", "no_speech", "speech_s", "language_windows": [{"start_s", "end_s", "language",
-"probability"}], "segments": [{"start_s", "end_s", "text", "language", "avg_logprob", "no_speech_prob"}]}``
+"posteriors"}], "segments": [{"start_s", "end_s", "text", "language", "avg_logprob", "no_speech_prob"}]}``
 (language: the hint when one was used, else the language of the most speech; language_windows: the windows
-asked, with LANGUAGES only). ``no_speech`` is true when voice-activity detection finds no speech (silence, music
-only): then no decoding runs at all and language is null.
+asked, with LANGUAGES only, each with its three likeliest languages' probabilities once restricted and weighted).
+``no_speech`` is true when voice-activity detection finds no speech (silence, music only): then no decoding runs at
+all and language is null.
 """
 
 import json
@@ -47,8 +48,8 @@ class TritonPythonModel:
                                   cpu_threads=int(parameters["cpu_threads"]))
 
     def choose(self, audio, prior):
-        """Whisper's probabilities on the windows of ``audio`` with speech, and the language chosen for each:
-        ``[(start_s, end_s, language, probability)]`` (empty when no window holds enough speech)."""
+        """The windows of ``audio`` with speech, the language chosen for each and the three likeliest languages'
+        posteriors there: ``[(start_s, end_s, language, {code: posterior})]`` (empty without enough speech)."""
         from faster_whisper.vad import get_speech_timestamps
 
         speech = [(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in get_speech_timestamps(audio)]
@@ -60,7 +61,8 @@ class TritonPythonModel:
             _, _, ranked = self.model.detect_language(audio=np.concatenate(voiced))
             probabilities.append(dict(ranked))
         languages = choose_languages(probabilities, prior)
-        return [(start, end, code, round(posterior(window, prior, code), 3))
+        return [(start, end, code, {c: round(posterior(window, prior, c), 3)
+                                    for c in sorted(prior, key=lambda c: -window.get(c, 0.0) * prior[c])[:3]})
                 for (start, end), window, code in zip(windows, probabilities, languages, strict=True)]
 
     def transcribe(self, audio, language, prior, request):
@@ -91,15 +93,15 @@ class TritonPythonModel:
         for start, end, code, _ in kept:
             spoken[code] = spoken.get(code, 0.0) + end - start
         main = max(spoken, key=spoken.__getitem__) if spoken else None
-        in_main = [p for _, _, code, p in chosen if code == main]
+        in_main = [top.get(code, 0.0) for _, _, code, top in chosen if code == main]
         probability = sum(in_main) / len(in_main) if in_main else float(detected.language_probability)
         return {
             "language": main,
             "language_probability": None if no_speech else round(probability, 3),
             "no_speech": no_speech,
             "speech_s": round(speech_s, 2),
-            "language_windows": [{"start_s": round(s, 2), "end_s": round(e, 2), "language": c, "probability": p}
-                                 for s, e, c, p in chosen],
+            "language_windows": [{"start_s": round(s, 2), "end_s": round(e, 2), "language": c, "posteriors": top}
+                                 for s, e, c, top in chosen],
             "segments": [{"start_s": round(start, 2), "end_s": round(end, 2), "text": s.text.strip(), "language": code,
                           "avg_logprob": round(s.avg_logprob, 3), "no_speech_prob": round(s.no_speech_prob, 3)}
                          for start, end, code, s in kept],
