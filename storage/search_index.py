@@ -287,10 +287,10 @@ class SearchIndex:
     def _suggestions_key(self) -> str:
         return f"{self.name}:suggest"
 
-    @property
     def _channel_key(self, channel_id: str) -> str:
         return f"{self.name}:channel-videos:{channel_id}"
 
+    @property
     def _queries_key(self) -> str:
         return f"{self.name}:queries"
 
