@@ -153,6 +153,12 @@ class Settings(BaseSettings):
     outage_retry_max_s: float = Field(
         30.0, description="while Triton, Redis or ClickHouse is down the worker retries the event it holds, "
         "backing off from 1 s, doubling up to this; it never dead-letters for an outage")
+    spoken_languages: str = Field(
+        "", description="comma-separated ISO 639-1 codes of the languages speech is recognised in when an event has "
+        "no language_hint: whisper chooses among these only (empty: those the text encoder serves, "
+        "core/languages.ENCODER_LANGUAGES)")
+    channel_language_videos: int = Field(
+        20, description="a channel's latest videos whose spoken languages weigh the choice of a new video's (0: none)")
     triton_model_repository: Path = Field(REPO_ROOT / "model_repository",
                                           description="what the local tritonserver serves")
     faces_enabled: bool = Field(

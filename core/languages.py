@@ -12,6 +12,7 @@ Each chunk also keeps that language's ISO 639-1 code (``text_language``), for it
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 # ISO 639-1 code (whisper's, the events' language_hint) -> RediSearch's stemmer of that language
 STEMMERS = {"ar": "arabic", "hy": "armenian", "eu": "basque", "ca": "catalan", "zh": "chinese", "da": "danish",
@@ -21,6 +22,9 @@ STEMMERS = {"ar": "arabic", "hy": "armenian", "eu": "basque", "ca": "catalan", "
             "sr": "serbian", "es": "spanish", "sv": "swedish", "ta": "tamil", "tr": "turkish", "yi": "yiddish"}
 # what the text encoder (universal-sentence-encoder-multilingual v3) serves: zh stands for zh-cn and zh-tw
 ENCODER_LANGUAGES = ("ar", "de", "en", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh")
+# The prior of the spoken-language choice (model_helpers/spoken_language.py): each served language weighs 1, plus
+METADATA_WEIGHT = 2.0  # times the probability that the title and description are in it (a sure title: 3x likelier)
+CHANNEL_WEIGHT = 2.0  # times the share of the channel's latest videos spoken in it (all of them: 3x likelier)
 CYRILLIC_LANGUAGES = frozenset({"ru", "uk", "be", "bg", "sr", "mk", "kk"})
 DEFAULT_LANGUAGE = "english"
 CYRILLIC_DEFAULT = "russian"
@@ -42,6 +46,26 @@ def text_language(text: str, spoken: str | None = None) -> str:
     if spoken and (spoken in CYRILLIC_LANGUAGES) == cyrillic:
         return spoken
     return "ru" if cyrillic else "en"
+
+
+def served_languages(setting: str) -> tuple[str, ...]:
+    """The languages speech is recognised in: SPOKEN_LANGUAGES' comma-separated codes, else the encoder's."""
+    codes = tuple(dict.fromkeys(code.strip().lower() for code in setting.split(",") if code.strip()))
+    return codes or ENCODER_LANGUAGES
+
+
+def spoken_language_prior(served: Sequence[str], metadata: tuple[str, float] | None,
+                          channel: Sequence[str]) -> dict[str, float]:
+    """The prior weight of each served language for a video's speech: 1, plus METADATA_WEIGHT x the probability
+    of the metadata text's language (``metadata``: its code and probability, None without text), plus
+    CHANNEL_WEIGHT x the share of the channel's latest videos (``channel``: their languages) spoken in it."""
+    prior = dict.fromkeys(served, 1.0)
+    if metadata is not None and metadata[0] in prior:
+        prior[metadata[0]] += METADATA_WEIGHT * metadata[1]
+    for code in channel:
+        if code in prior:
+            prior[code] += CHANNEL_WEIGHT / len(channel)
+    return prior
 
 
 def stemmer_of(code: str) -> str:

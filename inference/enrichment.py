@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -69,10 +69,12 @@ async def classify_key_frames(models: TritonModels, frames: list[np.ndarray]) ->
 
 async def enrich(media: KeyFrames, metadata_text: str, models: TritonModels, use_clip: bool,
                  language_hint: str | None = None, use_faces: bool = False, duration_s: float = 0.0,
-                 seen_min_confidence: float | None = None) -> Enrichment:
-    """Run asr (in ``language_hint``, if the publisher gave one), ocr, (if ``use_clip``) frame_encoder, (if
-    ``use_faces``) faces and (if ``seen_min_confidence`` is given) image_features' ImageNet concepts concurrently,
-    then text_encoder on what they found."""
+                 seen_min_confidence: float | None = None,
+                 language_prior: Mapping[str, float] | None = None) -> Enrichment:
+    """Run asr (in ``language_hint``, if the publisher gave one, else choosing among ``language_prior``'s languages
+    with its weights, inference/language_prior.py), ocr, (if ``use_clip``) frame_encoder, (if ``use_faces``) faces
+    and (if ``seen_min_confidence`` is given) image_features' ImageNet concepts concurrently, then text_encoder on
+    what they found."""
     started = time.perf_counter()
     model_seconds: dict[str, float] = {}
 
@@ -100,7 +102,8 @@ async def enrich(media: KeyFrames, metadata_text: str, models: TritonModels, use
 
     has_audio = media.audio is not None and media.audio.size > 0
     transcript, ocr_lines, clip_embeddings, faces, concepts = await asyncio.gather(
-        timed("asr", models.transcribe(media.audio, media.audio_sample_rate, language_hint)) if has_audio
+        timed("asr", models.transcribe(media.audio, media.audio_sample_rate, language_hint,
+                                          language_prior)) if has_audio
         else no_transcript(),
         timed("ocr", models.read_text(media.frames)),
         timed("frame_encoder", models.embed_frames(media.frames)) if use_clip else no_clip(),

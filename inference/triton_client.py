@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -213,18 +214,22 @@ class TritonModels:
         documents = await self._infer_images(model, frames, output)
         return [json.loads(d.reshape(-1)[0]) for d in documents]
 
-    async def transcribe(self, audio: np.ndarray, sample_rate: int, language: str | None = None) -> dict[str, Any]:
+    async def transcribe(self, audio: np.ndarray, sample_rate: int, language: str | None = None,
+                         prior: Mapping[str, float] | None = None) -> dict[str, Any]:
         """Whisper transcript of 16 kHz mono audio: language, no_speech flag and timestamped segments; with
-        ``language`` (ISO 639-1) whisper decodes in that language instead of detecting one."""
+        ``language`` (ISO 639-1) whisper decodes in that language instead of detecting one; else, with ``prior``
+        (served language -> weight, core.languages.spoken_language_prior), it chooses among those languages only,
+        window by window (model_repository/asr/1/model.py)."""
         if sample_rate != 16000:
             raise ValueError(f"the asr model takes 16 kHz audio, got {sample_rate} Hz")
         audio_input = grpcclient.InferInput("AUDIO", [1, int(audio.size)], "FP32")  # a batch of one track
         audio_input.set_data_from_numpy(np.ascontiguousarray(audio, dtype=np.float32).reshape(1, -1))
         inputs = [audio_input]
-        if language:
-            language_input = grpcclient.InferInput("LANGUAGE", [1, 1], "BYTES")
-            language_input.set_data_from_numpy(np.array([[language.encode("utf-8")]], dtype=object))
-            inputs.append(language_input)
+        for name, value in (("LANGUAGE", language), ("LANGUAGES", json.dumps(dict(prior)) if prior else None)):
+            if value:
+                text_input = grpcclient.InferInput(name, [1, 1], "BYTES")
+                text_input.set_data_from_numpy(np.array([[value.encode("utf-8")]], dtype=object))
+                inputs.append(text_input)
         document = await self._infer("asr", inputs, "TRANSCRIPT", audio.size / sample_rate)
         return json.loads(document.reshape(-1)[0])
 

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from core.bits import select_key_frames
 from core.clustering import topic_embedding
 from core.event_checks import check_event
+from core.languages import served_languages
 from core.records import ArchivedVideo, DuplicateVerdict, EnrichedVideo, VideoPublished
 from core.signature import CopySignature
 from features.copy_media import copy_media
@@ -30,6 +31,7 @@ from features.keywords import extract_keywords
 from features.media import decode_key_frames
 from features.media_budget import within_budget
 from inference.enrichment import Enrichment, enrich, enrichment_summary, reused_enrichment
+from inference.language_prior import language_prior
 from inference.triton_client import CLIP_MODELS, FACES_MODEL, TritonModels
 from pipeline.outputs import archived_video, enriched_record, people_seen, video_card
 from pipeline.series_detection import SeriesDetector
@@ -87,6 +89,13 @@ class EnrichmentStage:
                                         cfg=self.cfg, name=event.media_uri)
         return media.signature
 
+    async def _language_prior(self, event: VideoPublished) -> dict[str, float]:
+        """The served languages' prior weights for the video's speech: its title's language, its channel's."""
+        channel = await asyncio.to_thread(self.indexes.search.channel_languages, event.channel_id,
+                                          self.cfg.channel_language_videos, event.published_at_ms)
+        return await asyncio.to_thread(language_prior, served_languages(self.cfg.spoken_languages),
+                                       event.metadata_text, channel)
+
     async def enrich(self, event: VideoPublished, verdict: DuplicateVerdict,
                      on_enriched: EnrichedCallback | None = None) -> Enriched | None:
         """Enrich one judged video; ``on_enriched`` gets its enriched record, and the updated records of earlier
@@ -116,7 +125,8 @@ class EnrichmentStage:
             enrichment = await enrich(media, event.metadata_text, self.models,
                                       await self._feature_on("CLIP", CLIP_MODELS), event.language_hint,
                                       self.cfg.faces_enabled and await self._feature_on("faces", (FACES_MODEL,)),
-                                      signature.duration_s, self.cfg.seen_min_confidence)
+                                      signature.duration_s, self.cfg.seen_min_confidence,
+                                      None if event.language_hint else await self._language_prior(event))
             has_audio = media.audio is not None and media.audio.size > 0
             stopwatch.lap("models")
         stopwatch.add({f"model_{name}": s for name, s in enrichment.model_seconds.items()})

@@ -60,6 +60,7 @@ SUGGESTION_CHARS = 80  # longer titles and queries are not offered as completion
 # FT.SUGGET refuses a prefix of 100 UTF-16 code units or more ("Invalid query length"; a character outside the
 # Basic Multilingual Plane, an emoji, counts two)
 SUGGET_MAX_UNITS = 99
+CHANNEL_HISTORY = 100  # a channel's latest videos remembered for its language history (channel_languages)
 TRACKED_QUERIES = 100_000  # the query counter keeps the most frequent this many
 LATER_WORD_SCORE = 0.5  # a completion from a later word of a title ranks below one from its start
 _ESCAPER = TokenEscaper()
@@ -263,11 +264,12 @@ class SearchIndex:
                 self.client.execute_command("FT.ALTER", index.name, "SCHEMA", "ADD", "person_ids", "TAG")
 
     def drop(self) -> None:
-        """Delete the indexes with their documents, and every video card."""
+        """Delete the indexes with their documents, every video card and the channels' video lists."""
         for index in (self.chunks, self.frames, self.videos):
             if index.exists():
                 index.delete(drop=True)
         delete_matching(self.client, self._card_key("*"))
+        delete_matching(self.client, self._channel_key("*"))
         self.client.delete(self._suggestions_key, self._queries_key)
 
     def video_count(self) -> int:
@@ -286,6 +288,9 @@ class SearchIndex:
     @property
     def _suggestions_key(self) -> str:
         return f"{self.name}:suggest"
+
+    def _channel_key(self, channel_id: str) -> str:
+        return f"{self.name}:channel-videos:{channel_id}"
 
     @property
     def _queries_key(self) -> str:
@@ -325,12 +330,25 @@ class SearchIndex:
             "people": _people_json(card.people), "person_ids": card.person_ids, "chunks": len(chunks),
             "frames": len(frames),
             "enrichment": summary.as_json() if summary is not None else ""})
+        pipe.zadd(self._channel_key(card.channel_id), {card.video_id: card.published_at_ms})
+        pipe.zremrangebyrank(self._channel_key(card.channel_id), 0, -CHANNEL_HISTORY - 1)
         for phrase in (card.title.strip(), *(keyword.strip() for keyword in card.keywords)):
             if phrase and len(phrase) <= SUGGESTION_CHARS:
                 for start in _completion_starts(phrase):
                     pipe.execute_command("FT.SUGADD", self._suggestions_key, phrase[start:],
                                          LATER_WORD_SCORE if start else 1, "PAYLOAD", phrase)
         pipe.execute()
+
+    def channel_languages(self, channel_id: str, n: int, before_ms: int) -> list[str]:
+        """The spoken languages of the channel's latest ``n`` (at most CHANNEL_HISTORY) indexed videos published
+        before ``before_ms``, newest first (videos without speech, or deleted, say nothing)."""
+        ids = self.client.zrevrangebyscore(self._channel_key(channel_id), f"({before_ms}", "-inf", start=0,
+                                           num=min(n, CHANNEL_HISTORY)) if n > 0 else []
+        pipe = self.client.pipeline(transaction=False)
+        for video_id in ids:
+            pipe.hget(self._card_key(video_id.decode()), "enrichment")
+        summaries = [EnrichmentSummary.from_json(found) for found in pipe.execute() if found] if ids else []
+        return [summary.language for summary in summaries if summary.language]
 
     def stored_enrichment(self, video_id: str) -> StoredEnrichment | None:
         """What the video's enrichment left here, or None if it has not been indexed (with its summary)."""

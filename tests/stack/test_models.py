@@ -14,11 +14,14 @@ import numpy as np
 import pytest
 import tritonclient.http
 
+from bench.language_eval import corpus as language_corpus
 from core.bits import select_key_frames
 from core.faces import DLIB_SAME_PERSON_DISTANCE, group_people
+from core.languages import ENCODER_LANGUAGES, served_languages
 from core.text import merge_ocr_lines
 from features.copy_signature import copy_signature
 from features.media import decode_video
+from inference.language_prior import language_prior
 from inference.triton_client import API_KEY_HEADER, CLIP_MODELS, FACES_MODEL, TritonModels
 from loadgen.face_photos import CARPHONE, face_photos
 from loadgen.media_kit import CAPTION, FONT, LIVE_BAND_60S, captioned_video, librivox_clips
@@ -77,10 +80,35 @@ def test_the_language_hint_is_the_language_whisper_decodes_in(stack: Settings) -
     assert text["german"] != text["english"], text
 
 
+def test_russian_speech_without_a_hint_is_heard_as_russian_among_the_served_languages(stack: Settings,
+                                                                                    tmp_path: Path) -> None:
+    """An espeak-ng Russian passage (bench.language_eval's) that whisper alone takes for Czech, published without a
+    hint and titled in Russian: the asr model chooses Russian, among the text encoder's languages only."""
+    clip = next(c for c in language_corpus(tmp_path) if c.name == "espeak-ru-1")
+    prior = language_prior(served_languages(""), clip.title, [])
+    alone, chosen = (call_models(stack, "transcribe", clip.audio, 16000, None, p) for p in (None, prior))
+    print(f"whisper alone: {alone['language']}; with the prior: {chosen['language_windows']}")
+    assert alone["language"] not in ENCODER_LANGUAGES  # the failure of issue 34: a language nobody serves
+    assert [w["language"] for w in chosen["language_windows"]] == ["ru"]
+    assert all(s["language"] == "ru" for s in chosen["segments"])
+
+
+def test_a_video_that_switches_language_is_decoded_in_each(stack: Settings, tmp_path: Path) -> None:
+    """German read for ~35 s, then Spanish: the windows change language where the speech does, and the words of
+    each stretch are decoded in its language."""
+    clip = next(c for c in language_corpus(tmp_path) if c.name == "switch-de-es")
+    transcript = call_models(stack, "transcribe", clip.audio, 16000, None, language_prior(ENCODER_LANGUAGES, "", []))
+    windows = [w["language"] for w in transcript["language_windows"]]
+    assert windows[0] == "de" and windows[-1] == "es", transcript["language_windows"]
+    switch_s = next(w["start_s"] for w in transcript["language_windows"] if w["language"] == "es")
+    assert {s["language"] for s in transcript["segments"] if s["end_s"] <= switch_s} == {"de"}
+    assert {s["language"] for s in transcript["segments"] if s["start_s"] >= switch_s} == {"es"}
+
+
 def test_silence_gives_an_empty_transcript_flagged_no_speech(stack: Settings) -> None:
     transcript = call_models(stack, "transcribe", np.zeros(16000 * 8, dtype=np.float32), 16000)
     assert transcript == {"language": None, "language_probability": None, "no_speech": True, "speech_s": 0.0,
-                          "segments": []}
+                          "language_windows": [], "segments": []}
 
 
 def test_music_only_track_is_reported_as_no_speech(stack: Settings) -> None:

@@ -33,7 +33,7 @@ from storage.archive import Archive
 from storage.cluster_index import ClusterIndex, cluster_schema
 from storage.copy_index import CopyIndex, copy_index_schema
 from storage.index_layout import IndexSchemaError
-from storage.search_index import SearchFilters, SearchIndex, VideoCard, chunk_schema
+from storage.search_index import EnrichmentSummary, SearchFilters, SearchIndex, VideoCard, chunk_schema
 
 
 def test_all_servers_healthy(stack: Settings, capsys: pytest.CaptureFixture[str]) -> None:
@@ -231,6 +231,30 @@ def test_a_search_index_made_before_people_gets_their_field_and_filters_by_perso
         assert index.videos_with_person("p0123456789", 0, 10)[0] == 1
     finally:
         index.drop()
+
+
+def test_a_channel_s_languages_are_those_of_its_latest_videos_before_the_new_one(stack: Settings) -> None:
+    """The spoken languages of a channel's indexed videos published before a given time, newest first; videos
+    without speech, deleted ones and other channels' say nothing."""
+    index = SearchIndex(stack.redis_url, "channel_languages")
+    index.create()
+    try:
+        vector = np.ones(TEXT_EMBEDDING_DIMS, np.float32) / np.sqrt(TEXT_EMBEDDING_DIMS)
+        for video_id, channel, at_ms, language in (("a", "c", 1, "de"), ("b", "c", 2, "ru"), ("mute", "c", 3, None),
+                                                   ("gone", "c", 4, "fr"), ("d", "c", 5, "ru"), ("e", "other", 3, "en"),
+                                                   ("later", "c", 9, "es")):
+            card = VideoCard(video_id=video_id, channel_id=channel, published_at_ms=at_ms, title="t", duration_s=1.0,
+                             media_uri="x.mp4", verdict="UNIQUE")
+            summary = EnrichmentSummary(has_audio=True, language=language, no_speech=language is None, speech_s=1.0,
+                                        ocr_confidence=())
+            index.upsert_video(card, [TextChunk("title", 0.0, 1.0, "t", vector)], summary=summary)
+        index.delete_video("gone")
+        assert index.channel_languages("c", 20, 9) == ["ru", "ru", "de"]
+        assert index.channel_languages("c", 2, 9) == ["ru"]  # the latest two: "d" and the deleted "gone"
+        assert index.channel_languages("c", 0, 9) == [] and index.channel_languages("nobody", 20, 9) == []
+    finally:
+        index.drop()
+    assert not Redis.from_url(stack.redis_url).keys("channel_languages:channel-videos:*")
 
 
 def test_videos_in_flight_hold_back_later_ones_until_indexed_or_dead(stack: Settings) -> None:
