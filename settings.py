@@ -196,8 +196,9 @@ class Settings(BaseSettings):
         "verifies none: the copy stage then needs the image_features model in Triton. Off, it neither describes nor "
         "indexes pictures (PDQ and chromaprint only)")
     descriptor_min_score: float = Field(
-        2.0, description="a descriptor match with at least this score is a copy (bench.copy_bench: precision "
-        "against recall)")
+        0.7, description="a descriptor match with at least this score is a copy: above the 0.50 that kept precision "
+        "at 0.99 on the copy benchmark (seed 1, 1,040 videos indexed), precision 1.000 there; a young index of a few "
+        "dozen videos needs more (bench.copy_bench --quick: 0.90-1.75)")
     in_flight_wait_s: float = Field(30.0, description="max wait for earlier-published videos in flight")
     in_flight_ttl_s: float = Field(120.0, description="liveness of a worker's in-flight mark")
 
