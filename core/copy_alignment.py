@@ -151,9 +151,10 @@ def _bit_error_rates(query_fp: np.ndarray, reference_fp: np.ndarray, alignment: 
     return np.where(overlap < AUDIO_MIN_OVERLAP_S / step, np.nan, rates)
 
 
-def check_audio(query_fp: np.ndarray, reference_fp: np.ndarray, alignment: Alignment) -> AudioCheck:
-    """Does the copied segment carry the reference's audio? Small shifts around the visual line are tried,
-    because audio and picture are not cut at exactly the same instant."""
+def check_audio(query_fp: np.ndarray, reference_fp: np.ndarray, alignment: Alignment,
+                shift_search_s: float = AUDIO_SHIFT_SEARCH_S) -> AudioCheck:
+    """Does the copied segment carry the reference's audio? Shifts of up to ``shift_search_s`` around the visual line
+    are tried, because audio and picture are not cut at exactly the same instant."""
     if alignment.speed == 0.0:  # a still: no stretch of the reference's time to compare along
         return AudioCheck("NOT_CHECKED", None)
     if query_fp.size == 0:
@@ -161,7 +162,7 @@ def check_audio(query_fp: np.ndarray, reference_fp: np.ndarray, alignment: Align
     if reference_fp.size == 0:
         return AudioCheck("REFERENCE_SILENT", None)
     step = SECONDS_PER_SUBFINGERPRINT
-    shifts = np.arange(-AUDIO_SHIFT_SEARCH_S, AUDIO_SHIFT_SEARCH_S + step / 2, step)
+    shifts = np.arange(-shift_search_s, shift_search_s + step / 2, step)
     rates = _bit_error_rates(query_fp, reference_fp, alignment, shifts)
     if np.isnan(rates).all():
         return AudioCheck("INCONCLUSIVE", None)

@@ -8,15 +8,21 @@ picture turned, warped, shrunk into an inset or a grid cell.
    the originals of those kept as full copies.
 2. Verification: the candidate's stored codes against the query's (every view), the temporal line through the
    pictures above their background (core/descriptor_match.match). A match scoring DESCRIPTOR_MIN_SCORE or more
-   becomes a Match for the verdict (core/verdicts.py), its audio checked along the line as the PDQ path's are.
+   becomes a Match for the verdict (core/verdicts.py), its audio checked along the line (and at normal speed, the
+   line being coarse) within AUDIO_SHIFT_S; unless the audio differs: the descriptor sees what kind of picture it
+   is, and two moments of one concert, or two videos of one room, look alike to it. A PDQ match that aligned frame
+   by frame stays a copy whatever its sound (SIMILAR when it differs); a descriptor match whose sound differs is
+   no evidence.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from core.alignment import ON_LINE_TOLERANCE_S
-from core.copy_alignment import Alignment, check_audio
+from core.copy_alignment import Alignment, AudioCheck, check_audio
 from core.descriptor_codes import codes
 from core.descriptor_match import Spans, background_similarity, match, view_similarities
 from core.signature import CopySignature
@@ -33,6 +39,7 @@ BACKGROUND_RANK = 10  # a picture's background: its similarity to the 10th most 
 # slices' 26 videos (0.46; its 90th percentile 0.52), taken a little high. Scores then mean about the same in a young
 # index as in a full one, where the 10th most similar video is more similar.
 BACKGROUND_FLOOR = 0.5
+AUDIO_SHIFT_S = 3.0  # the audio is searched this far around a descriptor match's line
 CANDIDATES = 20
 
 
@@ -85,9 +92,12 @@ class DescriptorDetector:
                 query_start_s=found_match.query_range_s[0], query_end_s=found_match.query_range_s[1],
                 reference_start_s=found_match.reference_range_s[0], reference_end_s=found_match.reference_range_s[1])
             original = references[reference.video_id].signature
+            audio = _audio_along(signature.audio_fingerprint, original.audio_fingerprint, alignment)
+            if audio.status == "DIFFERENT":  # pictures alike, sound of another moment or video: not this one
+                continue
             verified.append(Match(
                 video_id=reference.video_id, published_at_ms=reference.published_at_ms, alignment=alignment,
-                audio=check_audio(signature.audio_fingerprint, original.audio_fingerprint, alignment),
+                audio=audio,
                 view=VIEW_NAMES[found_match.view], crop=(1.0, 1.0), query_duration_s=signature.duration_s,
                 reference_duration_s=original.duration_s, signal="descriptor",
                 descriptor_score=found_match.score, region=VIEW_REGIONS[found_match.view]))
@@ -103,3 +113,14 @@ class DescriptorDetector:
                 if member not in chosen:
                     chosen.append(member)
         return chosen
+
+
+def _audio_along(query_fp: np.ndarray, reference_fp: np.ndarray, alignment: Alignment) -> AudioCheck:
+    """The audio check of a descriptor match, whose line is coarse (pictures seconds apart): along it and along the
+    line at normal speed through the middles of both ranges, each within AUDIO_SHIFT_S; the closer of the two."""
+    middle_query = (alignment.query_start_s + alignment.query_end_s) / 2
+    middle_reference = (alignment.reference_start_s + alignment.reference_end_s) / 2
+    normal_speed = replace(alignment, speed=1.0, offset_s=middle_reference - middle_query)
+    checks = [check_audio(query_fp, reference_fp, line, AUDIO_SHIFT_S) for line in (alignment, normal_speed)]
+    measured = [c for c in checks if c.bit_error_rate is not None]
+    return min(measured, key=lambda c: c.bit_error_rate) if measured else checks[0]
