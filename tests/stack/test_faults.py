@@ -220,24 +220,29 @@ def test_redis_restart_keeps_the_indexes_and_the_stream_flowing(worker: Settings
 
 
 def test_triton_down_holds_events_until_it_is_back(worker: Settings, clips: list[str]) -> None:
+    """Both stages need Triton (the copy stage describes pictures for the descriptor signal; with DESCRIPTOR_SIGNAL
+    off it would not): while it is down, events wait in both, nothing is dead-lettered or committed past them, and
+    once it is back each video gets one verdict and its enriched record."""
     cfg = worker
     batch = events("triton", clips[:3])
     ids = {event["video_id"] for event in batch}
     stop(cfg, TRITON.name, print)
     collector = OutputCollector(cfg)
     try:
-        before = committed_offsets(cfg, "enrichment", cfg.topic_enrichment_requests)
+        before = (committed_offsets(cfg, "copies", cfg.topic_publish),
+                  committed_offsets(cfg, "enrichment", cfg.topic_enrichment_requests))
         publish(cfg, batch)
-        during = collect(collector, ids, timeout_s=25)  # verdicts need no model; enrichment waits
-        assert all(during[v][cfg.topic_verdict] for v in ids)  # the copy stage goes on without Triton
-        assert not any(during[v][cfg.topic_dead_letter] or during[v][cfg.topic_enriched] for v in ids)
+        during = collect(collector, ids, timeout_s=25)
+        assert not any(during[v][cfg.topic_verdict] or during[v][cfg.topic_dead_letter]
+                       or during[v][cfg.topic_enriched] for v in ids)
         # nothing committed past the held events
-        assert committed_offsets(cfg, "enrichment", cfg.topic_enrichment_requests) == before
+        assert (committed_offsets(cfg, "copies", cfg.topic_publish),
+                committed_offsets(cfg, "enrichment", cfg.topic_enrichment_requests)) == before
         start(cfg, TRITON, print)
         after = collect(collector, ids, timeout_s=300)
     finally:
         collector.close()
     outputs = merge(during, after)
     assert all(len(outputs[v][cfg.topic_verdict]) == 1 for v in ids)  # the retry does not send it again
-    assert "waits, offset" in log_file(cfg, "enrichment-1").read_text()
+    assert "waits, offset" in log_file(cfg, "copies-1").read_text()
     assert_nothing_lost(cfg, batch, outputs)
