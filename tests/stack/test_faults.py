@@ -242,6 +242,7 @@ def test_triton_down_holds_events_until_it_is_back(worker: Settings, clips: list
         after = collect(collector, ids, timeout_s=300)
     finally:
         collector.close()
+        start(cfg, TRITON, print)  # whatever failed above: the tests after this one need it
     outputs = merge(during, after)
     assert all(len(outputs[v][cfg.topic_verdict]) == 1 for v in ids)  # the retry does not send it again
     assert "waits, offset" in log_file(cfg, "copies-1").read_text()
