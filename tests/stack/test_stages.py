@@ -179,10 +179,11 @@ def test_an_inset_copy_pdq_cannot_see_is_found_by_its_descriptors(stack: Setting
             await models.close()
 
     judged_original, judged_copy = asyncio.run(judge_both())
-    assert judged_original.verdict.verdict == "UNIQUE"
     verdict = judged_copy.verdict
-    assert verdict.duplicate_of == original.video_id and verdict.verdict in ("NEAR_DUPLICATE", "PARTIAL_COPY"), verdict
-    found = next(m for m in verdict.matches if m.video_id == original.video_id)
+    # the original, or the earlier upload of the same file it is an exact duplicate of (other tests publish it too)
+    named = {original.video_id, judged_original.verdict.duplicate_of} - {None}
+    assert verdict.duplicate_of in named and verdict.verdict in ("NEAR_DUPLICATE", "PARTIAL_COPY"), verdict
+    found = next(m for m in verdict.matches if m.video_id == verdict.duplicate_of)
     assert found.signal == "descriptor" and found.descriptor_score is not None and found.visual_copy
     assert found.region is not None and found.region[0] >= 0.25  # a part on the right, where the inset is
     assert "ImageNet descriptors" in verdict.reason
