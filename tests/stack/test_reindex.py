@@ -34,7 +34,10 @@ from storage.generations import IndexGeneration, current_generation
 OWN_DEPLOYMENT = {"TOPIC_PUBLISH": "rx-publish-video", "TOPIC_VERDICT": "rx-verdict", "TOPIC_ENRICHED": "rx-enriched",
                   "TOPIC_DEAD_LETTER": "rx-dead-letter", "TOPIC_CLUSTER_CENTROIDS": "rx-cluster-centroids",
                   "REDIS_FRAME_INDEX": "rx-frames", "REDIS_SEARCH_INDEX": "rx-search",
-                  "REDIS_CLUSTER_INDEX": "rx-clusters", "FAUST_APP_ID": "rx-video-understanding"}
+                  "REDIS_CLUSTER_INDEX": "rx-clusters", "FAUST_APP_ID": "rx-video-understanding",
+                  # Known defect, issue 36: in an index this young the descriptor signal takes these Game of Life
+                  # renders (other seeds) for copies of each other; this module tests the replay, not that signal
+                  "DESCRIPTOR_SIGNAL": "false"}
 
 
 def event(n: int, uri: str) -> dict[str, Any]:
