@@ -41,7 +41,7 @@ from redisvl.index import SearchIndex
 from core.bits import INDEX_VECTOR_DIMS, PDQ_BYTES, index_vectors
 from core.errors import PipelineError
 from core.signature import INDEX_FRAMINGS, WHOLE_FRAME, CopySignature
-from storage.index_layout import require_vector_layout
+from storage.index_layout import hnsw_hash_schema, knn_search, require_vector_layout
 from storage.redis_keys import delete_matching
 
 IN_FLIGHT_POLL_S = 0.05
@@ -50,14 +50,7 @@ log = logging.getLogger(__name__)
 
 
 def copy_index_schema(name: str) -> dict:
-    return {
-        "index": {"name": name, "prefix": name, "storage_type": "hash"},
-        "fields": [
-            {"name": "pdq", "type": "vector", "attrs": {
-                "dims": INDEX_VECTOR_DIMS, "algorithm": "hnsw", "distance_metric": "l2", "datatype": "float16",
-                "m": 16, "ef_construction": 100}},
-        ],
-    }
+    return hnsw_hash_schema(name, "pdq", INDEX_VECTOR_DIMS, "l2")
 
 
 @dataclass(frozen=True)
@@ -209,8 +202,8 @@ class CopyIndex:
         vectors = index_vectors(np.concatenate(list(views.values()))) if views else np.zeros((0, INDEX_VECTOR_DIMS))
         hits: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)  # -> [(query n, hamming)]
         key_prefix = len(self.name) + 1
-        for n, (view, found) in enumerate(zip(query_views, self._knn(vectors, k + len(INDEX_FRAMINGS), ef_runtime),
-                                              strict=True)):
+        neighbours = knn_search(self.client, self.name, "pdq", vectors, k + len(INDEX_FRAMINGS), ef_runtime)
+        for n, (view, found) in enumerate(zip(query_views, neighbours, strict=True)):
             for key, squared_l2 in found:
                 distance = round(squared_l2 / 4)
                 found_id = key[key_prefix:].rsplit(":", 2)[0]
@@ -229,19 +222,6 @@ class CopyIndex:
                 best[found_id] = candidate
         # Among equally good candidates the earliest published first: an original before its copies.
         return sorted(best.values(), key=lambda c: (-c.frames_hit, c.best_hamming, c.published_at_ms, c.video_id))
-
-    def _knn(self, vectors: np.ndarray, k: int, ef_runtime: int) -> list[list[tuple[str, float]]]:
-        """The ``k`` nearest frame vectors of each of ``vectors``: (key, squared L2) pairs, in one round trip.
-
-        Sent as raw FT.SEARCH commands: redisvl's batch_query builds the same query, but parsing its replies into
-        result objects took ~1.5 ms of Python per lookup of 8 vectors (bench/lookup_latency.py, profiled)."""
-        query = f"*=>[KNN {k} @pdq $vector EF_RUNTIME {ef_runtime} AS distance]"
-        pipe = self.client.pipeline(transaction=False)
-        for vector in vectors.astype(np.float16):
-            pipe.execute_command("FT.SEARCH", self.name, query, "PARAMS", 2, "vector", vector.tobytes(),
-                                 "RETURN", 1, "distance", "LIMIT", 0, k, "DIALECT", 2)
-        return [[(key.decode(), float(fields[1])) for key, fields in zip(reply[1::2], reply[2::2], strict=True)]
-                for reply in pipe.execute()]
 
     def indexed_videos(self, video_ids: list[str]) -> list[IndexedVideo]:
         """The stored signatures of ``video_ids`` (those that exist), in one round trip."""

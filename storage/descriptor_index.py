@@ -21,19 +21,12 @@ from redis import Redis
 from redisvl.index import SearchIndex
 
 from core.descriptor_codes import CODE_BYTES, KNN_DIMS, knn_vectors
-from storage.index_layout import require_vector_layout
+from storage.index_layout import hnsw_hash_schema, knn_search, require_vector_layout
 from storage.redis_keys import delete_matching
 
 
 def descriptor_index_schema(name: str) -> dict:
-    return {
-        "index": {"name": name, "prefix": name, "storage_type": "hash"},
-        "fields": [
-            {"name": "descriptor", "type": "vector", "attrs": {
-                "dims": KNN_DIMS, "algorithm": "hnsw", "distance_metric": "cosine", "datatype": "float16",
-                "m": 16, "ef_construction": 100}},
-        ],
-    }
+    return hnsw_hash_schema(name, "descriptor", KNN_DIMS, "cosine")
 
 
 @dataclass(frozen=True)
@@ -92,18 +85,13 @@ class DescriptorIndex:
     def neighbours(self, descriptors: np.ndarray, k: int, ef_runtime: int) -> list[list[Neighbour]]:
         """The ``k`` nearest indexed pictures of each of ``descriptors`` (n, 1280), in one round trip (raw
         FT.SEARCH, as the copy index does: redisvl's result objects cost more Python than Redis takes)."""
-        query = f"*=>[KNN {k} @descriptor $vector EF_RUNTIME {ef_runtime} AS distance]"
-        pipe = self.client.pipeline(transaction=False)
-        for vector in knn_vectors(descriptors):
-            pipe.execute_command("FT.SEARCH", self.name, query, "PARAMS", 2, "vector", vector.tobytes(),
-                                 "RETURN", 1, "distance", "LIMIT", 0, k, "DIALECT", 2)
         key_prefix = len(self.name) + 1
         found = []
-        for reply in pipe.execute():
+        for reply in knn_search(self.client, self.name, "descriptor", knn_vectors(descriptors), k, ef_runtime):
             neighbours = []
-            for key, fields in zip(reply[1::2], reply[2::2], strict=True):
-                video_id, picture = key.decode()[key_prefix:].rsplit(":", 1)
-                neighbours.append(Neighbour(video_id, int(picture), 1.0 - float(fields[1])))
+            for key, distance in reply:
+                video_id, picture = key[key_prefix:].rsplit(":", 1)
+                neighbours.append(Neighbour(video_id, int(picture), 1.0 - distance))
             found.append(neighbours)
         return found
 
