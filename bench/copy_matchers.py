@@ -50,9 +50,10 @@ class ProductionMatcher:
     among its visual copies and, for a descriptor match, its score reaches DESCRIPTOR_MIN_SCORE (the pipeline's
     threshold); descriptor matches below it are kept for ranking (the stage here runs with the threshold at 0).
 
-    Scores rank every pair for micro-AP in three tiers, as the pipeline trusts them: copies PDQ verified (their
-    confidence, plus 2 * TIER), then descriptor matches (their score, plus TIER), then PDQ matches that are no copy
-    (their confidence). With ``descriptors`` off (matcher "pdq") nothing is described: PDQ and chromaprint only."""
+    Scores rank every pair for micro-AP in four tiers, as the pipeline trusts them: copies PDQ verified (their
+    confidence, plus 2 * TIER), then descriptor matches local features verified (their agreeing keypoints, plus
+    1.5 * TIER), then other descriptor matches (their score, plus TIER), then PDQ matches that are no copy (their
+    confidence). With ``descriptors`` off (matcher "pdq") nothing is described: PDQ and chromaprint only."""
 
     name = "production"
     TIER = 1000.0
@@ -74,7 +75,10 @@ class ProductionMatcher:
         verdict, self.stage_seconds = self.driver.look_up(video_id, path, QUERIES_FROM_MS + self.looked_up * 1000)
         predictions = []
         for m in verdict.matches:
-            if m.signal == "descriptor":
+            if m.signal == "descriptor" and m.geometry is not None:
+                is_copy = m.video_id in verdict.copies
+                score = 1.5 * self.TIER + m.geometry.inliers
+            elif m.signal == "descriptor":
                 is_copy = m.video_id in verdict.copies and (m.descriptor_score or 0.0) >= self.min_score
                 score = self.TIER + (m.descriptor_score or 0.0)
             else:

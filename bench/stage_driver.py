@@ -57,7 +57,7 @@ class StageDriver:
 
     def index(self, video_id: str, path: Path, published_at_ms: int) -> None:
         media = copy_media(path, self.cfg, path.name, pictures=self.cfg.descriptor_signal)
-        described = self._loop.run(self.stage.describe(video_id, published_at_ms, media))
+        described = self._loop.run(self.stage.describe(video_id, published_at_ms, path.resolve().as_uri(), media))
         if described is not None:
             self.indexes.descriptors.upsert(*described)
         self.indexes.copies.upsert(video_id, published_at_ms, media.signature)
@@ -67,7 +67,8 @@ class StageDriver:
         started = time.perf_counter()
         media = copy_media(path, self.cfg, path.name, pictures=self.cfg.descriptor_signal)
         decoded = time.perf_counter() - started
-        verdict, seconds = self._loop.run(self.stage.decide(video_id, published_at_ms, media, None))
+        verdict, seconds = self._loop.run(self.stage.decide(video_id, published_at_ms, path.resolve().as_uri(), media,
+                                                            None))
         return verdict, {"decode_and_signature": round(decoded, 4), **seconds}
 
     def close(self) -> None:

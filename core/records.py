@@ -51,6 +51,16 @@ class VideoPublished:
 
 
 @dataclass(frozen=True)
+class GeometryRecord:
+    """How local features placed the original's picture in this one (MatchRecord.geometry)."""
+
+    inliers: int
+    box: list[float]  # [left, top, width, height] shares of this video's picture
+    angle_deg: float
+    mirrored: bool
+
+
+@dataclass(frozen=True)
 class MatchRecord:
     """An earlier-published video whose frames aligned with this one's (DuplicateVerdict.matches: Match)."""
 
@@ -74,6 +84,7 @@ class MatchRecord:
     signal: str = "pdq"  # a CopySignal symbol: what found the match
     descriptor_score: float | None = None
     region: list[float] | None = None  # [left, top, width, height] shares of the picture showing the copy
+    geometry: GeometryRecord | None = None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.copy_alignment import Alignment, AudioCheck
-from core.records import MatchRecord
+from core.geometry import Geometry
+from core.records import GeometryRecord, MatchRecord
 
 # At least this share of the usable frames inside the copied segment must align.
 MIN_ALIGNED_DENSITY = 0.5
@@ -45,6 +46,7 @@ class Match:
     descriptor_score: float | None = None  # the descriptor signal's score (core/descriptor_match.py)
     region: tuple[float, float, float, float] | None = None  # (left, top, width, height) of the query's picture
     # showing the copy, as shares, when the descriptor signal matched it in a part of the picture (an inset, a cell)
+    geometry: Geometry | None = None  # for the descriptor signal: the transform local features verified
 
     @property
     def query_coverage(self) -> float:
@@ -57,7 +59,7 @@ class Match:
 
     @property
     def mirrored(self) -> bool:
-        return self.view == "mirrored"
+        return self.view == "mirrored" or (self.geometry is not None and self.geometry.mirrored)
 
     @property
     def still(self) -> bool:
@@ -88,7 +90,10 @@ class Match:
             visual_copy=visual_copy, aligned_frames=a.aligned_frames, mean_hamming=a.mean_hamming, speed=a.speed,
             mirrored=self.mirrored, crop_width=self.crop[0], crop_height=self.crop[1], audio=self.audio.status,
             audio_bit_error_rate=self.audio.bit_error_rate, signal=self.signal, descriptor_score=self.descriptor_score,
-            region=[round(share, 3) for share in self.region] if self.region else None)
+            region=[round(share, 3) for share in self.region] if self.region else None,
+            geometry=None if self.geometry is None else GeometryRecord(
+                inliers=self.geometry.inliers, box=list(self.geometry.box), angle_deg=self.geometry.angle_deg,
+                mirrored=self.geometry.mirrored))
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,14 @@ def _audio_words(audio: AudioCheck) -> str:
     }[audio.status]
 
 
+def _geometry_words(geometry: Geometry) -> str:
+    left, top, width, height = geometry.box
+    turned = f"turned {geometry.angle_deg:+.0f} degrees, " if abs(geometry.angle_deg) >= 1 else ""
+    mirrored = "mirrored left-right, " if geometry.mirrored else ""
+    return (f"verified by {geometry.inliers} keypoints under one geometry: {mirrored}{turned}the original's picture "
+            f"spans {width:.0%} x {height:.0%} of this one at {left:.0%} across, {top:.0%} down")
+
+
 def _describe(match: Match) -> str:
     a = match.alignment
     if match.identical:
@@ -124,14 +137,16 @@ def _describe(match: Match) -> str:
     if match.signal == "descriptor":
         how = [f"{a.aligned_frames} of {a.segment_frames} pictures aligned by their ImageNet descriptors (score "
                f"{match.descriptor_score:.2f})"]
-        if match.region is not None:
+        if match.geometry is not None:
+            how.append(_geometry_words(match.geometry))
+        elif match.region is not None:
             left, top, width, height = match.region
             how.append(f"shown in the {match.view} of the picture ({width:.0%} x {height:.0%} at {left:.0%} across, "
                        f"{top:.0%} down)")
     else:
         how = [f"{a.aligned_frames} frames aligned, mean PDQ distance {a.mean_hamming:.0f}/256"]
     if match.signal == "descriptor":
-        pass  # its view is the region above
+        pass  # where and how it is shown: the region or geometry above
     elif match.mirrored:
         how.append("mirrored left-right")
     elif match.view.startswith("tile "):

@@ -1,15 +1,19 @@
 """The copy stage's media work on one file, done in one decode inside the media budget's child process
-(features/media_budget.py), so the decoded pictures never leave it: the copy signature (PDQ, chromaprint) and the
-pictures the descriptor signal describes (features/descriptor_views.py)."""
+(features/media_budget.py), so the decoded video never leaves it: the copy signature (PDQ, chromaprint), the
+pictures the descriptor signal describes (features/descriptor_views.py) and, for its geometric verification, its
+looked-up pictures as grey pictures for local features (features/local_features.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from core.signature import CopySignature
 from features.copy_signature import copy_signature
-from features.descriptor_views import DescriptorPictures, descriptor_pictures
+from features.descriptor_views import DescriptorPictures, content_pictures, descriptor_pictures
+from features.local_features import local_picture
 from features.media import decode_video
 from settings import Settings
 
@@ -18,6 +22,7 @@ from settings import Settings
 class CopyMedia:
     signature: CopySignature
     pictures: DescriptorPictures | None  # None when not asked for
+    local_pictures: list[np.ndarray]  # grey, one per looked-up picture (pictures.looked_up); [] when not asked for
     damaged_packets: int  # skipped while decoding
 
 
@@ -26,5 +31,9 @@ def copy_media(path: Path, cfg: Settings, name: str, pictures: bool) -> CopyMedi
     pictures to describe at its index frames."""
     video = decode_video(path, cfg, name)
     signature = copy_signature(video, cfg)
-    return CopyMedia(signature, descriptor_pictures(video.frames, signature.index_frames) if pictures else None,
+    if not pictures:
+        return CopyMedia(signature, None, [], video.damaged_packets)
+    described = descriptor_pictures(video.frames, signature.index_frames)
+    looked_up = [video.frames[described.frames[n]] for n in described.looked_up]
+    return CopyMedia(signature, described, [local_picture(p) for p in content_pictures(looked_up)],
                      video.damaged_packets)

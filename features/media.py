@@ -157,9 +157,11 @@ class KeyFrames:
     audio_sample_rate: int
 
 
-def decode_key_frames(path: Path, times_s: list[float], cfg: Settings, name: str | None = None) -> KeyFrames:
-    """The frames decode_video sampled at ``times_s`` (sorted), and the audio, without decode_video's per-frame
-    work (thumbnails for cuts, conversions of every sampled frame). Raises MediaError like decode_video."""
+def decode_key_frames(path: Path, times_s: list[float], cfg: Settings, name: str | None = None,
+                      audio: bool = True) -> KeyFrames:
+    """The frames decode_video sampled at ``times_s`` (sorted), and the audio (unless not wanted), without
+    decode_video's per-frame work (thumbnails for cuts, conversions of every sampled frame). Raises MediaError like
+    decode_video."""
     name = name or path.name
     wanted = iter(times_s)
     next_time = next(wanted, None)
@@ -177,13 +179,13 @@ def decode_key_frames(path: Path, times_s: list[float], cfg: Settings, name: str
                     continue
                 frames.append(display.rgb(frame, cfg))
                 next_time = next(wanted, None)
-        audio = _decode_audio(path, cfg, name, damage)
+        sound = _decode_audio(path, cfg, name, damage) if audio else None
     except av.FFmpegError as exc:
         raise _unreadable(exc, name, cfg) from exc
     if len(frames) != len(times_s):
         raise MediaError(f"{name!r}: {len(frames)} of {len(times_s)} key frames decoded (the file changed "
                          "since its signature was made?)", kind="media_unreadable")
-    return KeyFrames(frames, list(times_s), audio, cfg.audio_sample_rate)
+    return KeyFrames(frames, list(times_s), sound, cfg.audio_sample_rate)
 
 
 # Scene changes are found on tiny grey thumbnails of every decoded frame (cheap next to decoding itself).

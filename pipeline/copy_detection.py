@@ -85,11 +85,13 @@ class CopyDetector:
 
     def judge_by_descriptors(self, video_id: str, published_at_ms: int, signature: CopySignature, verdict: Verdict,
                              described: DescribedVideo, views: np.ndarray, looked_up: list[int],
-                             indexed: bool) -> Verdict:
+                             local_pictures: list[np.ndarray], indexed: bool) -> Verdict:
         """The verdict on the PDQ path's matches (``verdict``, which found no copy) and the descriptor signal's
-        (``views``: the looked-up pictures' descriptors; DescriptorDetector.matches); for an ``indexed`` video,
+        (``views``: the looked-up pictures' descriptors, ``local_pictures`` the same pictures for local features;
+        DescriptorDetector.matches); for an ``indexed`` video,
         its original kept as ``index_and_judge`` keeps one."""
-        found = self.descriptor_detector.matches(video_id, published_at_ms, signature, described, views, looked_up)
+        found = self.descriptor_detector.matches(video_id, published_at_ms, signature, described, views, looked_up,
+                                                 local_pictures)
         if not found:
             return verdict
         usable = int(np.count_nonzero(signature.quality >= self.cfg.pdq_min_quality))

@@ -6,9 +6,9 @@ chromaprint) and the pictures of its index frames -> describe them (Triton's ima
 id to its media's digest (other media under a known id: conflicting_event) -> index it in Redis (both signals) ->
 wait for earlier-published videos still in flight -> an exact duplicate of the earliest video with the same file,
 or else candidates, alignment and audio check -> where PDQ verifies no copy, the pictures' parts described and the
-descriptor signal's lookup -> the verdict, kept. With DESCRIPTOR_SIGNAL off, nothing is described. Enrichment (models,
-clusters, search, archive) is the enrichment stage's, on its own workers (pipeline/enrichment_stage.py), so a
-backlog there never delays a verdict.
+descriptor signal's lookup, its best candidates verified by local features -> the verdict, kept. With
+DESCRIPTOR_SIGNAL off, nothing is described. Enrichment (models, clusters, search, archive) is the enrichment
+stage's, on its own workers (pipeline/enrichment_stage.py), so a backlog there never delays a verdict.
 Indexing is idempotent by key, and a replayed event (a crash before its offset was committed, a re-drive, the same
 media published again) gets the verdict kept the first time, not a new decision: judged again, a copy whose
 original was published just before it on another partition, and not yet seen the first time, would now be found,
@@ -79,7 +79,8 @@ class CopyStage:
                 await asyncio.to_thread(copies.clear_in_flight, event.video_id)
                 stopwatch.lap("kept_verdict")
                 return Judged(decode_record(DuplicateVerdict, kept), stopwatch.seconds)
-            verdict, decide_seconds = await self.decide(event.video_id, event.published_at_ms, media, digest)
+            verdict, decide_seconds = await self.decide(event.video_id, event.published_at_ms, event.media_uri, media,
+                                                        digest)
         except BaseException:
             await asyncio.to_thread(copies.clear_in_flight, event.video_id)
             raise
@@ -91,14 +92,14 @@ class CopyStage:
         await asyncio.to_thread(copies.keep_verdict, event.video_id, encode_record(record))
         return Judged(record, stopwatch.seconds)
 
-    async def decide(self, video_id: str, published_at_ms: int, media: CopyMedia,
+    async def decide(self, video_id: str, published_at_ms: int, media_uri: str, media: CopyMedia,
                      digest: str | None) -> tuple[Verdict, dict[str, float]]:
         """The decision on a video's media, with the seconds of each step: described (descriptor signal on), indexed
         under its SHA-256 ``digest`` and judged (CopyDetector.index_and_judge), then, where PDQ verified no copy,
         looked up by its descriptors. With ``digest`` None it is only looked up, never indexed: a benchmark's query
         judged against the indexed videos alone."""
         stopwatch = Stopwatch()
-        described = await self.describe(video_id, published_at_ms, media)
+        described = await self.describe(video_id, published_at_ms, media_uri, media)
         stopwatch.lap("describe")
         if digest is None:
             verdict = await asyncio.to_thread(self.detector.detect, video_id, published_at_ms, media.signature)
@@ -113,17 +114,17 @@ class CopyStage:
             views = stacked_views(described[1], parts, media.pictures.looked_up)
             verdict = await asyncio.to_thread(self.detector.judge_by_descriptors, video_id, published_at_ms,
                                               media.signature, verdict, described[0], views,
-                                              media.pictures.looked_up, digest is not None)
+                                              media.pictures.looked_up, media.local_pictures, digest is not None)
             stopwatch.lap("descriptor_lookup")
         return verdict, stopwatch.seconds
 
-    async def describe(self, video_id: str, published_at_ms: int,
-                         media: CopyMedia) -> tuple[DescribedVideo, np.ndarray] | None:
-        """The video as the descriptor index holds it, with its described pictures' descriptors (None when the
-        descriptor signal is off)."""
+    async def describe(self, video_id: str, published_at_ms: int, media_uri: str,
+                       media: CopyMedia) -> tuple[DescribedVideo, np.ndarray] | None:
+        """The video (published as ``media_uri``) as the descriptor index holds it, with its described pictures'
+        descriptors (None when the descriptor signal is off)."""
         if self.models is None or media.pictures is None:
             return None
         descriptors = await self.models.describe_images(list(media.pictures.wholes))
         signature = media.signature
         return DescribedVideo(video_id, published_at_ms, signature.duration_s,
-                              signature.times_s[media.pictures.frames], codes(descriptors)), descriptors
+                              signature.times_s[media.pictures.frames], codes(descriptors), media_uri), descriptors

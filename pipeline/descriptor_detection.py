@@ -7,16 +7,23 @@ picture turned, warped, shrunk into an inset or a grid cell.
    CANDIDATES videos published before the query that stand most above a picture's background are verified, with
    the originals of those kept as full copies.
 2. Verification: the candidate's stored codes against the query's (every view), the temporal line through the
-   pictures above their background (core/descriptor_match.match). A match scoring DESCRIPTOR_MIN_SCORE or more
-   becomes a Match for the verdict (core/verdicts.py), its audio checked along the line (and at normal speed, the
-   line being coarse) within AUDIO_SHIFT_S; unless the audio differs: the descriptor sees what kind of picture it
-   is, and two moments of one concert, or two videos of one room, look alike to it. A PDQ match that aligned frame
-   by frame stays a copy whatever its sound (SIMILAR when it differs); a descriptor match whose sound differs is
-   no evidence.
+   pictures above their background (core/descriptor_match.match).
+3. Geometric verification of the GEOMETRY_CANDIDATES candidates whose lines score highest: their described
+   pictures decoded again from their media (features/local_features.reference_features, within the media budget)
+   and matched by local features to the query's looked-up pictures, as they are and mirrored
+   (features/geometric_verification.best_geometry): one transform agreed on by MIN_INLIERS keypoints verifies the copy
+   and places it (box, angle, mirror).
+A line scoring DESCRIPTOR_MIN_SCORE or more, or verified geometrically, becomes a Match for the verdict
+(core/verdicts.py), its audio checked along the line (and at normal speed, the line being coarse) within
+AUDIO_SHIFT_S. A match by descriptors alone is dropped where the audio differs: the descriptor sees what kind of
+picture it is, and two moments of one concert, or two videos of one room, look alike to it. A match verified
+geometrically, like a PDQ match that aligned frame by frame, stays a copy whatever its sound (SIMILAR when it
+differs).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 import numpy as np
@@ -24,13 +31,21 @@ import numpy as np
 from core.alignment import ON_LINE_TOLERANCE_S
 from core.copy_alignment import Alignment, AudioCheck, check_audio
 from core.descriptor_codes import codes
-from core.descriptor_match import Spans, background_similarity, match, view_similarities
+from core.descriptor_match import DescriptorMatch, Spans, background_similarity, match, view_similarities
+from core.errors import MediaError
+from core.geometry import Geometry
 from core.signature import CopySignature
 from core.verdicts import Match
 from features.descriptor_views import VIEW_NAMES, VIEW_REGIONS
+from features.geometric_verification import best_geometry
+from features.local_features import LocalFeatures, query_features, reference_features
+from features.media_budget import within_budget
 from settings import Settings
 from storage.copy_index import CopyIndex
 from storage.descriptor_index import DescribedVideo, DescriptorIndex
+from storage.media_files import resolve_media_path
+
+log = logging.getLogger(__name__)
 
 NEIGHBOURS = 20  # nearest indexed pictures per query view
 EF_RUNTIME = 40
@@ -41,6 +56,7 @@ BACKGROUND_RANK = 10  # a picture's background: its similarity to the 10th most 
 BACKGROUND_FLOOR = 0.5
 AUDIO_SHIFT_S = 3.0  # the audio is searched this far around a descriptor match's line
 CANDIDATES = 20
+GEOMETRY_CANDIDATES = 3  # candidates verified by local features: each costs a decode of its described pictures
 
 
 class DescriptorDetector:
@@ -50,10 +66,11 @@ class DescriptorDetector:
         self.cfg = cfg
 
     def matches(self, video_id: str, published_at_ms: int, signature: CopySignature, described: DescribedVideo,
-                views: np.ndarray, looked_up: list[int]) -> list[Match]:
+                views: np.ndarray, looked_up: list[int], local_pictures: list[np.ndarray]) -> list[Match]:
         """The copies the descriptor signal verifies among videos published before this one. ``described`` is the
         query as indexed; ``views`` its looked-up pictures' descriptors (pictures, len(VIEW_NAMES), 1280), the
-        pictures at positions ``looked_up`` of ``described``."""
+        pictures at positions ``looked_up`` of ``described``; ``local_pictures`` the same pictures for local
+        features (features/local_features.local_picture)."""
         if not len(looked_up):
             return []
         own_order = (published_at_ms, video_id)
@@ -77,30 +94,59 @@ class DescriptorDetector:
         query_spans = Spans.of(described.times_s, described.duration_s)
         query_spans = Spans(query_spans.starts[looked_up], query_spans.ends[looked_up])
         references = {v.video_id: v for v in self.copies.indexed_videos(candidates)}
-        verified = []
+        lines: list[tuple[DescriptorMatch, DescribedVideo]] = []
         for reference in self.index.described_videos(candidates):
             if (reference.published_at_ms, reference.video_id) >= own_order or reference.video_id not in references:
                 continue
             similarities, which = view_similarities(query_codes, reference.codes)
-            found_match = match(query_spans, similarities, which, background,
-                                Spans.of(reference.times_s, reference.duration_s), ON_LINE_TOLERANCE_S)
-            if found_match is None or found_match.score < self.cfg.descriptor_min_score:
+            line = match(query_spans, similarities, which, background,
+                         Spans.of(reference.times_s, reference.duration_s), ON_LINE_TOLERANCE_S)
+            if line is not None:
+                lines.append((line, reference))
+        lines.sort(key=lambda found_line: -found_line[0].score)
+        geometries = self._geometries([reference for _, reference in lines[:GEOMETRY_CANDIDATES]], local_pictures)
+        verified = []
+        for line, reference in lines:
+            geometry = geometries.get(reference.video_id)
+            if geometry is None and line.score < self.cfg.descriptor_min_score:
                 continue
             alignment = Alignment(
-                speed=found_match.speed, offset_s=found_match.offset_s, aligned_frames=found_match.pictures,
-                segment_frames=found_match.segment_pictures, mean_hamming=0.0, exact=False,
-                query_start_s=found_match.query_range_s[0], query_end_s=found_match.query_range_s[1],
-                reference_start_s=found_match.reference_range_s[0], reference_end_s=found_match.reference_range_s[1])
+                speed=line.speed, offset_s=line.offset_s, aligned_frames=line.pictures,
+                segment_frames=line.segment_pictures, mean_hamming=0.0, exact=False,
+                query_start_s=line.query_range_s[0], query_end_s=line.query_range_s[1],
+                reference_start_s=line.reference_range_s[0], reference_end_s=line.reference_range_s[1])
             original = references[reference.video_id].signature
             audio = _audio_along(signature.audio_fingerprint, original.audio_fingerprint, alignment)
-            if audio.status == "DIFFERENT":  # pictures alike, sound of another moment or video: not this one
+            if audio.status == "DIFFERENT" and geometry is None:  # pictures alike, sound of another moment or video
                 continue
             verified.append(Match(
                 video_id=reference.video_id, published_at_ms=reference.published_at_ms, alignment=alignment,
                 audio=audio,
-                view=VIEW_NAMES[found_match.view], crop=(1.0, 1.0), query_duration_s=signature.duration_s,
-                reference_duration_s=original.duration_s, signal="descriptor",
-                descriptor_score=found_match.score, region=VIEW_REGIONS[found_match.view]))
+                view=VIEW_NAMES[line.view], crop=(1.0, 1.0), query_duration_s=signature.duration_s,
+                reference_duration_s=original.duration_s, signal="descriptor", descriptor_score=line.score,
+                region=geometry.box if geometry is not None else VIEW_REGIONS[line.view], geometry=geometry))
+        return verified
+
+    def _geometries(self, references: list[DescribedVideo], local_pictures: list[np.ndarray]) -> dict[str, Geometry]:
+        """The references that local features verify, with their geometry (features/geometric_verification.py). A
+        reference whose media cannot be read again (deleted, moved, damaged) is left to its descriptors."""
+        references = [r for r in references if r.media_uri]
+        if not references or not local_pictures:
+            return {}
+        as_shown, mirrored = query_features(local_pictures)
+        verified = {}
+        for reference in references:
+            try:
+                features: list[LocalFeatures] = within_budget(
+                    reference_features, resolve_media_path(reference.media_uri, self.cfg.media_root),
+                    [float(t) for t in reference.times_s], self.cfg, reference.media_uri, cfg=self.cfg,
+                    name=reference.media_uri)
+            except MediaError as exc:
+                log.warning("%s not verified by local features: %s", reference.video_id, exc)
+                continue
+            geometry = best_geometry(as_shown, mirrored, features)
+            if geometry is not None:
+                verified[reference.video_id] = geometry
         return verified
 
     def _with_originals(self, candidates: list[str]) -> list[str]:

@@ -6,7 +6,9 @@ after it: ``descriptors-<copy index name>``.
   vector (core/descriptor_codes.knn_vectors: 128 float16 dimensions, cosine distance). As in the copy index, the
   video is read from the key: fields cost every vector's memory.
 - Pictures ``descriptorvideo:<name>:<video_id>``: when the video was published, its duration, each described
-  picture's time and SimHash code (core/descriptor_codes.codes, 64 bytes), read back to verify a candidate.
+  picture's time and SimHash code (core/descriptor_codes.codes, 64 bytes), read back to verify a candidate, and its
+  media URI (as published), from which geometric verification decodes those pictures again
+  (features/local_features.reference_features).
 
 Every write is idempotent by key, the pictures first (a lookup that finds a vector finds its video's pictures).
 A 60 s video costs at most INDEX_FRAMES_MAX vectors (bench.copy_bench --memory measures the bytes).
@@ -38,6 +40,7 @@ class DescribedVideo:
     duration_s: float
     times_s: np.ndarray  # (pictures,) when each described picture is
     codes: np.ndarray  # (pictures, CODE_BYTES) packed SimHash codes
+    media_uri: str  # as published ("" when not known: not verified by local features)
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ class DescriptorIndex:
         pipe.hset(self._video_key(video.video_id), mapping={
             "published_at_ms": video.published_at_ms, "duration_s": video.duration_s,
             "times_s": np.asarray(video.times_s, np.float32).tobytes(),
-            "codes": np.ascontiguousarray(video.codes, np.uint8).tobytes()})
+            "codes": np.ascontiguousarray(video.codes, np.uint8).tobytes(), "media_uri": video.media_uri})
         for n, vector in enumerate(knn_vectors(descriptors)):
             pipe.hset(f"{self.name}:{video.video_id}:{n}", "descriptor", vector.tobytes())
         pipe.execute()
@@ -105,7 +108,8 @@ class DescriptorIndex:
             if not stored:
                 continue
             times = np.frombuffer(stored[b"times_s"], np.float32)
-            videos.append(DescribedVideo(video_id, int(stored[b"published_at_ms"]), float(stored[b"duration_s"]),
-                                         times, np.frombuffer(stored[b"codes"], np.uint8).reshape(len(times),
-                                                                                                  CODE_BYTES)))
+            videos.append(DescribedVideo(
+                video_id, int(stored[b"published_at_ms"]), float(stored[b"duration_s"]), times,
+                np.frombuffer(stored[b"codes"], np.uint8).reshape(len(times), CODE_BYTES),
+                stored.get(b"media_uri", b"").decode()))
         return videos
