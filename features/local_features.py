@@ -23,7 +23,7 @@ from features.descriptor_views import content_pictures
 from features.media import decode_key_frames
 from settings import Settings
 
-LOCAL_SIDE = 640  # long side of a picture described by local features: a 3 x 3 grid's cell keeps ~210 px
+LOCAL_SIDE = 480  # long side of a picture described by local features: a 3 x 3 grid's cell keeps 160 px
 MAX_KEYPOINTS = 300  # the strongest keypoints kept per picture
 
 

@@ -31,7 +31,7 @@ from settings import Settings
 T = TypeVar("T")
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["features.media", "features.copy_signature"])
+_CONTEXT.set_forkserver_preload(["features.media", "features.copy_media", "features.local_features"])
 MIB = 1024 * 1024
 
 

@@ -154,8 +154,9 @@ def test_a_replay_gets_the_verdict_kept_the_first_time(stack: Settings, indexes:
 
 def test_an_inset_copy_pdq_cannot_see_is_found_by_its_descriptors(stack: Settings, indexes: IndexGeneration) -> None:
     """Big Buck Bunny shrunk to 45 % and set, mirrored, over a moving texture: no PDQ framing follows it. The copy
-    stage finds it by the descriptor signal, and the verdict says so: which signal, the part of the picture showing
-    the copy, the original and the ranges. The same stage with DESCRIPTOR_SIGNAL off finds nothing."""
+    stage finds it by the descriptor signal, verifies it by local features, and the verdict says so: which signal,
+    the part of the picture showing the copy and how it is placed, the original and the ranges. The same stage with
+    DESCRIPTOR_SIGNAL off finds nothing."""
     samples = {s.video_id: s for s in prepare_samples(stack.media_root)}
     bunny = samples["bigbuckbunny"]
     inset = stack.media_root / "stages" / "bunny-inset.mp4"
@@ -187,6 +188,10 @@ def test_an_inset_copy_pdq_cannot_see_is_found_by_its_descriptors(stack: Setting
     assert found.signal == "descriptor" and found.descriptor_score is not None and found.visual_copy
     assert found.region is not None and found.region[0] >= 0.25  # a part on the right, where the inset is
     assert "ImageNet descriptors" in verdict.reason
+    # local features verified it and placed it: mirrored, 45 % wide at half way across (x 320 of 640 px)
+    assert found.geometry is not None and found.geometry.mirrored and found.mirrored
+    assert abs(found.geometry.box[0] - 0.5) < 0.05 and abs(found.geometry.box[2] - 0.45) < 0.05, found.geometry
+    assert "keypoints under one geometry: mirrored left-right" in verdict.reason
     assert {"describe", "describe_parts", "descriptor_lookup"} <= set(judged_copy.stage_seconds)
     # PDQ alone finds no copy in it
     by_pdq = CopyStage(stack, indexes, None).detector.detect("vp-desc-inset", copy.published_at_ms,
