@@ -114,10 +114,11 @@ class Verdict:
 
 def _audio_words(audio: AudioCheck) -> str:
     ber = f" (bit error rate {audio.bit_error_rate:.2f})" if audio.bit_error_rate is not None else ""
+    shifted = f" pitch-shifted {audio.pitch_shift:+d} semitones" if audio.pitch_shift else ""
     return {
-        "SAME": f"audio matches{ber}",
+        "SAME": f"audio matches{shifted}{ber}",
         "DIFFERENT": f"soundtrack differs{ber}",
-        "INCONCLUSIVE": f"audio inconclusive{ber}",
+        "INCONCLUSIVE": f"audio inconclusive{shifted}{ber}",
         "QUERY_SILENT": "its audio is muted or missing: a visual copy",
         "REFERENCE_SILENT": "the original has no audio",
         "NOT_CHECKED": "audio not compared",
@@ -201,7 +202,8 @@ def decide(matches: list[Match], compared_frames: int, duplicate_min_coverage: f
         return Verdict("PARTIAL_COPY", original.video_id, original.score,
                        f"partial copy: {_describe(original)}; {original.query_coverage:.0%} of this video, "
                        f"{original.reference_coverage:.0%} of that one", matches, copy_ids)
-    exact = original.alignment.exact and original.audio.status in ("SAME", "REFERENCE_SILENT")
+    exact = (original.alignment.exact and original.audio.status in ("SAME", "REFERENCE_SILENT")
+             and not original.audio.pitch_shift)
     kind = "EXACT_DUPLICATE" if exact and original.as_shown and original.crop == (1.0, 1.0) else "NEAR_DUPLICATE"
     return Verdict(kind, original.video_id, original.score, f"{kind.lower().replace('_', ' ')}: {_describe(original)}",
                    matches, copy_ids)
