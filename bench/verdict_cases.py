@@ -13,6 +13,8 @@ a table says per case how many verdicts came out as the rules say, and the wrong
   earliest video with those bytes;
 - stills: one frame of a video held 10 s over unrelated speech (SIMILAR: that video's picture at one moment), and
   re-encodes of such a still (EXACT_ or NEAR_DUPLICATE of it);
+- pitch-shifted copies: a source's pictures as they are, its audio raised or lowered 1-3 semitones, tempo kept
+  (NEAR_DUPLICATE of it: the audio compared at pitch shifts, core/copy_alignment.check_audio);
 - controls: unrelated 1-3 s clips and stills of pictures no video shows (UNIQUE).
 """
 
@@ -54,6 +56,7 @@ QUICK_SOURCES = ("band-20-40", "kenburns-flower")
 EXCERPTS = ((1.0, 0.4), (2.0, 1.4), (3.0, 2.2))  # (seconds, start): within every source (the bunny lasts 5.28 s)
 STILL_S = 10.0
 STILL_MOMENTS = (0.3, 0.7)  # shares of the source's duration
+PITCH_COPIES = ((2, -3), (3, -1), (1, -2))  # semitones the audio of a source's pitch-shifted copies is moved by
 ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a",
           "128k", "-ar", "44100", "-ac", "2", *FASTSTART]
 
@@ -101,6 +104,15 @@ def _held(at_s: float, seconds: float, video: str = "[0:v]", audio_input: int = 
              f"setpts=N/25/TB,scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p[v];"
              f"{_speech_track(seconds, audio_input)}")
     return ["-filter_complex", graph, "-map", "[v]", "-map", "[a]", "-t", str(seconds), *ENCODE]
+
+
+def _pitch_shifted(semitones: int) -> list[str]:
+    """The pictures as they are (stream copy), the audio raised by ``semitones`` (lowered if negative), its tempo
+    kept."""
+    factor = 2 ** (semitones / 12)
+    audio = f"aresample=48000,asetrate=48000*{factor:.6f},aresample=48000,atempo={1 / factor:.6f}"
+    return ["-map", "0:v", "-map", "0:a", "-c:v", "copy", "-filter:a", audio, "-c:a", "aac", "-b:a", "128k",
+            *FASTSTART]
 
 
 def _reencoded(n: int) -> list[str]:
@@ -203,6 +215,11 @@ def build_cases(folder: Path, references_folder: Path, quick: bool = False) -> l
                 run_ffmpeg, [source.path, other_speech[n % 2]], _held(at_s, STILL_S), folder / f"{name}.mp4"),
                 source.video_id)
             stills.append(videos[-1])
+    for n, source in enumerate(sources):
+        for semitones in PITCH_COPIES[n % len(PITCH_COPIES)][:1 if quick else 2]:
+            name = f"{source.video_id}-pitch{semitones:+d}"
+            add(name, "pitch-shifted audio, same pictures", ("NEAR_DUPLICATE",), partial(
+                run_ffmpeg, [source.path], _pitch_shifted(semitones), folder / f"{name}.mp4"), source.video_id)
     identical = [v for v in videos if v.case in ("original", "original, no usable frame", "excerpt of 1-3 s")]
     for original in identical:
         case = {"original": "identical re-upload, 5-20 s", "excerpt of 1-3 s": "identical re-upload, 1-3 s"}.get(

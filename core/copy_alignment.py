@@ -22,7 +22,7 @@ import numpy as np
 
 from core.alignment import ON_LINE_TOLERANCE_S, best_line, split_runs
 from core.bits import hamming_matrix, popcount
-from core.signature import SECONDS_PER_SUBFINGERPRINT
+from core.signature import PITCH_SHIFTS, SECONDS_PER_SUBFINGERPRINT, pitch_factor
 
 SPEEDS = np.round(np.arange(0.75, 1.351, 0.025), 3)
 STILL_SPEEDS = np.array([0.0])
@@ -70,6 +70,7 @@ class Alignment:
 class AudioCheck:
     status: str  # an AudioMatch symbol: SAME, DIFFERENT, INCONCLUSIVE, QUERY_SILENT, REFERENCE_SILENT, NOT_CHECKED
     bit_error_rate: float | None
+    pitch_shift: int = 0  # semitones the copy's audio is raised by (negative: lowered) where that compared best
 
 
 def _segment_bounds(times: np.ndarray, first: int, last: int, duration_s: float) -> tuple[float, float]:
@@ -131,18 +132,18 @@ def align(distances: np.ndarray, query_times: np.ndarray, query_usable: np.ndarr
 
 
 def _bit_error_rates(query_fp: np.ndarray, reference_fp: np.ndarray, alignment: Alignment,
-                     shifts_s: np.ndarray) -> np.ndarray:
+                     shifts_s: np.ndarray, query_step_s: float = SECONDS_PER_SUBFINGERPRINT) -> np.ndarray:
     """Per shift of the line (seconds), the mean share of differing bits between the query's sub-fingerprints
-    inside the segment and the reference's along the line; NaN where they overlap by less than
-    AUDIO_MIN_OVERLAP_S."""
+    inside the segment (one every ``query_step_s`` of the query) and the reference's along the line; NaN where
+    they overlap by less than AUDIO_MIN_OVERLAP_S."""
     step = SECONDS_PER_SUBFINGERPRINT
-    first = int(np.ceil(alignment.query_start_s / step))
-    last = min(len(query_fp), int(alignment.query_end_s / step))
-    if last - first < AUDIO_MIN_OVERLAP_S / step:
+    first = int(np.ceil(alignment.query_start_s / query_step_s))
+    last = min(len(query_fp), int(alignment.query_end_s / query_step_s))
+    if (last - first) * query_step_s < AUDIO_MIN_OVERLAP_S:
         return np.full(len(shifts_s), np.nan)
     k = np.arange(first, last)
-    reference_k = np.round((alignment.speed * k[None, :] * step + alignment.offset_s + shifts_s[:, None]) / step
-                           ).astype(np.int64)  # (shifts, k)
+    reference_k = np.round((alignment.speed * k[None, :] * query_step_s + alignment.offset_s + shifts_s[:, None])
+                           / step).astype(np.int64)  # (shifts, k)
     inside = (reference_k >= 0) & (reference_k < len(reference_fp))
     overlap = np.count_nonzero(inside, axis=1)
     along = reference_fp[np.clip(reference_k, 0, len(reference_fp) - 1)]
@@ -152,9 +153,12 @@ def _bit_error_rates(query_fp: np.ndarray, reference_fp: np.ndarray, alignment: 
 
 
 def check_audio(query_fp: np.ndarray, reference_fp: np.ndarray, alignment: Alignment,
-                shift_search_s: float = AUDIO_SHIFT_SEARCH_S) -> AudioCheck:
+                shift_search_s: float = AUDIO_SHIFT_SEARCH_S,
+                pitch_fingerprints: tuple[np.ndarray, ...] = ()) -> AudioCheck:
     """Does the copied segment carry the reference's audio? Shifts of up to ``shift_search_s`` around the visual line
-    are tried, because audio and picture are not cut at exactly the same instant."""
+    are tried, because audio and picture are not cut at exactly the same instant; where the audio is not the same
+    as it is, the query's ``pitch_fingerprints`` (core.signature.CopySignature: one per PITCH_SHIFTS) too, so a copy
+    whose sound was raised or lowered a few semitones still carries the original's audio."""
     if alignment.speed == 0.0:  # a still: no stretch of the reference's time to compare along
         return AudioCheck("NOT_CHECKED", None)
     if query_fp.size == 0:
@@ -166,9 +170,15 @@ def check_audio(query_fp: np.ndarray, reference_fp: np.ndarray, alignment: Align
     rates = _bit_error_rates(query_fp, reference_fp, alignment, shifts)
     if np.isnan(rates).all():
         return AudioCheck("INCONCLUSIVE", None)
-    ber = round(float(np.nanmin(rates)), 3)
+    best = (round(float(np.nanmin(rates)), 3), 0)
+    if best[0] > AUDIO_SAME_MAX_BER:
+        for semitones, fingerprint in zip(PITCH_SHIFTS, pitch_fingerprints, strict=False):
+            shifted = _bit_error_rates(fingerprint, reference_fp, alignment, shifts, step / pitch_factor(semitones))
+            if not np.isnan(shifted).all() and float(np.nanmin(shifted)) < best[0]:
+                best = (round(float(np.nanmin(shifted)), 3), semitones)
+    ber, semitones = best
     if ber <= AUDIO_SAME_MAX_BER:
-        return AudioCheck("SAME", ber)
+        return AudioCheck("SAME", ber, semitones)
     if ber >= AUDIO_DIFFERENT_MIN_BER:
-        return AudioCheck("DIFFERENT", ber)
-    return AudioCheck("INCONCLUSIVE", ber)
+        return AudioCheck("DIFFERENT", ber, semitones)
+    return AudioCheck("INCONCLUSIVE", ber, semitones)

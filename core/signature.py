@@ -37,6 +37,15 @@ TURNS = ("mirrored", "rotated 90 ccw", "rotated 180", "rotated 90 cw", "flipped 
 # Chromaprint's default algorithm hops 4096/3 samples at its internal 11025 Hz rate: one 32-bit
 # sub-fingerprint per ~0.124 s of audio.
 SECONDS_PER_SUBFINGERPRINT = 4096 / 3 / 11025
+# A copy's audio raised or lowered by up to 3 semitones (the commonest way to dodge audio matching) is compared by its
+# fingerprints *heard* that many semitones lower or higher: the same samples fingerprinted as if recorded at another
+# rate (features/audio_fingerprint.py), which moves every pitch by the factor and stretches time by it too.
+PITCH_SHIFTS = (-3, -2, -1, 1, 2, 3)  # semitones a copy's audio was raised by (negative: lowered)
+
+
+def pitch_factor(semitones: int) -> float:
+    """The frequency ratio of a shift by ``semitones``."""
+    return float(2.0 ** (semitones / 12))
 
 
 @dataclass(frozen=True)
@@ -51,17 +60,21 @@ class CopySignature:
     audio_fingerprint: np.ndarray  # int32 chromaprint; empty when the audio is missing or silent
     duration_s: float
     framings: tuple[int, ...] = tuple(range(FRAMINGS))  # the framing of each row of ``bits``
+    # query only: the audio's fingerprint undoing each shift of PITCH_SHIFTS (heard that many semitones lower), its
+    # sub-fingerprint n at n * SECONDS_PER_SUBFINGERPRINT / pitch_factor(shift) s; () when silent or stored
+    pitch_fingerprints: tuple[np.ndarray, ...] = ()
 
     def framing_bits(self, framing: int) -> np.ndarray:
         """Every frame's packed hashes at ``framing`` (an index of CROPS, or WHOLE_FRAME)."""
         return self.bits[self.framings.index(framing)]
 
     def stored(self) -> CopySignature:
-        """What the copy index keeps of it: every frame's hashes at INDEX_FRAMINGS and the audio, no query views."""
+        """What the copy index keeps of it: every frame's hashes at INDEX_FRAMINGS and the audio, no query views
+        (nor the pitch-shifted fingerprints)."""
         frames = len(self.times_s)
         return replace(self, bits=np.stack([self.framing_bits(f) for f in INDEX_FRAMINGS]),
                        framings=INDEX_FRAMINGS, turned_bits=np.zeros((0, frames, 32), np.uint8),
-                       tile_bits=np.zeros((0, frames, 32), np.uint8), index_frames=[])
+                       tile_bits=np.zeros((0, frames, 32), np.uint8), index_frames=[], pitch_fingerprints=())
 
     @property
     def full_frame_bits(self) -> np.ndarray:

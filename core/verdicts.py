@@ -7,8 +7,11 @@ the earliest published wins.
 A file byte-identical to an earlier one (the same SHA-256) is an EXACT_DUPLICATE of the earliest published with
 those bytes, whatever its length and whether or not its frames can be compared (``identical_media``).
 
+Every verdict that finds a relation names the earliest original it relates to in ``duplicate_of``, SIMILAR too (the
+same visuals over another soundtrack, or a still of one moment): a consumer tells a copy from a relation by the kind.
+
 A *still* (core.copy_alignment.is_still: one picture held) whose picture is a frame of an earlier video that moves
-shows one moment of it, not a stretch of its time: it is SIMILAR, its reason naming the earliest such video and
+shows one moment of it, not a stretch of its time: it is SIMILAR, naming the earliest such video and, in its reason,
 the moment, never a copy of a stretch (a slow-motion copy holds each moment longer, yet the still copies none of its
 time). A still of a still is judged as any video (a re-upload of a held picture is its duplicate).
 
@@ -111,10 +114,11 @@ class Verdict:
 
 def _audio_words(audio: AudioCheck) -> str:
     ber = f" (bit error rate {audio.bit_error_rate:.2f})" if audio.bit_error_rate is not None else ""
+    shifted = f" pitch-shifted {audio.pitch_shift:+d} semitones" if audio.pitch_shift else ""
     return {
-        "SAME": f"audio matches{ber}",
+        "SAME": f"audio matches{shifted}{ber}",
         "DIFFERENT": f"soundtrack differs{ber}",
-        "INCONCLUSIVE": f"audio inconclusive{ber}",
+        "INCONCLUSIVE": f"audio inconclusive{shifted}{ber}",
         "QUERY_SILENT": "its audio is muted or missing: a visual copy",
         "REFERENCE_SILENT": "the original has no audio",
         "NOT_CHECKED": "audio not compared",
@@ -176,8 +180,8 @@ def decide(matches: list[Match], compared_frames: int, duplicate_min_coverage: f
     stills = [m for m in matches if m.still]
     if not copies and stills:
         shown = min(stills, key=lambda m: (m.published_at_ms, m.video_id))
-        return Verdict("SIMILAR", None, shown.score, f"a still of one moment of another video: {_describe(shown)}",
-                       matches, [])
+        return Verdict("SIMILAR", shown.video_id, shown.score,
+                       f"a still of one moment of another video: {_describe(shown)}", matches, [])
     if not copies:
         reason = "no earlier video shares its pictures"
         if matches:
@@ -192,13 +196,14 @@ def decide(matches: list[Match], compared_frames: int, duplicate_min_coverage: f
     equals = full or [m for m in copies if m.query_coverage >= most - PARTIAL_EQUAL_COVERAGE]
     original = min(equals, key=lambda m: (m.published_at_ms, m.video_id))
     if original.audio.status == "DIFFERENT":
-        return Verdict("SIMILAR", None, original.score,
+        return Verdict("SIMILAR", original.video_id, original.score,
                        "same visuals, different soundtrack or voice-over: " + _describe(original), matches, copy_ids)
     if not full:
         return Verdict("PARTIAL_COPY", original.video_id, original.score,
                        f"partial copy: {_describe(original)}; {original.query_coverage:.0%} of this video, "
                        f"{original.reference_coverage:.0%} of that one", matches, copy_ids)
-    exact = original.alignment.exact and original.audio.status in ("SAME", "REFERENCE_SILENT")
+    exact = (original.alignment.exact and original.audio.status in ("SAME", "REFERENCE_SILENT")
+             and not original.audio.pitch_shift)
     kind = "EXACT_DUPLICATE" if exact and original.as_shown and original.crop == (1.0, 1.0) else "NEAR_DUPLICATE"
     return Verdict(kind, original.video_id, original.score, f"{kind.lower().replace('_', ' ')}: {_describe(original)}",
                    matches, copy_ids)

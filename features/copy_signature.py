@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from core.bits import select_key_frames
-from core.signature import CROPS, TURNS, CopySignature
+from core.signature import CROPS, PITCH_SHIFTS, TURNS, CopySignature
 from features.audio_fingerprint import audio_fingerprint
 from features.media import DecodedVideo
 from features.pdq import packed_pdq, shrink
@@ -203,4 +203,6 @@ def copy_signature(video: DecodedVideo, cfg: Settings) -> CopySignature:
                                        cfg.index_frame_min_change, cfg.index_frames_max),
         audio_fingerprint=audio_fingerprint(audio, video.audio_sample_rate) if audible else np.zeros(0, np.int32),
         duration_s=float(video.duration_s),
+        pitch_fingerprints=tuple(audio_fingerprint(audio, video.audio_sample_rate, shift) for shift in PITCH_SHIFTS)
+        if audible else (),
     )

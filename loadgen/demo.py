@@ -210,7 +210,9 @@ def found_outcome(run: DemoRun, video_id: str) -> str:
     verdict = run.verdict(video_id)
     if verdict is None:
         return "no verdict (timed out)"
-    return f"copy of {verdict['duplicate_of']}" if verdict["duplicate_of"] else "unique"
+    if verdict["duplicate_of"] is None:
+        return "unique"
+    return f"{'related to' if verdict['verdict'] == 'SIMILAR' else 'copy of'} {verdict['duplicate_of']}"
 
 
 def copy_lines(run: DemoRun) -> list[str]:

@@ -180,7 +180,8 @@ class CopyDetector:
         if alignment is None:
             return None
         return Match(video_id=reference.video_id, published_at_ms=reference.published_at_ms, alignment=alignment,
-                     audio=check_audio(query.audio_fingerprint, ref.audio_fingerprint, alignment),
+                     audio=check_audio(query.audio_fingerprint, ref.audio_fingerprint, alignment,
+                                       pitch_fingerprints=query.pitch_fingerprints),
                      view=candidate.view, crop=copy_crop(ref.framings[reference_framing],
                                                            int(query_framing) if as_shown else 0),
                      query_duration_s=query.duration_s, reference_duration_s=ref.duration_s)

@@ -122,7 +122,7 @@ class DescriptorDetector:
                 query_start_s=line.query_range_s[0], query_end_s=line.query_range_s[1],
                 reference_start_s=line.reference_range_s[0], reference_end_s=line.reference_range_s[1])
             original = references[reference.video_id].signature
-            audio = _audio_along(signature.audio_fingerprint, original.audio_fingerprint, alignment)
+            audio = _audio_along(signature, original.audio_fingerprint, alignment)
             if audio.status == "DIFFERENT" and geometry is None:  # pictures alike, sound of another moment or video
                 continue
             verified.append(Match(
@@ -167,12 +167,14 @@ class DescriptorDetector:
         return chosen
 
 
-def _audio_along(query_fp: np.ndarray, reference_fp: np.ndarray, alignment: Alignment) -> AudioCheck:
+def _audio_along(query: CopySignature, reference_fp: np.ndarray, alignment: Alignment) -> AudioCheck:
     """The audio check of a descriptor match, whose line is coarse (pictures seconds apart): along it and along the
-    line at normal speed through the middles of both ranges, each within AUDIO_SHIFT_S; the closer of the two."""
+    line at normal speed through the middles of both ranges, each within AUDIO_SHIFT_S (and at the query's pitch
+    shifts); the closer of the two."""
     middle_query = (alignment.query_start_s + alignment.query_end_s) / 2
     middle_reference = (alignment.reference_start_s + alignment.reference_end_s) / 2
     normal_speed = replace(alignment, speed=1.0, offset_s=middle_reference - middle_query)
-    checks = [check_audio(query_fp, reference_fp, line, AUDIO_SHIFT_S) for line in (alignment, normal_speed)]
+    checks = [check_audio(query.audio_fingerprint, reference_fp, line, AUDIO_SHIFT_S, query.pitch_fingerprints)
+              for line in (alignment, normal_speed)]
     measured = [c for c in checks if c.bit_error_rate is not None]
     return min(measured, key=lambda c: c.bit_error_rate) if measured else checks[0]

@@ -116,7 +116,8 @@ def test_earliest_published_full_copy_is_the_original() -> None:
 
 def test_audio_decides_the_hard_cases() -> None:
     replaced = verdict(match("orig", 1000, audio="DIFFERENT"))
-    assert replaced.kind == "SIMILAR" and replaced.duplicate_of is None and replaced.copies == ["orig"]
+    # a relation, not a copy: named, so the recommender can show or hide it by its kind
+    assert replaced.kind == "SIMILAR" and replaced.duplicate_of == "orig" and replaced.copies == ["orig"]
     assert "different soundtrack" in replaced.reason
     muted = verdict(match("orig", 1000, audio="QUERY_SILENT"))
     assert muted.kind == "NEAR_DUPLICATE" and "muted or missing" in muted.reason
@@ -201,7 +202,7 @@ def still_match(video_id: str, published_at_ms: int, moment_s: float) -> Match:
 def test_a_still_of_a_video_is_similar_naming_the_earliest_video_and_the_moment() -> None:
     """Not a PARTIAL_COPY of a slow-motion copy that holds the moment longer: SIMILAR, the earliest video named."""
     v = verdict(still_match("slow-motion-copy", 2000, 14.0), still_match("original", 1000, 7.0))
-    assert (v.kind, v.duplicate_of, v.copies) == ("SIMILAR", None, [])
+    assert (v.kind, v.duplicate_of, v.copies) == ("SIMILAR", "original", [])
     assert v.reason == ("a still of one moment of another video: its picture, held 0.0-10.0s, is the frame of "
                         "original at 7.0s (10 frames aligned, mean PDQ distance 8/256)")
     assert [r.visual_copy for r in v.match_records()] == [False, False]
