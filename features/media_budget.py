@@ -22,6 +22,7 @@ import resource
 import signal
 import sys
 import traceback
+import warnings
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -43,8 +44,13 @@ def _main_module() -> list[str]:
     return [name] if name and name != "__main__" and not name.endswith(".__main__") else []
 
 
+# A child then runs the preloaded main module again as its "__mp_main__", which runpy warns may be unpredictable: it
+# is not here (the module's body only defines things). Set in the fork server too, which preloads this module.
+warnings.filterwarnings("ignore", message=r"'[\w.]+' found in sys.modules after import of package",
+                        category=RuntimeWarning, module="runpy")
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["features.media", "features.copy_media", "features.local_features", *_main_module()])
+_CONTEXT.set_forkserver_preload(["features.media_budget", "features.media", "features.copy_media",
+                                 "features.local_features", *_main_module()])
 MIB = 1024 * 1024
 
 
