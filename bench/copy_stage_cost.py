@@ -8,8 +8,10 @@ by side in one run (issue 36: at most 30 % more time, at most 16 KiB more memory
    the benchmark's footage) published ``--copies`` times under new ids.
 2. ``--rounds`` rounds of three 60 s videos that copy nothing indexed (the live-band clip, and Big Buck Bunny's and
    the bikes clip looped to 60 s: a unique video is the common case, and the one where the descriptor signal looks
-   after PDQ), each published to both stages in alternating order (judged and indexed, as the pipeline does): the
-   median of each stage's total time per video, their ratio, and the median of each step.
+   after PDQ), each judged by both stages in alternating order (decoded, described and looked up as the pipeline
+   judges a video, but not indexed: a published clip would make the next round's same file an exact duplicate,
+   judged by its SHA-256 alone): the median of each stage's total time per video, their ratio, and the median of
+   each step.
 3. Redis memory of the descriptor signal per 60 s video: the three clips as the stage described and indexed them
    (their picture times and codes) written ``--memory-videos`` times under new ids into a descriptor index of its own
    (KNN vectors of random descriptors: memory does not depend on their values), Redis ``used_memory`` read before and
@@ -106,13 +108,15 @@ def main() -> None:
                 for n, clip in enumerate(clips):
                     order = [("on", with_descriptors), ("off", without)]
                     for label, driver in order if (round_number + n) % 2 == 0 else order[::-1]:
-                        judged = driver.publish(f"cost-{round_number}-{n}", clip,
-                                                PUBLISHED_FROM_MS + 10_000_000 + 1000 * (round_number * 10 + n))
-                        totals[label].append(sum(judged.stage_seconds.values()))
-                        for step, seconds in judged.stage_seconds.items():
+                        _, stage_seconds = driver.look_up(
+                            f"cost-{round_number}-{n}", clip,
+                            PUBLISHED_FROM_MS + 10_000_000 + 1000 * (round_number * 10 + n))
+                        totals[label].append(sum(stage_seconds.values()))
+                        for step, seconds in stage_seconds.items():
                             steps[label].setdefault(step, []).append(seconds)
-            described = with_descriptors.indexes.descriptors.described_videos(
-                [f"cost-0-{n}" for n in range(len(clips))])
+            for n, clip in enumerate(clips):  # as the stage indexes them, for their memory
+                with_descriptors.index(f"cost-{n}", clip, PUBLISHED_FROM_MS + 20_000_000 + 1000 * n)
+            described = with_descriptors.indexes.descriptors.described_videos([f"cost-{n}" for n in range(len(clips))])
             per_video = memory_per_video(client, described, args.memory_videos)
         finally:
             with_descriptors.close()
