@@ -174,8 +174,8 @@ def check_audio(query_fp: np.ndarray, reference_fp: np.ndarray, alignment: Align
     if best[0] > AUDIO_SAME_MAX_BER:
         for semitones, fingerprint in zip(PITCH_SHIFTS, pitch_fingerprints, strict=False):
             shifted = _bit_error_rates(fingerprint, reference_fp, alignment, shifts, step / pitch_factor(semitones))
-            if not np.isnan(shifted).all() and float(np.nanmin(shifted)) < best[0]:
-                best = (round(float(np.nanmin(shifted)), 3), semitones)
+            if not np.isnan(shifted).all():
+                best = min(best, (round(float(np.nanmin(shifted)), 3), semitones), key=lambda found: found[0])
     ber, semitones = best
     if ber <= AUDIO_SAME_MAX_BER:
         return AudioCheck("SAME", ber, semitones)

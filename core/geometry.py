@@ -13,5 +13,3 @@ class Geometry:
     # shares of the query picture, clipped to it
     angle_deg: float  # how far the reference picture is turned in the query (counter-clockwise positive)
     mirrored: bool  # the query shows the reference mirrored left to right
-    query_picture: int  # which of the query's pictures, and which of the reference's, agreed
-    reference_picture: int

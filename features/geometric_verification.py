@@ -20,12 +20,11 @@ from core.geometry import Geometry
 from features.local_features import LocalFeatures
 
 RATIO = 0.75  # Lowe's ratio test: a keypoint's nearest match must be this much nearer than its second nearest
-RANSAC_SHARE = 0.01  # reprojection tolerance, as a share of the picture's long side (6 px at 640)
+RANSAC_SHARE = 0.01  # reprojection tolerance, as a share of the picture's long side (4.8 px at LOCAL_SIDE 480)
 MIN_INLIERS = 20  # keypoints agreeing on one transform for a verified copy
 MAX_SCALE = 10.0
 MAX_PERSPECTIVE = 2.0  # |h20|, |h21| of the transform on coordinates in long sides: a picture's far edge at most 3x
 MIN_SPREAD = 0.1  # convex hull of the agreeing keypoints, as a share of the reference picture's area
-_MATCHER = cv2.BFMatcher(cv2.NORM_L2)
 
 
 def _unit(points: np.ndarray, features: LocalFeatures) -> np.ndarray:
@@ -37,7 +36,8 @@ def verify_pair(query: LocalFeatures, reference: LocalFeatures) -> tuple[int, np
     are one geometry apart, else None. Unit coordinates: pixels over the picture's long side."""
     if len(query.descriptors) < MIN_INLIERS or len(reference.descriptors) < MIN_INLIERS:
         return None
-    pairs = [m[0] for m in _MATCHER.knnMatch(query.descriptors, reference.descriptors, k=2)
+    # a matcher per call: OpenCV objects are not shared safely between the threads several events are judged on
+    pairs = [m[0] for m in cv2.BFMatcher(cv2.NORM_L2).knnMatch(query.descriptors, reference.descriptors, k=2)
              if len(m) == 2 and m[0].distance < RATIO * m[1].distance]
     if len(pairs) < MIN_INLIERS:
         return None
@@ -81,7 +81,7 @@ def best_geometry(query: list[LocalFeatures], mirrored: list[LocalFeatures],
         return None
     inliers, transform, is_mirrored, q, r = best
     return Geometry(inliers, _box(transform, reference[r], query[q], is_mirrored), _angle(transform, is_mirrored),
-                    is_mirrored, q, r)
+                    is_mirrored)
 
 
 def _box(transform: np.ndarray, reference: LocalFeatures, query: LocalFeatures,
@@ -102,5 +102,5 @@ def _box(transform: np.ndarray, reference: LocalFeatures, query: LocalFeatures,
 def _angle(transform: np.ndarray, is_mirrored: bool) -> float:
     """The turn of the transform's linear part (image y points down: a counter-clockwise turn on screen is a
     negative angle in its coordinates)."""
-    angle = -float(np.degrees(np.arctan2(transform[1, 0], transform[0, 0])))
-    return round(-angle if is_mirrored else angle, 1)
+    turned = float(np.degrees(np.arctan2(transform[1, 0], transform[0, 0])))
+    return round(turned if is_mirrored else -turned, 1)

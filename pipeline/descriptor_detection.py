@@ -9,11 +9,10 @@ picture turned, warped, shrunk into an inset or a grid cell.
 2. Verification: the candidate's stored codes against the query's (every view), the temporal line through the
    pictures above their background (core/descriptor_match.match).
 3. Geometric verification of the GEOMETRY_CANDIDATES candidates whose lines score highest (at least
-   GEOMETRY_MIN_SCORE): their described
-   pictures decoded again from their media (features/local_features.reference_features, within the media budget)
-   and matched by local features to the query's looked-up pictures, as they are and mirrored
-   (features/geometric_verification.best_geometry): one transform agreed on by MIN_INLIERS keypoints verifies the copy
-   and places it (box, angle, mirror).
+   GEOMETRY_MIN_SCORE): their described pictures decoded again from their media
+   (features/local_features.reference_features, within the media budget) and matched by local features to the
+   query's looked-up pictures, as they are and mirrored (features/geometric_verification.best_geometry): one
+   transform agreed on by MIN_INLIERS keypoints verifies the copy and places it (box, angle, mirror).
 A line scoring DESCRIPTOR_MIN_SCORE or more, or verified geometrically, becomes a Match for the verdict
 (core/verdicts.py), its audio checked along the line (and at normal speed, the line being coarse) within
 AUDIO_SHIFT_S. A match is dropped where the audio differs, unless STRONG_GEOMETRY_INLIERS keypoints verified it:
